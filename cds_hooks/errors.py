@@ -1,12 +1,12 @@
 """Protocol errors, each bound to the HTTP status the CDS Hooks contract gives it.
 
-    CdsHooksError                 (abstract; never raised itself)
-    ├── InvalidRequest            400  malformed JSON, missing hook/hookInstance/context, wrong hook for the service
-    ├── Unauthorized              401  missing or bad JWT (answered bare, no detail)
-    ├── Forbidden                 403  a trusted client asked for something it may not (e.g. a fhirServer off its list)
-    ├── UnknownService            404  no service with that id
-    ├── PrefetchUnavailable       412  required data neither prefetched nor obtainable from fhirServer
-    └── PayloadTooLarge           413  request body over the configured limit
+CdsHooksError                 (abstract; never raised itself)
+├── InvalidRequest            400  malformed JSON, missing hook/hookInstance/context, wrong hook for the service
+├── Unauthorized              401  missing or bad JWT (answered bare, no detail)
+├── Forbidden                 403  a trusted client asked for something it may not (e.g. a fhirServer off its list)
+├── UnknownService            404  no service with that id
+├── PrefetchUnavailable       412  required data neither prefetched nor obtainable from fhirServer
+└── PayloadTooLarge           413  request body over the configured limit
 """
 
 from __future__ import annotations

@@ -1,0 +1,189 @@
+"""The CDS Hooks HTTP surface: discovery, service calls and feedback, with one table from errors to statuses.
+
+The router reads bodies itself (size limit first, then orjson) instead of letting FastAPI bind a model, so that a
+10 MB prefetch is parsed once and a malformed one becomes a 400 OperationOutcome rather than a framework error page.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cds_hooks.errors import CdsHooksError, Forbidden, InvalidRequest, PayloadTooLarge, UnknownService
+from cds_hooks.models import CdsResponse, FeedbackItem, FeedbackRequest, HookRequest, ServiceDescriptor
+from cds_hooks.operation_outcome import operation_outcome
+from cds_hooks.trust import VerifiedToken, fhir_server_allowed
+
+logger = logging.getLogger(__name__)
+
+HookHandler = Callable[[HookRequest], Awaitable[CdsResponse]]
+FeedbackSink = Callable[[str, Sequence[FeedbackItem]], Awaitable[int]]
+Authenticator = Callable[[Request], Awaitable[VerifiedToken | None]]
+
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class CdsService:
+    descriptor: ServiceDescriptor
+    handler: HookHandler
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def cds_router(
+    services: Sequence[CdsService],
+    *,
+    feedback: FeedbackSink,
+    authenticate: Authenticator,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> APIRouter:
+    by_id = {service.descriptor.id: service for service in services}
+    discovery = {"services": [service.descriptor.to_wire() for service in services]}
+    router = APIRouter()
+
+    def service_named(service_id: str) -> CdsService:
+        service = by_id.get(service_id)
+        if service is None:
+            raise UnknownService(f"no CDS service with id {service_id!r}")
+        return service
+
+    @router.get("/cds-services", summary="CDS Hooks discovery")
+    async def discover(request: Request) -> Response:
+        await authenticate(request)
+        return json_response(discovery)
+
+    @router.post(
+        "/cds-services/{service_id}",
+        summary="Call a CDS service",
+        openapi_extra=_json_body_schema(HookRequest),
+    )
+    async def call_service(service_id: str, request: Request) -> Response:
+        started = time.perf_counter()
+        service = service_named(service_id)
+        caller = await authenticate(request)
+        hook_request = _parse(HookRequest, await read_body(request, max_body_bytes))
+        if hook_request.hook != service.descriptor.hook:
+            raise InvalidRequest(
+                f"service {service_id!r} answers the {service.descriptor.hook!r} hook, not {hook_request.hook!r}"
+            )
+        if (
+            caller is not None
+            and hook_request.fhir_server is not None
+            and not fhir_server_allowed(hook_request.fhir_server, caller.client.fhir_servers)
+        ):
+            raise Forbidden("fhirServer is not on the allow-list for this client")
+        response = await service.handler(hook_request)
+        logger.info(
+            "hook answered",
+            extra={
+                "service_id": service_id,
+                "hook_instance": hook_request.hook_instance,
+                "iss": caller.issuer if caller else None,
+                "jti": caller.jti if caller else None,
+                "cards": len(response.cards),
+                "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return json_response(response.to_wire())
+
+    @router.post(
+        "/cds-services/{service_id}/feedback",
+        summary="Report what happened to cards",
+        openapi_extra=_json_body_schema(FeedbackRequest),
+    )
+    async def receive_feedback(service_id: str, request: Request) -> Response:
+        service_named(service_id)
+        await authenticate(request)
+        feedback_request = _parse(FeedbackRequest, await read_body(request, max_body_bytes))
+        stored = await feedback(service_id, feedback_request.feedback)
+        logger.info("feedback stored", extra={"service_id": service_id, "stored": stored})
+        return json_response({})
+
+    return router
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(model: type[M], body: bytes) -> M:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise InvalidRequest(f"request body is not valid JSON: {error.msg} at position {error.pos}") from None
+    if not isinstance(document, dict):
+        raise InvalidRequest("request body must be a JSON object")
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise InvalidRequest(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Where and what, never the offending value: request values can hold patient data."""
+    problems = []
+    for problem in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "body"
+        problems.append(f"{where}: {problem['msg']}")
+    return "; ".join(problems)
+
+
+def _json_body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema(by_alias=True)}},
+        }
+    }
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error a client can cause becomes a 4xx OperationOutcome; anything else a logged 500 without detail."""
+
+    async def protocol_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, CdsHooksError)
+        if error.status == 401:
+            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return json_response(operation_outcome(error.code, error.message), status=error.status)
+
+    async def http_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        code = "not-found" if error.status_code == 404 else "not-supported"
+        return json_response(operation_outcome(code, str(error.detail)), status=error.status_code)
+
+    async def validation_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        return json_response(operation_outcome("invalid", "request does not match the CDS Hooks schema"), status=400)
+
+    async def unexpected_error(request: Request, error: Exception) -> Response:
+        logger.exception("unhandled error", extra={"path": request.url.path, "error_type": type(error).__name__})
+        return json_response(operation_outcome("exception", "internal error"), status=500)
+
+    app.add_exception_handler(CdsHooksError, protocol_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -1,0 +1,178 @@
+"""CDS Hooks 2.0 wire models.
+
+camelCase on the wire and "omit, never null" live in one base class, so no response can carry a null or empty field
+by accident. Requests are read leniently (unknown fields ignored, as the spec asks); FHIR resources inside them stay
+opaque dicts here, because reading FHIR is `fhir_mappings`' job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+Indicator = Literal["info", "warning", "critical"]
+SelectionBehavior = Literal["at-most-one", "any"]
+ActionType = Literal["create", "update", "delete"]
+LinkType = Literal["absolute", "smart"]
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class CdsModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = _prune(self.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return wire
+
+
+def _prune(value: Any) -> Any:
+    """Drop empty lists, dicts and strings: the spec forbids empty fields as much as null ones."""
+    if isinstance(value, dict):
+        pruned = {key: _prune(item) for key, item in value.items()}
+        return {key: item for key, item in pruned.items() if item not in ("", [], {})}
+    if isinstance(value, list):
+        return [_prune(item) for item in value]
+    return value
+
+
+class Coding(CdsModel):
+    code: str
+    system: str | None = None
+    display: str | None = None
+
+
+class Link(CdsModel):
+    label: str
+    url: str
+    type: LinkType = "absolute"
+    app_context: str | None = None
+
+
+class Source(CdsModel):
+    label: str
+    url: str | None = None
+    icon: str | None = None
+    topic: Coding | None = None
+
+
+class Action(CdsModel):
+    type: ActionType
+    description: str
+    resource: dict[str, Any] | None = None
+    resource_id: str | None = None
+
+
+class Suggestion(CdsModel):
+    label: str
+    uuid: str = Field(default_factory=new_uuid)
+    is_recommended: bool | None = None
+    actions: list[Action] = Field(default_factory=list)
+
+
+class Card(CdsModel):
+    summary: str = Field(max_length=139)
+    indicator: Indicator
+    source: Source
+    uuid: str = Field(default_factory=new_uuid)
+    detail: str | None = None
+    suggestions: list[Suggestion] = Field(default_factory=list)
+    selection_behavior: SelectionBehavior | None = None
+    override_reasons: list[Coding] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+
+
+class CdsResponse(CdsModel):
+    cards: list[Card] = Field(default_factory=list)
+    system_actions: list[Action] = Field(default_factory=list)
+
+    def to_wire(self) -> dict[str, Any]:
+        wire = super().to_wire()
+        wire.setdefault("cards", [])  # `cards` is the one field the spec requires even when empty
+        return wire
+
+
+class ServiceDescriptor(CdsModel):
+    id: str
+    hook: str
+    title: str
+    description: str
+    prefetch: dict[str, str] = Field(default_factory=dict)
+    usage_requirements: str | None = None
+
+
+class FhirAuthorization(BaseModel):
+    """snake_case on the wire (OAuth 2.0 token response), unlike every other CDS Hooks field."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    access_token: str = Field(repr=False)
+    token_type: str = "Bearer"
+    expires_in: int | None = None
+    scope: str | None = None
+    subject: str | None = None
+
+
+class HookRequest(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+    hook: str = Field(min_length=1)
+    hook_instance: str = Field(min_length=1)
+    context: dict[str, Any]
+    fhir_server: str | None = None
+    fhir_authorization: FhirAuthorization | None = None
+    prefetch: dict[str, Any] | None = None
+
+    @field_validator("context")
+    @classmethod
+    def _patient_is_named(cls, context: dict[str, Any]) -> dict[str, Any]:
+        patient_id = context.get("patientId")
+        if not isinstance(patient_id, str) or not patient_id.strip():
+            raise ValueError("context.patientId is required and must be a non-empty string")
+        return context
+
+    @property
+    def patient_id(self) -> str:
+        return str(self.context["patientId"])
+
+
+class AcceptedSuggestion(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = Field(min_length=1)
+
+
+class OverrideReasonCoding(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    code: str | None = None
+    system: str | None = None
+    display: str | None = None
+
+
+class OverrideReason(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+    reason: OverrideReasonCoding | None = None
+    user_comment: str | None = None
+
+
+class FeedbackItem(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+    card: str = Field(min_length=1)
+    outcome: Literal["accepted", "overridden"]
+    outcome_timestamp: AwareDatetime
+    accepted_suggestions: list[AcceptedSuggestion] = Field(default_factory=list)
+    override_reason: OverrideReason | None = None
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    feedback: list[FeedbackItem] = Field(min_length=1)
