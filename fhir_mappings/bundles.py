@@ -1,0 +1,44 @@
+"""Resources out of whatever an EHR sends: a searchset Bundle, a single resource, a list, or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+
+def resources_in(value: Any) -> Iterator[Any]:
+    """Every entry resource of a Bundle (including `_include`d ones), a bare resource, or each item of a list.
+
+    Items are yielded as found, dict or not, so the reader can count what it had to skip.
+    """
+    if value is None:
+        return
+    if isinstance(value, list):
+        for item in value:
+            yield from resources_in(item)
+        return
+    if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+        entries = value.get("entry")
+        if not isinstance(entries, list):
+            return
+        for entry in entries:
+            yield entry.get("resource") if isinstance(entry, dict) else entry
+        return
+    yield value
+
+
+def is_operation_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+def reference_of(resource: dict[str, Any]) -> str:
+    return f"{resource.get('resourceType')}/{resource.get('id')}"
+
+
+def index_by_reference(resources: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """`Type/id` → resource, for resolving references within what the request already carries."""
+    index: dict[str, dict[str, Any]] = {}
+    for resource in resources:
+        if isinstance(resource, dict) and isinstance(resource.get("id"), str) and resource.get("resourceType"):
+            index[reference_of(resource)] = resource
+    return index

@@ -1,0 +1,168 @@
+"""Domain facts read from FHIR: small, frozen, free of FHIR shapes.
+
+Each fact keeps `source` ("Procedure/123") so a card can point at its evidence, and nothing else of the resource.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion
+
+
+class Modality(StrEnum):
+    """Imaging guidance as the codes and policies distinguish it."""
+
+    FLUOROSCOPY = "fluoroscopy"
+    CT = "ct"
+    ULTRASOUND = "ultrasound"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class StatedIntent:
+    """What an order or note says about the injection in coded data and in its own words."""
+
+    approach: Approach | None = None
+    levels: tuple[SpinalLevel, ...] = ()
+    body_site_regions: frozenset[SpinalRegion] = frozenset()
+    guidance: frozenset[Modality] = frozenset()
+    without_guidance: bool = False
+    catheter: bool | None = None
+    neurolytic: bool = False
+    bilateral: bool = False
+    pump_trial: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionOrder:
+    """A draft ServiceRequest for a spinal injection (or one whose words say it is one)."""
+
+    source: str
+    code: str | None
+    codes: tuple[str, ...]
+    modifiers: tuple[str, ...]
+    units: int
+    occurrence: date | None
+    reason_codes: tuple[str, ...]
+    reason_references: tuple[str, ...]
+    intent: StatedIntent
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompanionOrder:
+    """Any other draft order in the same request (a fluoroscopy order beside the injection, say)."""
+
+    source: str
+    codes: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PerformedInjection:
+    source: str
+    code: str
+    status: str
+    performed_on: date
+    units: int
+    modifiers: tuple[str, ...]
+    encounter: str | None
+    based_on: tuple[str, ...]
+    reason_codes: tuple[str, ...]
+    reason_references: tuple[str, ...]
+    intent: StatedIntent
+    has_body_site: bool
+    drug_codes: tuple[str, ...]
+    has_outcome: bool
+    has_complication_record: bool
+    has_follow_up: bool
+    notes: tuple[str, ...]
+
+    @property
+    def counts_as_performed(self) -> bool:
+        return self.status == "completed"
+
+
+@dataclass(frozen=True, slots=True)
+class OtherProcedure:
+    """A Procedure that is not a spinal injection: evidence of conservative care, guidance charges, and the like."""
+
+    source: str
+    codes: tuple[str, ...]
+    status: str
+    performed_on: date | None
+    encounter: str | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    source: str
+    code: str
+    display: str | None
+    active: bool
+    confirmed: bool
+    recorded_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImagingEvidence:
+    source: str
+    modalities: frozenset[Modality]
+    modality_codes: tuple[str, ...]
+    instance_count: int
+    started_on: date | None
+    encounter: str | None
+    procedure_references: tuple[str, ...]
+    based_on: tuple[str, ...]
+    available: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PayerCoverage:
+    source: str
+    type_codes: tuple[tuple[str, str], ...]
+    payor_names: tuple[str, ...]
+    order: int | None
+    active_on_period: tuple[date | None, date | None]
+    status: str
+
+    def in_force_on(self, day: date) -> bool:
+        start, end = self.active_on_period
+        return self.status == "active" and (start is None or start <= day) and (end is None or day <= end)
+
+
+@dataclass(frozen=True, slots=True)
+class BookedSession:
+    """An Appointment for a counted injection: booked, pending, arrived or checked-in ones reserve a session."""
+
+    source: str
+    status: str
+    on: date | None
+    codes: tuple[str, ...]
+    intent: StatedIntent
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedResource:
+    """A resource we could not read; kept so a card can say how much data was ignored, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalRecord:
+    """Everything one hook call knows about the patient, as facts."""
+
+    performed: tuple[PerformedInjection, ...] = ()
+    other_procedures: tuple[OtherProcedure, ...] = ()
+    diagnoses: tuple[Diagnosis, ...] = ()
+    imaging: tuple[ImagingEvidence, ...] = ()
+    coverages: tuple[PayerCoverage, ...] = ()
+    bookings: tuple[BookedSession, ...] = ()
+    skipped: tuple[SkippedResource, ...] = field(default=())

@@ -1,0 +1,105 @@
+"""What an order or note says about an injection: approach, levels, guidance, catheter, in its own words.
+
+Coded data is sparse in real orders, so the words of the code text, order details, body sites and notes are read
+too, with a vocabulary kept as data (`data/injection_vocabulary.yaml`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from fhir_mappings.facts import Modality, StatedIntent
+from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion, region_of_segment
+
+# A segment is C1-C8, T1-T12, L1-L5 or S1-S5; an interspace joins two, written with '-', '/', an en dash or 'to'.
+_SEGMENT = r"(?:C[1-8]|T1[0-2]|T[1-9]|L[1-5]|S[1-5])"
+_LEVEL = re.compile(rf"\b({_SEGMENT})(?:\s*(?:-|–|/|to)\s*({_SEGMENT}))?\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Vocabulary:
+    approach: tuple[tuple[re.Pattern[str], Approach], ...]
+    guidance: tuple[tuple[re.Pattern[str], Modality], ...]
+    without_guidance: re.Pattern[str]
+    catheter: re.Pattern[str]
+    single_shot: re.Pattern[str]
+    neurolytic: re.Pattern[str]
+    bilateral: re.Pattern[str]
+    pump_trial: re.Pattern[str]
+
+
+def _phrases(words: Iterable[str]) -> re.Pattern[str]:
+    ordered = sorted(words, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(word) for word in ordered) + r")(?![\w-])", re.IGNORECASE)
+
+
+@cache
+def _vocabulary() -> _Vocabulary:
+    text = resources.files("fhir_mappings.data").joinpath("injection_vocabulary.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return _Vocabulary(
+        approach=tuple((_phrases(words), Approach(name)) for name, words in data["approach"].items()),
+        guidance=tuple((_phrases(words), Modality(name)) for name, words in data["guidance"].items()),
+        without_guidance=_phrases(data["without_guidance"]),
+        catheter=_phrases(data["catheter"]),
+        single_shot=_phrases(data["single_shot"]),
+        neurolytic=_phrases(data["neurolytic"]),
+        bilateral=_phrases(data["bilateral"]),
+        pump_trial=_phrases(data["pump_trial"]),
+    )
+
+
+def parse_levels(text: str) -> tuple[SpinalLevel, ...]:
+    levels: list[SpinalLevel] = []
+    for match in _LEVEL.finditer(text):
+        upper = match.group(1).upper()
+        lower = match.group(2).upper() if match.group(2) else None
+        level = SpinalLevel(upper, lower)
+        if level not in levels:
+            levels.append(level)
+    return tuple(levels)
+
+
+def read_intent(words: str, body_site_words: str = "") -> StatedIntent:
+    """The intent stated in `words` (all free text of the order) and `body_site_words` (its body sites)."""
+    vocabulary = _vocabulary()
+    without_guidance = bool(vocabulary.without_guidance.search(words))
+    # "without fluoroscopy" names fluoroscopy only to deny it, so the denied phrases are removed before looking.
+    affirmed = vocabulary.without_guidance.sub(" ", words)
+    approaches = {approach for pattern, approach in vocabulary.approach if pattern.search(affirmed)}
+    guidance = frozenset(modality for pattern, modality in vocabulary.guidance if pattern.search(affirmed))
+    catheter: bool | None = None
+    if vocabulary.catheter.search(affirmed):
+        catheter = True
+    elif vocabulary.single_shot.search(affirmed):
+        catheter = False
+    return StatedIntent(
+        approach=approaches.pop() if len(approaches) == 1 else None,
+        levels=parse_levels(words + " " + body_site_words),
+        body_site_regions=_regions_named(body_site_words),
+        guidance=guidance,
+        without_guidance=without_guidance and not guidance,
+        catheter=catheter,
+        neurolytic=bool(vocabulary.neurolytic.search(affirmed)),
+        bilateral=bool(vocabulary.bilateral.search(affirmed)),
+        pump_trial=bool(vocabulary.pump_trial.search(words)),
+    )
+
+
+_REGION_WORDS = (
+    (re.compile(r"\b(?:cervical|thoracic|neck)\b", re.IGNORECASE), SpinalRegion.CERVICAL_THORACIC),
+    (re.compile(r"\b(?:lumbar|sacral|lumbosacral|caudal|low back)\b", re.IGNORECASE), SpinalRegion.LUMBAR_SACRAL),
+)
+
+
+def _regions_named(body_site_words: str) -> frozenset[SpinalRegion]:
+    named = {region for pattern, region in _REGION_WORDS if pattern.search(body_site_words)}
+    named.update(region_of_segment(level.upper) for level in parse_levels(body_site_words))
+    return frozenset(named)

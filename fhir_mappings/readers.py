@@ -1,0 +1,390 @@
+"""FHIR R4 resources → domain facts. A resource that cannot be read is skipped with a reason, never an error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from fhir_mappings import views
+from fhir_mappings.bundles import resources_in
+from fhir_mappings.code_systems import ICD_10_CM, is_procedure_code_system, is_system
+from fhir_mappings.dates import calendar_date
+from fhir_mappings.facts import (
+    BookedSession,
+    CompanionOrder,
+    Diagnosis,
+    ImagingEvidence,
+    InjectionOrder,
+    Modality,
+    OtherProcedure,
+    PayerCoverage,
+    PerformedInjection,
+    SkippedResource,
+)
+from fhir_mappings.icd10cm import normalize as normalize_icd10
+from fhir_mappings.intent import read_intent
+from fhir_mappings.spine import injection_codes
+
+V = TypeVar("V", bound=views.View)
+F = TypeVar("F")
+
+# "62323-50", "64483 RT": a five-character procedure code followed by two-character modifiers.
+_CODE_WITH_MODIFIERS = re.compile(r"\b(\d{4}[0-9A-Z])((?:\s*-\s*[0-9A-Z]{2}\b|\s+(?:RT|LT|50|59|XS|KX)\b)+)")
+_MODIFIER = re.compile(r"[0-9A-Z]{2}")
+_BARE_PROCEDURE_CODE = re.compile(r"\b(6\d{4}|7\d{4})\b")
+
+# DICOM modality codes (PS3.16 CID 29) that are imaging guidance in the CPT sense.
+_MODALITIES = {"RF": Modality.FLUOROSCOPY, "XA": Modality.FLUOROSCOPY, "CT": Modality.CT, "US": Modality.ULTRASOUND}
+_ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
+_REFUTED = frozenset({"refuted", "entered-in-error"})
+
+
+class Unreadable(Exception):
+    """A resource lacks what its fact needs; the message says what, and is shown to users."""
+
+
+@dataclass
+class Reading(Generic[F]):
+    facts: list[F] = field(default_factory=list)
+    skipped: list[SkippedResource] = field(default_factory=list)
+
+
+def _read_each(
+    values: Iterable[Any], resource_type: str, adapter: TypeAdapter[V], convert: Callable[[V, str], F | None]
+) -> Reading[F]:
+    reading: Reading[F] = Reading()
+    for position, resource in enumerate(values):
+        label = _label(resource, resource_type, position)
+        if not isinstance(resource, dict):
+            reading.skipped.append(SkippedResource(label, "not a JSON object"))
+            continue
+        if resource.get("resourceType") != resource_type:
+            if resource.get("resourceType") != "OperationOutcome":
+                reading.skipped.append(SkippedResource(label, f"expected {resource_type}"))
+            continue
+        try:
+            fact = convert(adapter.validate_python(resource), label)
+        except ValidationError as error:
+            where = ".".join(str(part) for part in error.errors()[0]["loc"])
+            reading.skipped.append(SkippedResource(label, f"unreadable {where}"))
+        except Unreadable as reason:
+            reading.skipped.append(SkippedResource(label, str(reason)))
+        else:
+            if fact is not None:
+                reading.facts.append(fact)
+    return reading
+
+
+def _label(resource: Any, resource_type: str, position: int) -> str:
+    if isinstance(resource, dict) and isinstance(resource.get("id"), str):
+        return f"{resource.get('resourceType', resource_type)}/{resource['id']}"
+    return f"{resource_type} #{position + 1}"
+
+
+def _texts(*concepts: views.CodeableConceptView | None) -> list[str]:
+    words: list[str] = []
+    for concept in concepts:
+        if concept is None:
+            continue
+        if concept.text:
+            words.append(concept.text)
+        words.extend(coding.display for coding in concept.coding if coding.display)
+    return words
+
+
+def _procedure_codes(concepts: Iterable[views.CodeableConceptView | None]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Procedure codes and CPT/HCPCS modifiers, from codings first and from code text like '62323-50'."""
+    codes: list[str] = []
+    modifiers: list[str] = []
+    texts: list[str] = []
+    for concept in concepts:
+        if concept is None:
+            continue
+        for coding in concept.coding:
+            if coding.code and is_procedure_code_system(coding.system):
+                code = coding.code.strip().upper()
+                (modifiers if len(code) == 2 else codes).append(code)
+        if concept.text:
+            texts.append(concept.text)
+    for text in texts:
+        for match in _CODE_WITH_MODIFIERS.finditer(text.upper()):
+            if not codes:
+                codes.append(match.group(1))
+            modifiers.extend(_MODIFIER.findall(match.group(2)))
+        if not codes:
+            codes.extend(_BARE_PROCEDURE_CODE.findall(text))
+    return tuple(dict.fromkeys(codes)), tuple(dict.fromkeys(modifiers))
+
+
+def _extension_modifiers(extensions: Iterable[views.ExtensionView]) -> list[str]:
+    found: list[str] = []
+    for extension in extensions:
+        if not extension.url or "modifier" not in extension.url.lower():
+            continue
+        if extension.value_coding and extension.value_coding.code:
+            found.append(extension.value_coding.code.strip().upper())
+        if extension.value_codeable_concept:
+            found.extend(c.code.strip().upper() for c in extension.value_codeable_concept.coding if c.code)
+        if extension.value_string:
+            found.append(extension.value_string.strip().upper())
+    return found
+
+
+def _icd10_codes(concepts: Iterable[views.CodeableConceptView]) -> tuple[str, ...]:
+    codes = [
+        normalize_icd10(coding.code)
+        for concept in concepts
+        for coding in concept.coding
+        if coding.code and is_system(coding.system, ICD_10_CM)
+    ]
+    return tuple(dict.fromkeys(codes))
+
+
+def _references(references: Iterable[views.ReferenceView | None]) -> tuple[str, ...]:
+    return tuple(ref.reference for ref in references if ref is not None and ref.reference)
+
+
+def _primary_injection_code(codes: Iterable[str]) -> str | None:
+    table = injection_codes()
+    for code in codes:
+        entry = table.get(code)
+        if entry is not None and entry.add_on_to is None:
+            return code
+    for code in codes:
+        if table.get(code) is not None:
+            return code
+    return None
+
+
+def read_draft_orders(values: Iterable[Any]) -> tuple[Reading[InjectionOrder], Reading[CompanionOrder]]:
+    """Draft orders: spinal injections (by code, or by words when uncoded) and every other order beside them."""
+    companions: Reading[CompanionOrder] = Reading()
+    injections: Reading[InjectionOrder] = Reading()
+    service_requests: list[Any] = []
+    for value in values:
+        if isinstance(value, dict) and value.get("resourceType") not in (None, "ServiceRequest"):
+            concept = value.get("code") or value.get("medicationCodeableConcept")
+            text = concept.get("text", "") if isinstance(concept, dict) else ""
+            companions.facts.append(CompanionOrder(_label(value, "Resource", 0), (), str(text)))
+        else:
+            service_requests.append(value)
+
+    def convert(order: views.ServiceRequestView, label: str) -> None:
+        codes, modifiers = _procedure_codes([order.code, *order.order_detail])
+        modifiers += tuple(_extension_modifiers(order.extension))
+        words = " ".join(
+            [*_texts(order.code, *order.order_detail), *(n.text for n in order.note if n.text)]
+            + ([order.patient_instruction] if order.patient_instruction else [])
+        )
+        body_site_words = " ".join(_texts(*order.body_site))
+        code = _primary_injection_code(codes)
+        intent = read_intent(words, body_site_words)
+        if code is None and intent.approach is None and "epidural" not in words.lower():
+            companions.facts.append(CompanionOrder(label, codes, words))
+            return None
+        occurrence = order.occurrence_date_time or (order.occurrence_period.start if order.occurrence_period else None)
+        units = order.quantity_quantity.value if order.quantity_quantity and order.quantity_quantity.value else 1
+        injections.facts.append(
+            InjectionOrder(
+                source=label,
+                code=code,
+                codes=codes,
+                modifiers=tuple(dict.fromkeys(modifiers)),
+                units=max(1, int(units)),
+                occurrence=calendar_date(occurrence),
+                reason_codes=_icd10_codes(order.reason_code),
+                reason_references=_references(order.reason_reference),
+                intent=intent,
+                text=words,
+            )
+        )
+        return None
+
+    reading: Reading[None] = _read_each(service_requests, "ServiceRequest", views.SERVICE_REQUEST, convert)
+    injections.skipped.extend(reading.skipped)
+    return injections, companions
+
+
+@dataclass
+class ProcedureReading:
+    performed: Reading[PerformedInjection] = field(default_factory=Reading)
+    other: list[OtherProcedure] = field(default_factory=list)
+
+
+def read_procedures(values: Iterable[Any]) -> ProcedureReading:
+    result = ProcedureReading()
+
+    def convert(procedure: views.ProcedureView, label: str) -> PerformedInjection | None:
+        codes, modifiers = _procedure_codes([procedure.code])
+        performed = procedure.performed_date_time or (
+            procedure.performed_period.start if procedure.performed_period else None
+        )
+        performed_on = calendar_date(performed)
+        words = " ".join([*_texts(procedure.code), *(note.text for note in procedure.note if note.text)])
+        code = _primary_injection_code(codes)
+        if code is None:
+            if not codes and not words:
+                raise Unreadable("no procedure code")
+            result.other.append(
+                OtherProcedure(
+                    label,
+                    codes,
+                    procedure.status or "unknown",
+                    performed_on,
+                    procedure.encounter.reference if procedure.encounter else None,
+                    words,
+                )
+            )
+            return None
+        if performed_on is None:
+            raise Unreadable("no performed date")
+        return PerformedInjection(
+            source=label,
+            code=code,
+            status=procedure.status or "unknown",
+            performed_on=performed_on,
+            units=sum(1 for c in codes if injection_codes().get(c) is not None),
+            modifiers=tuple(dict.fromkeys(modifiers + tuple(_extension_modifiers(procedure.extension)))),
+            encounter=procedure.encounter.reference if procedure.encounter else None,
+            based_on=_references(procedure.based_on),
+            reason_codes=_icd10_codes(procedure.reason_code),
+            reason_references=_references(procedure.reason_reference),
+            intent=read_intent(words, " ".join(_texts(*procedure.body_site))),
+            has_body_site=bool(procedure.body_site),
+            drug_codes=tuple(
+                coding.code.strip().upper()
+                for concept in procedure.used_code
+                for coding in concept.coding
+                if coding.code
+            ),
+            has_outcome=procedure.outcome is not None,
+            has_complication_record=bool(procedure.complication),
+            has_follow_up=bool(procedure.follow_up),
+            notes=tuple(note.text for note in procedure.note if note.text),
+        )
+
+    result.performed = _read_each(values, "Procedure", views.PROCEDURE, convert)
+    return result
+
+
+def read_conditions(values: Iterable[Any]) -> Reading[Diagnosis]:
+    def convert(condition: views.ConditionView, label: str) -> Diagnosis | None:
+        if condition.code is None:
+            raise Unreadable("no diagnosis code")
+        codes = _icd10_codes([condition.code])
+        if not codes:
+            return None
+        clinical = _first_code(condition.clinical_status)
+        verification = _first_code(condition.verification_status)
+        if verification == "entered-in-error":
+            return None
+        display = next((c.display for c in condition.code.coding if c.display), condition.code.text)
+        return Diagnosis(
+            source=label,
+            code=codes[0],
+            display=display,
+            active=clinical is None or clinical in _ACTIVE_CLINICAL,
+            confirmed=verification not in _REFUTED,
+            recorded_on=calendar_date(condition.recorded_date or condition.onset_date_time),
+        )
+
+    return _read_each(values, "Condition", views.CONDITION, convert)
+
+
+def _first_code(concept: views.CodeableConceptView | None) -> str | None:
+    if concept is None:
+        return None
+    return next((coding.code for coding in concept.coding if coding.code), None)
+
+
+def read_imaging_studies(values: Iterable[Any]) -> Reading[ImagingEvidence]:
+    def convert(study: views.ImagingStudyView, label: str) -> ImagingEvidence:
+        codings = [*study.modality, *(series.modality for series in study.series if series.modality)]
+        modality_codes = tuple(dict.fromkeys(c.code.strip().upper() for c in codings if c.code))
+        series_instances = sum(
+            series.number_of_instances if series.number_of_instances is not None else len(series.instance)
+            for series in study.series
+        )
+        started = study.started or next((series.started for series in study.series if series.started), None)
+        return ImagingEvidence(
+            source=label,
+            modalities=frozenset(_MODALITIES.get(code, Modality.OTHER) for code in modality_codes),
+            modality_codes=modality_codes,
+            instance_count=max(study.number_of_instances or 0, series_instances),
+            started_on=calendar_date(started),
+            encounter=study.encounter.reference if study.encounter else None,
+            procedure_references=_references([study.procedure_reference]),
+            based_on=_references(study.based_on),
+            available=study.status not in ("cancelled", "entered-in-error"),
+        )
+
+    return _read_each(values, "ImagingStudy", views.IMAGING_STUDY, convert)
+
+
+def read_coverages(values: Iterable[Any]) -> Reading[PayerCoverage]:
+    def convert(coverage: views.CoverageView, label: str) -> PayerCoverage:
+        type_codes = tuple(
+            (coding.system or "", coding.code.strip())
+            for coding in (coverage.type.coding if coverage.type else [])
+            if coding.code
+        )
+        names = [payor.display for payor in coverage.payor if payor.display]
+        names.extend(item.name for item in coverage.class_ if item.name)
+        period = coverage.period
+        return PayerCoverage(
+            source=label,
+            type_codes=type_codes,
+            payor_names=tuple(names),
+            order=coverage.order,
+            active_on_period=(
+                calendar_date(period.start) if period else None,
+                calendar_date(period.end) if period else None,
+            ),
+            status=coverage.status or "active",
+        )
+
+    return _read_each(values, "Coverage", views.COVERAGE, convert)
+
+
+def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[str, Any]]) -> Reading[BookedSession]:
+    """Appointments with the procedure codes they are for: their own service type, or the order they are based on."""
+
+    def convert(appointment: views.AppointmentView, label: str) -> BookedSession | None:
+        concepts: list[views.CodeableConceptView | None] = [
+            *appointment.service_type,
+            appointment.appointment_type,
+            *appointment.reason_code,
+        ]
+        words = _texts(*concepts)
+        for reference in _references(appointment.based_on):
+            order = resolvable.get(reference)
+            if order is None:
+                continue
+            try:
+                based_on = views.SERVICE_REQUEST.validate_python(order)
+            except ValidationError:
+                continue
+            concepts.extend([based_on.code, *based_on.order_detail])
+            words.extend(_texts(based_on.code, *based_on.order_detail))
+        codes, _ = _procedure_codes(concepts)
+        words.extend(text for text in (appointment.description, appointment.comment) if text)
+        text = " ".join(words)
+        start = appointment.start or (appointment.requested_period[0].start if appointment.requested_period else None)
+        return BookedSession(
+            source=label,
+            status=appointment.status or "unknown",
+            on=calendar_date(start),
+            codes=codes,
+            intent=read_intent(text),
+            text=text,
+        )
+
+    return _read_each(values, "Appointment", views.APPOINTMENT, convert)
+
+
+def all_resources(value: Any) -> list[Any]:
+    return list(resources_in(value))
