@@ -1,0 +1,164 @@
+"""The FastAPI application: `create_app(settings)` wires protocol, trust, data, rules and feedback together.
+
+Nothing is built at import time, so tests and workers can each make an app with their own settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+
+import anyio.to_thread
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+
+from cds_hooks.endpoints import cds_router, install_error_handlers, json_response
+from cds_hooks.errors import Unauthorized
+from cds_hooks.models import FeedbackItem
+from cds_hooks.operation_outcome import operation_outcome
+from cds_hooks.trust import JwtVerifier, TrustedClient, VerifiedToken
+from fhir_mappings import icd10cm
+from plugin.cards import rule_of_card
+from plugin.feedback import FeedbackRecord, FeedbackStore
+from plugin.patient_data import FetchSettings
+from plugin.policies.catalog import load_catalog
+from plugin.services import Evaluator, cds_services
+from plugin.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class StartupRefused(Exception):
+    """The settings would run an unsafe or broken service; the message says what to configure."""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    today: Callable[[], date] = date.today,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The service app. `today` and `transport` exist so tests can fix the date and reach fake FHIR servers."""
+    if settings.auth and not settings.trusted_clients:
+        raise StartupRefused(
+            "no trusted clients are configured: add [[trusted_clients]] (issuer, jwks_url or jwks, fhir_servers) "
+            "to the --config file, or run with --no-auth for local sandbox work only"
+        )
+    catalog = load_catalog(settings.policy_dir)
+    store = FeedbackStore(settings.feedback_db)
+    http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(settings.fhir_budget_seconds), trust_env=False)
+    verifier = (
+        JwtVerifier(_trusted_clients(settings), http, leeway_seconds=settings.jwt_leeway_seconds)
+        if settings.auth
+        else None
+    )
+    evaluator = Evaluator(
+        catalog=catalog,
+        http=http,
+        fetch=FetchSettings(settings.fhir_budget_seconds, settings.fhir_page_cap, settings.fhir_page_size),
+        today=today,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Loading the ICD-10-CM table before the first request keeps it out of a clinician's wait.
+        await anyio.to_thread.run_sync(icd10cm.load)
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            await http.aclose()
+            store.close()
+
+    app = FastAPI(
+        title="epidural-cds",
+        summary="CDS Hooks 2.0 service for epidural and transforaminal injection orders",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.ready = False
+    app.state.catalog = catalog
+
+    async def authenticate(request: Request) -> VerifiedToken | None:
+        if verifier is None:
+            return None
+        audience = _audience(settings, request)
+        try:
+            return await verifier.verify(request.headers.get("authorization"), audience)
+        except Unauthorized:
+            logger.info("request refused: JWT", extra={"path": request.url.path})
+            raise
+
+    async def feedback(service_id: str, items: Sequence[FeedbackItem]) -> int:
+        received = datetime.now(UTC)
+        records = [_feedback_record(service_id, item, received) for item in items]
+        return await anyio.to_thread.run_sync(store.record, records)
+
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allow_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
+    app.include_router(
+        cds_router(
+            cds_services(evaluator),
+            feedback=feedback,
+            authenticate=authenticate,
+            max_body_bytes=settings.max_body_bytes,
+        )
+    )
+
+    @app.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    @app.get("/readyz", summary="Readiness: policies and code tables loaded")
+    async def readyz() -> Response:
+        if not app.state.ready:
+            return json_response(operation_outcome("transient", "still loading code tables"), status=503)
+        return json_response({"status": "ready", "policies": sorted(catalog.policies)})
+
+    return app
+
+
+def _audience(settings: Settings, request: Request) -> str:
+    """The exact URL the EHR called: the configured public base (behind TLS termination) or the request's own."""
+    base = settings.public_base_url or str(request.base_url).rstrip("/")
+    return base + request.url.path
+
+
+def _trusted_clients(settings: Settings) -> list[TrustedClient]:
+    return [
+        TrustedClient(
+            issuer=client.issuer,
+            jwks_url=client.jwks_url,
+            jwks=client.jwks,
+            fhir_servers=tuple(client.fhir_servers),
+        )
+        for client in settings.trusted_clients
+    ]
+
+
+def _feedback_record(service_id: str, item: FeedbackItem, received: datetime) -> FeedbackRecord:
+    reason = item.override_reason.reason if item.override_reason else None
+    rule = rule_of_card(item.card)
+    return FeedbackRecord(
+        service_id=service_id,
+        card_uuid=item.card,
+        outcome=item.outcome,
+        outcome_timestamp=item.outcome_timestamp,
+        accepted_suggestions=tuple(suggestion.id for suggestion in item.accepted_suggestions),
+        override_reason_code=reason.code if reason else None,
+        override_reason_system=reason.system if reason else None,
+        override_reason_display=reason.display if reason else None,
+        user_comment=item.override_reason.user_comment if item.override_reason else None,
+        rule_id=rule.value if rule else None,
+        received_at=received,
+    )

@@ -1,0 +1,186 @@
+"""The patient's data for one hook call: prefetch first, the EHR's FHIR server for the rest, inside a time budget.
+
+Per prefetch key: absent → fetched from `fhirServer`; `null` → no data; an OperationOutcome → the EHR's own fetch
+failed, so we fetch it ourselves when we can. Required data that can be neither prefetched nor fetched is a 412;
+optional data that fails is reported so the checks that need it are skipped and a `data-incomplete` card says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from cds_hooks.errors import PrefetchUnavailable
+from cds_hooks.models import HookRequest
+from fhir_mappings.bundles import is_operation_outcome
+from plugin.fhir_client import FhirClient, FhirUnavailable, SearchResult
+
+logger = logging.getLogger(__name__)
+
+
+class DataKey(StrEnum):
+    """The prefetch keys of the contract, each with the query that fetches it."""
+
+    PATIENT = "patient"
+    PROCEDURES = "procedures"
+    CONDITIONS = "conditions"
+    IMAGING_STUDIES = "imagingStudies"
+    COVERAGE = "coverage"
+    APPOINTMENTS = "appointments"
+
+    @property
+    def template(self) -> str:
+        return _TEMPLATES[self]
+
+    @property
+    def described(self) -> str:
+        return _DESCRIPTIONS[self]
+
+
+# Only root-level context tokens may appear in templates, so the searches cannot narrow by order or date.
+_TEMPLATES = {
+    DataKey.PATIENT: "Patient/{{context.patientId}}",
+    DataKey.PROCEDURES: "Procedure?patient={{context.patientId}}",
+    DataKey.CONDITIONS: "Condition?patient={{context.patientId}}",
+    DataKey.IMAGING_STUDIES: "ImagingStudy?patient={{context.patientId}}",
+    DataKey.COVERAGE: "Coverage?patient={{context.patientId}}",
+    DataKey.APPOINTMENTS: "Appointment?patient={{context.patientId}}&_include=Appointment:based-on",
+}
+_DESCRIPTIONS = {
+    DataKey.PATIENT: "the patient",
+    DataKey.PROCEDURES: "procedure history",
+    DataKey.CONDITIONS: "diagnoses",
+    DataKey.IMAGING_STUDIES: "imaging studies",
+    DataKey.COVERAGE: "insurance coverage",
+    DataKey.APPOINTMENTS: "appointments",
+}
+
+PREFETCH_TEMPLATES: dict[str, str] = {key.value: key.template for key in DataKey}
+
+
+@dataclass
+class PatientData:
+    values: dict[DataKey, Any] = field(default_factory=dict)
+    unavailable: dict[DataKey, str] = field(default_factory=dict)
+    incomplete: dict[DataKey, str] = field(default_factory=dict)
+    fetched: list[DataKey] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    budget_seconds: float = 4.0
+    page_cap: int = 20
+    page_size: int = 100
+
+
+def _query_for(key: DataKey, patient_id: str, page_size: int) -> str:
+    query = key.template.replace("{{context.patientId}}", quote(patient_id, safe=""))
+    if "?" in query:
+        query += f"&_count={page_size}"
+    return query
+
+
+async def gather(
+    request: HookRequest,
+    *,
+    required: Collection[DataKey],
+    optional: Collection[DataKey],
+    http: httpx.AsyncClient,
+    settings: FetchSettings,
+) -> PatientData:
+    data = PatientData()
+    prefetch = request.prefetch or {}
+    to_fetch: dict[DataKey, Any] = {}
+    for key in (*required, *optional):
+        if key.value in prefetch and not is_operation_outcome(prefetch[key.value]):
+            value = prefetch[key.value]
+            data.values[key] = value
+            if _has_next_page(value):
+                to_fetch[key] = value
+        else:
+            to_fetch[key] = None
+    if to_fetch:
+        if request.fhir_server is None:
+            for key in to_fetch:
+                if key not in data.values:
+                    data.unavailable[key] = "not prefetched and no fhirServer was given"
+        else:
+            await _fetch_all(request, to_fetch, data, http, settings)
+    missing = [key for key in required if key in data.unavailable]
+    if missing:
+        detail = "; ".join(f"{key.value}: {data.unavailable[key]}" for key in missing)
+        raise PrefetchUnavailable(f"required data could not be obtained ({detail})")
+    return data
+
+
+def _has_next_page(value: Any) -> bool:
+    return isinstance(value, dict) and any(
+        isinstance(link, dict) and link.get("relation") == "next" for link in value.get("link") or []
+    )
+
+
+async def _fetch_all(
+    request: HookRequest,
+    to_fetch: dict[DataKey, Any],
+    data: PatientData,
+    http: httpx.AsyncClient,
+    settings: FetchSettings,
+) -> None:
+    assert request.fhir_server is not None
+    token = request.fhir_authorization.access_token if request.fhir_authorization else None
+    deadline = time.monotonic() + settings.budget_seconds
+    client = FhirClient(http, request.fhir_server, token, page_cap=settings.page_cap, deadline=deadline)
+
+    async def fetch(key: DataKey, first_page: Any) -> Any:
+        if first_page is not None:
+            return await client.continue_search(first_page)
+        query = _query_for(key, request.patient_id, settings.page_size)
+        if key is DataKey.PATIENT:
+            return await client.read(query)
+        return await client.search(query)
+
+    tasks = {key: asyncio.create_task(fetch(key, first_page)) for key, first_page in to_fetch.items()}
+    started = time.perf_counter()
+    _, pending = await asyncio.wait(tasks.values(), timeout=settings.budget_seconds)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+    for key, task in tasks.items():
+        if task in pending:
+            reason = "the FHIR server did not answer within the time budget"
+        elif isinstance(task.exception(), FhirUnavailable):
+            reason = str(task.exception())
+        elif task.exception() is not None:
+            logger.warning("fhir fetch failed", extra={"key": key.value, "error_type": type(task.exception()).__name__})
+            reason = "the FHIR server's answer could not be read"
+        else:
+            result = task.result()
+            data.fetched.append(key)
+            if isinstance(result, SearchResult):
+                data.values[key] = result.resources
+                if result.incomplete:
+                    data.incomplete[key] = result.incomplete
+            else:
+                data.values[key] = result
+            continue
+        if key in data.values:
+            data.incomplete[key] = f"later pages: {reason}"
+        else:
+            data.unavailable[key] = reason
+    logger.info(
+        "fhir fetch",
+        extra={
+            "keys": [key.value for key in tasks],
+            "unavailable": [key.value for key in data.unavailable],
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )

@@ -1,0 +1,218 @@
+"""The strict schema every policy file follows. Unknown keys are errors, so a typo cannot silently drop a limit.
+
+Three kinds of file share this package:
+- a payer policy (`kind: payer-policy`): frequency windows, per-session limits, imaging and diagnosis requirements;
+- the coding conventions (`kind: coding-conventions`): CPT/NCCI/ICD-10-CM facts that hold for every payer;
+- the coverage mapping (`kind: coverage-mapping`): which payer policy applies to which Coverage.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+Code = Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[0-9A-Z][0-9A-Z.\-]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Citation(Strict):
+    title: str = Field(min_length=3)
+    url: HttpUrl
+    note: str | None = None
+
+
+class Effective(Strict):
+    start: date
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Effective:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+class WindowLimit(Strict):
+    """At most `max_sessions` sessions (and `max_injections` injections) in any rolling window of `months`."""
+
+    months: int = Field(ge=1, le=60)
+    max_sessions: int | None = Field(default=None, ge=0)
+    max_injections: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _has_a_cap(self) -> WindowLimit:
+        if self.max_sessions is None and self.max_injections is None:
+            raise ValueError("a window needs max_sessions, max_injections or both")
+        return self
+
+
+class Exemptions(Strict):
+    """Orders that are not counted against the frequency limits."""
+
+    pump_trial: bool = False
+    reason_codes: list[Code] = Field(default_factory=list)
+    citation: str | None = None
+
+
+class Frequency(Strict):
+    scope: Literal["per-region", "combined"]
+    counted_codes: list[Code] = Field(min_length=1)
+    limits: list[WindowLimit] = Field(min_length=1)
+    exemptions: Exemptions = Field(default_factory=Exemptions)
+    citation: str
+
+
+class SessionLimits(Strict):
+    max_regions: int | None = Field(default=None, ge=1)
+    max_transforaminal_levels: int | None = Field(default=None, ge=1)
+    max_interlaminar_levels: int | None = Field(default=None, ge=1)
+    bilateral_interlaminar: bool = True
+    citation: str
+
+
+class ImagingRequirement(Strict):
+    """The payer covers the injection only under these guidance modalities."""
+
+    accepted: list[Literal["fluoroscopy", "ct"]] = Field(min_length=1)
+    codes: list[Code] = Field(min_length=1)
+    citation: str
+
+
+class DiagnosisCoverage(Strict):
+    """Diagnoses (ICD-10-CM codes or code prefixes) the payer accepts for the counted codes."""
+
+    covered: list[Code] = Field(min_length=1)
+    exempt_diagnoses: list[Code] = Field(default_factory=list)
+    exempt_procedure_codes: list[Code] = Field(default_factory=list)
+    exempt_pump_trial: bool = False
+    needs_verification: bool
+    citation: str
+
+
+class PriorAuthorization(Strict):
+    indicator: Literal["info", "warning"]
+    from_session: int = Field(ge=1, description="the first session in the window that needs authorization")
+    window_months: int = Field(ge=1, le=60)
+    advice: str
+    citation: str
+
+
+class CoverageSelector(Strict):
+    """Matches a Coverage by its type code (system + code prefix) or by words in its payor or plan name."""
+
+    type_system: str | None = None
+    type_code_prefix: str | None = None
+    payer_name_matches: str | None = None
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> CoverageSelector:
+        if (self.type_system is None) != (self.type_code_prefix is None):
+            raise ValueError("type_system and type_code_prefix go together")
+        if self.type_system is None and self.payer_name_matches is None:
+            raise ValueError("a selector needs a type code or a payer name pattern")
+        return self
+
+    @field_validator("payer_name_matches")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"not a valid regular expression: {error}") from None
+        return pattern
+
+
+class PayerPolicy(Strict):
+    kind: Literal["payer-policy"]
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: str = Field(min_length=1)
+    title: str
+    payer: str
+    effective: Effective
+    sources: list[Citation] = Field(min_length=1)
+    conservative_default: bool = False
+    frequency: Frequency
+    session_limits: SessionLimits | None = None
+    imaging_required: ImagingRequirement | None = None
+    diagnoses: DiagnosisCoverage | None = None
+    prior_authorization: PriorAuthorization | None = None
+
+    @property
+    def link(self) -> Citation:
+        return self.sources[0]
+
+
+class ModifierRestriction(Strict):
+    codes: list[Code] = Field(min_length=1)
+    forbidden: list[Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]] = Field(min_length=1)
+    reason: str
+    citation: str
+
+
+class DeletedCode(Strict):
+    code: Code
+    deleted_on: date
+    replaced_by: list[Code] = Field(min_length=1)
+    citation: str
+
+
+class ChecklistItem(Strict):
+    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    label: str
+
+
+class DiagnosisConventions(Strict):
+    """The ICD-10-CM reporting rules the diagnosis checks cite, and how many alternative codes a card offers."""
+
+    required_citation: str = Field(min_length=3, description="every claim line needs a supporting diagnosis")
+    validity_citation: str = Field(min_length=3, description="billable, to full length, in force on the service date")
+    excludes1_citation: str = Field(min_length=3)
+    region_citation: str = Field(min_length=3, description="the diagnosis names the region injected")
+    max_suggestions: int = Field(ge=1, le=10, description="alternative codes offered on one card")
+
+
+class CodingConventions(Strict):
+    kind: Literal["coding-conventions"]
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: str
+    title: str
+    sources: list[Citation] = Field(min_length=1)
+    guidance_codes: list[Code] = Field(min_length=1, description="imaging guidance never reported beside an injection")
+    guidance_citation: str
+    neurolytic_codes: dict[str, Code]
+    neurolytic_citation: str
+    nonspecific_diagnoses: list[Code]
+    nonspecific_citation: str
+    diagnosis: DiagnosisConventions
+    modifier_restrictions: list[ModifierRestriction] = Field(default_factory=list)
+    deleted_drug_codes: list[DeletedCode] = Field(default_factory=list)
+    documentation_checklist: list[ChecklistItem] = Field(min_length=1)
+    documentation_citation: str
+    evidence_modalities: list[Annotated[str, Field(pattern=r"^[A-Z]{2,3}$")]] = Field(min_length=1)
+    evidence_min_instances: int = Field(ge=1)
+    evidence_citation: str
+
+    @property
+    def link(self) -> Citation:
+        return self.sources[0]
+
+
+class CoverageRule(Strict):
+    policy: str
+    when: CoverageSelector
+
+
+class CoverageMapping(Strict):
+    kind: Literal["coverage-mapping"]
+    default_policy: str
+    rules: list[CoverageRule]

@@ -1,0 +1,14 @@
+"""Calendar arithmetic for rolling windows: N calendar months from a day, clamped to the month's end."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole calendar months; 31 January + 1 month is 28 (or 29) February."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last_day))

@@ -1,0 +1,47 @@
+"""The `data-incomplete` card: optional data that could not be had, unreadable resources, and the checks skipped."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from fhir_mappings.facts import SkippedResource
+from plugin.patient_data import DataKey, PatientData
+from plugin.rules.findings import Finding, RuleId, Severity
+
+_CHECKS_NEEDING: dict[DataKey, str] = {
+    DataKey.CONDITIONS: "diagnosis checks",
+    DataKey.IMAGING_STUDIES: "imaging evidence checks",
+    DataKey.COVERAGE: "payer selection (the conservative default policy was used)",
+    DataKey.APPOINTMENTS: "counting of booked sessions",
+    DataKey.PROCEDURES: "session counting",
+    DataKey.PATIENT: "patient details",
+}
+_SHOWN_SKIPS = 10
+
+
+def data_incomplete(
+    data: PatientData, skipped: Iterable[SkippedResource], optional: Collection[DataKey]
+) -> list[Finding]:
+    lines = [
+        f"- {key.described.capitalize()} could not be read ({reason}); skipped: {_CHECKS_NEEDING[key]}."
+        for key, reason in data.unavailable.items()
+        if key in optional
+    ]
+    lines.extend(
+        f"- {key.described.capitalize()} may be incomplete ({reason})." for key, reason in data.incomplete.items()
+    )
+    skipped = list(skipped)
+    if skipped:
+        shown = "; ".join(f"{item.source}: {item.reason}" for item in skipped[:_SHOWN_SKIPS])
+        more = f" and {len(skipped) - _SHOWN_SKIPS} more" if len(skipped) > _SHOWN_SKIPS else ""
+        lines.append(f"- {len(skipped)} resource(s) could not be read and were ignored ({shown}{more}).")
+    if not lines:
+        return []
+    return [
+        Finding(
+            rule=RuleId.DATA_INCOMPLETE,
+            severity=Severity.INFO,
+            summary="Some checks were skipped: part of the patient's data could not be read",
+            detail="\n".join(lines),
+        )
+    ]

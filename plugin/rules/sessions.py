@@ -1,0 +1,197 @@
+"""Counting sessions as the domain reference defines them.
+
+A session is a calendar date with at least one counted injection; a window of N months starting on day S covers
+[S, S + N calendar months). A session on day D breaks a cap when some window containing D would hold more sessions
+(or injections) than the cap, counting past sessions, other booked sessions and D itself.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from fhir_mappings.facts import BookedSession, PerformedInjection, StatedIntent
+from fhir_mappings.spine import SpinalRegion, injection_codes
+from plugin.policies.schema import Frequency, WindowLimit
+from plugin.rules.calendar import add_months
+
+# Appointments in these states hold a slot (FHIR R4 AppointmentStatus); proposed, cancelled, noshow and the rest do not.
+RESERVING_STATUSES = frozenset({"booked", "pending", "arrived", "checked-in"})
+# Bilateral modifier 50 on one line is two injections for injection caps.
+_BILATERAL = "50"
+
+Pool = SpinalRegion | None
+"""The group a session counts in: its region for per-region policies, None for policies counting all regions."""
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    limit: WindowLimit
+    window_start: date
+    window_end: date
+    sessions: int
+    injections: int
+
+    @property
+    def measure(self) -> str:
+        over_sessions = self.limit.max_sessions is not None and self.sessions > self.limit.max_sessions
+        if over_sessions or self.limit.max_injections is None:
+            return f"{self.sessions} sessions (cap {self.limit.max_sessions})"
+        return f"{self.injections} injections (cap {self.limit.max_injections})"
+
+
+@dataclass
+class Ledger:
+    """Sessions of one pool: distinct dates with the injections given on each."""
+
+    injections_on: dict[date, int] = field(default_factory=dict)
+    booked: set[date] = field(default_factory=set)
+    _dates: list[date] = field(default_factory=list)
+
+    def add(self, day: date, injections: int, *, booked: bool = False) -> None:
+        if day in self.injections_on:
+            # A booking on a day already counted is the same session, not more injections.
+            if not booked:
+                self.injections_on[day] += injections
+                self.booked.discard(day)
+            return
+        bisect.insort(self._dates, day)
+        self.injections_on[day] = injections
+        if booked:
+            self.booked.add(day)
+
+    @property
+    def dates(self) -> list[date]:
+        return self._dates
+
+    def _between(self, start: date, end: date) -> list[date]:
+        return self._dates[bisect.bisect_left(self._dates, start) : bisect.bisect_left(self._dates, end)]
+
+    def worst_window(self, day: date, injections: int, limit: WindowLimit, *, adding: bool = True) -> Breach:
+        """The window containing `day` that is fullest once a session with `injections` is added on `day` (or as it
+        stands, when not `adding`)."""
+        first = bisect.bisect_right(self._dates, day, key=lambda start: add_months(start, limit.months))
+        starts = self._dates[first : bisect.bisect_right(self._dates, day)]
+        worst: Breach | None = None
+        for start in [*starts, day]:
+            end = add_months(start, limit.months)
+            inside = self._between(start, end)
+            sessions = len(inside) + (1 if adding and day not in self.injections_on else 0)
+            total = sum(self.injections_on[d] for d in inside) + (injections if adding else 0)
+            candidate = Breach(limit, start, end, sessions, total)
+            if worst is None or (candidate.sessions, candidate.injections) > (worst.sessions, worst.injections):
+                worst = candidate
+        assert worst is not None
+        return worst
+
+    def breach(self, day: date, injections: int, limits: Iterable[WindowLimit]) -> Breach | None:
+        for limit in limits:
+            window = self.worst_window(day, injections, limit)
+            if _over(window, limit):
+                return window
+        return None
+
+    def earliest_compliant(
+        self, day: date, injections: int, limits: list[WindowLimit], *, additional: bool = False
+    ) -> date | None:
+        """The first day on or after `day` on which such a session breaks no cap (None within three years).
+
+        With `additional`, the session must be one more than those on record: days that already hold one are passed
+        over, since a second visit that day would only join that session.
+        """
+        horizon = add_months(day, 36)
+        candidate = day
+        while candidate <= horizon:
+            taken = additional and candidate in self.injections_on
+            if not taken and self.breach(candidate, injections, limits) is None:
+                return candidate
+            candidate += timedelta(days=1)
+        return None
+
+    def used_in_window_ending(self, day: date, months: int) -> list[date]:
+        """Sessions on or before `day` in the window of `months` that ends with `day`."""
+        first = bisect.bisect_right(self._dates, day, key=lambda start: add_months(start, months))
+        return [d for d in self._dates[first : bisect.bisect_right(self._dates, day)] if d not in self.booked]
+
+
+def _over(window: Breach, limit: WindowLimit) -> bool:
+    return (limit.max_sessions is not None and window.sessions > limit.max_sessions) or (
+        limit.max_injections is not None and window.injections > limit.max_injections
+    )
+
+
+def at_cap(window: Breach) -> bool:
+    limit = window.limit
+    return (limit.max_sessions is not None and window.sessions == limit.max_sessions) or (
+        limit.max_injections is not None and window.injections == limit.max_injections
+    )
+
+
+def is_exempt(frequency: Frequency, intent: StatedIntent, reason_codes: Iterable[str]) -> bool:
+    exemptions = frequency.exemptions
+    if exemptions.pump_trial and intent.pump_trial:
+        return True
+    return any(code in exemptions.reason_codes for code in reason_codes)
+
+
+def pool_of(frequency: Frequency, code: str | None, intent: StatedIntent) -> tuple[bool, Pool]:
+    """(known, pool): the pool a code counts in, and whether it could be told."""
+    if frequency.scope == "combined":
+        return True, None
+    entry = injection_codes().get(code)
+    if entry is not None and entry.region is not None:
+        return True, entry.region
+    regions = {level.billing_region for level in intent.levels} or set(intent.body_site_regions)
+    if len(regions) == 1:
+        return True, regions.pop()
+    return False, None
+
+
+def injections_in(code_units: int, modifiers: Iterable[str]) -> int:
+    return code_units * (2 if _BILATERAL in modifiers else 1)
+
+
+@dataclass
+class SessionHistory:
+    """Every counted session of a patient under one policy, pooled by region (or all together)."""
+
+    frequency: Frequency
+    pools: dict[Pool, Ledger] = field(default_factory=lambda: defaultdict(Ledger))
+    bookings: list[tuple[Pool, BookedSession]] = field(default_factory=list)
+
+    def counts(self, code: str | None) -> bool:
+        return code is not None and code in self.frequency.counted_codes
+
+    @classmethod
+    def build(
+        cls,
+        frequency: Frequency,
+        performed: Iterable[PerformedInjection],
+        bookings: Iterable[BookedSession],
+        *,
+        exclude: Iterable[str] = (),
+    ) -> SessionHistory:
+        history = cls(frequency)
+        excluded = set(exclude)
+        for injection in performed:
+            if not injection.counts_as_performed or not history.counts(injection.code):
+                continue
+            if is_exempt(frequency, injection.intent, injection.reason_codes):
+                continue
+            known, pool = pool_of(frequency, injection.code, injection.intent)
+            if known:
+                history.pools[pool].add(injection.performed_on, injections_in(injection.units, injection.modifiers))
+        for booking in bookings:
+            if booking.source in excluded or booking.status not in RESERVING_STATUSES or booking.on is None:
+                continue
+            code = next((c for c in booking.codes if history.counts(c)), None)
+            if code is None or is_exempt(frequency, booking.intent, ()):
+                continue
+            known, pool = pool_of(frequency, code, booking.intent)
+            if known:
+                history.pools[pool].add(booking.on, 1, booked=True)
+                history.bookings.append((pool, booking))
+        return history

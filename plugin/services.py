@@ -1,0 +1,279 @@
+"""The six CDS services: which data each needs, which rules it runs, and the one handler they share."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+
+from cds_hooks.endpoints import CdsService
+from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
+from fhir_mappings.bundles import index_by_reference, resources_in
+from fhir_mappings.facts import ClinicalRecord, SkippedResource
+from fhir_mappings.readers import (
+    read_appointments,
+    read_conditions,
+    read_coverages,
+    read_draft_orders,
+    read_imaging_studies,
+    read_procedures,
+)
+from plugin import cards
+from plugin.patient_data import PREFETCH_TEMPLATES, DataKey, FetchSettings, PatientData, gather
+from plugin.policies.catalog import PolicyCatalog
+from plugin.rules import code_choice, diagnosis, documentation, imaging
+from plugin.rules.applied_policy import AppliedPolicy
+from plugin.rules.data_completeness import data_incomplete
+from plugin.rules.findings import Finding
+from plugin.rules.frequency import booking_frequency, budget, order_frequency
+from plugin.rules.hook_facts import HookFacts, Rule
+
+logger = logging.getLogger(__name__)
+
+Subjects = Callable[[HookRequest, PatientData, ClinicalRecord], HookFacts]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    id: str
+    hook: str
+    title: str
+    description: str
+    required: frozenset[DataKey]
+    optional: frozenset[DataKey]
+    rules: tuple[Rule, ...]
+    subjects: Subjects
+
+    @property
+    def descriptor(self) -> ServiceDescriptor:
+        return ServiceDescriptor(
+            id=self.id, hook=self.hook, title=self.title, description=self.description, prefetch=PREFETCH_TEMPLATES
+        )
+
+
+def _draft_resources(request: HookRequest) -> list[Any]:
+    return list(resources_in(request.context.get("draftOrders")))
+
+
+def _order_facts(selected_only: bool) -> Subjects:
+    def subjects(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
+        injections, companions = read_draft_orders(_draft_resources(request))
+        orders = injections.facts
+        selections = request.context.get("selections")
+        if selected_only and isinstance(selections, list) and selections:
+            chosen = {str(selection) for selection in selections}
+            picked = [order for order in orders if order.source in chosen]
+            # A selected guidance order is judged beside the injection it accompanies.
+            orders = picked if picked or not any(c.source in chosen for c in companions.facts) else orders
+        return HookFacts(
+            record=_with_skipped(record, injections.skipped),
+            orders=tuple(orders),
+            companions=tuple(companions.facts),
+            conditions_known=DataKey.CONDITIONS not in data.unavailable,
+            imaging_known=DataKey.IMAGING_STUDIES not in data.unavailable,
+        )
+
+    return subjects
+
+
+def _appointment_facts(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
+    proposed_resources = list(resources_in(request.context.get("appointments")))
+    resolvable = index_by_reference([*proposed_resources, *resources_in(data.values.get(DataKey.APPOINTMENTS))])
+    proposed = read_appointments(proposed_resources, resolvable)
+    return HookFacts(record=_with_skipped(record, proposed.skipped), proposed=tuple(proposed.facts))
+
+
+def _patient_facts(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
+    return HookFacts(record=record)
+
+
+def _encounter_facts(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
+    encounter_id = request.context.get("encounterId")
+    encounter = f"Encounter/{encounter_id}" if isinstance(encounter_id, str) and encounter_id else None
+    performed_here = tuple(injection for injection in record.performed if injection.encounter == encounter)
+    return HookFacts(
+        record=record,
+        performed_here=performed_here,
+        encounter=encounter,
+        conditions_known=DataKey.CONDITIONS not in data.unavailable,
+        imaging_known=DataKey.IMAGING_STUDIES not in data.unavailable,
+    )
+
+
+def _with_skipped(record: ClinicalRecord, skipped: Iterable[SkippedResource]) -> ClinicalRecord:
+    extra = tuple(skipped)
+    if not extra:
+        return record
+    return ClinicalRecord(
+        performed=record.performed,
+        other_procedures=record.other_procedures,
+        diagnoses=record.diagnoses,
+        imaging=record.imaging,
+        coverages=record.coverages,
+        bookings=record.bookings,
+        skipped=record.skipped + extra,
+    )
+
+
+_HISTORY = frozenset({DataKey.PROCEDURES})
+_FAMILIES = (code_choice, imaging, diagnosis, documentation)
+ORDER_SELECT_RULES: tuple[Rule, ...] = (
+    order_frequency,
+    *(rule for family in _FAMILIES for rule in family.ORDER_SELECT_RULES),
+)
+ORDER_SIGN_RULES: tuple[Rule, ...] = (order_frequency, *(rule for family in _FAMILIES for rule in family.ORDER_SIGN_RULES))
+APPOINTMENT_RULES: tuple[Rule, ...] = (booking_frequency,)
+BUDGET_RULES: tuple[Rule, ...] = (budget,)
+DISCHARGE_RULES: tuple[Rule, ...] = tuple(rule for family in _FAMILIES for rule in family.DISCHARGE_RULES)
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec(
+        id="epidural-order-select",
+        hook="order-select",
+        title="Epidural injection order check (selection)",
+        description="Checks the selected epidural/transforaminal injection orders early: code choice, bundled "
+        "imaging guidance, diagnosis and the payer's frequency limit.",
+        required=_HISTORY,
+        optional=frozenset({DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.APPOINTMENTS, DataKey.IMAGING_STUDIES}),
+        rules=ORDER_SELECT_RULES,
+        subjects=_order_facts(selected_only=True),
+    ),
+    ServiceSpec(
+        id="epidural-order-sign",
+        hook="order-sign",
+        title="Epidural injection order check (signing)",
+        description="Checks every draft spinal injection order before signing: code choice, levels, modifiers, "
+        "imaging guidance, diagnosis, prior authorization and the payer's frequency limit.",
+        required=_HISTORY,
+        optional=frozenset({DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.APPOINTMENTS, DataKey.IMAGING_STUDIES}),
+        rules=ORDER_SIGN_RULES,
+        subjects=_order_facts(selected_only=False),
+    ),
+    ServiceSpec(
+        id="epidural-appointment-book",
+        hook="appointment-book",
+        title="Epidural injection booking check",
+        description="Warns before booking an injection session that breaks the patient's plan limit, counting "
+        "other booked sessions, and gives the earliest compliant date.",
+        required=_HISTORY,
+        optional=frozenset({DataKey.COVERAGE, DataKey.APPOINTMENTS}),
+        rules=APPOINTMENT_RULES,
+        subjects=_appointment_facts,
+    ),
+    ServiceSpec(
+        id="epidural-encounter-start",
+        hook="encounter-start",
+        title="Epidural injection session budget (encounter start)",
+        description="Shows the patient's injection sessions used and left under their plan, upcoming booked "
+        "injections and the next eligible date.",
+        required=_HISTORY,
+        optional=frozenset({DataKey.COVERAGE, DataKey.APPOINTMENTS}),
+        rules=BUDGET_RULES,
+        subjects=_patient_facts,
+    ),
+    ServiceSpec(
+        id="epidural-encounter-discharge",
+        hook="encounter-discharge",
+        title="Epidural injection pre-submission check",
+        description="Checks the injections performed in the encounter before the claim goes out: archived imaging, "
+        "code against the evidence, documentation and diagnosis.",
+        required=_HISTORY,
+        optional=frozenset({DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.IMAGING_STUDIES}),
+        rules=DISCHARGE_RULES,
+        subjects=_encounter_facts,
+    ),
+    ServiceSpec(
+        id="epidural-patient-view",
+        hook="patient-view",
+        title="Epidural injection session budget",
+        description="Shows the patient's injection sessions used and left in each window of their plan's policy and "
+        "the next eligible date, when the chart opens.",
+        required=_HISTORY,
+        optional=frozenset({DataKey.COVERAGE, DataKey.APPOINTMENTS}),
+        rules=BUDGET_RULES,
+        subjects=_patient_facts,
+    ),
+)
+
+
+def read_record(data: PatientData) -> ClinicalRecord:
+    procedures = read_procedures(resources_in(data.values.get(DataKey.PROCEDURES)))
+    conditions = read_conditions(resources_in(data.values.get(DataKey.CONDITIONS)))
+    imaging = read_imaging_studies(resources_in(data.values.get(DataKey.IMAGING_STUDIES)))
+    coverages = read_coverages(resources_in(data.values.get(DataKey.COVERAGE)))
+    appointment_resources = list(resources_in(data.values.get(DataKey.APPOINTMENTS)))
+    # `_include=Appointment:based-on` brings the orders the appointments are for into the same Bundle.
+    included_orders = [
+        r for r in appointment_resources if isinstance(r, dict) and r.get("resourceType") == "ServiceRequest"
+    ]
+    appointments = read_appointments(
+        [r for r in appointment_resources if not any(r is order for order in included_orders)],
+        index_by_reference(included_orders),
+    )
+    return ClinicalRecord(
+        performed=tuple(procedures.performed.facts),
+        other_procedures=tuple(procedures.other),
+        diagnoses=tuple(conditions.facts),
+        imaging=tuple(imaging.facts),
+        coverages=tuple(coverages.facts),
+        bookings=tuple(appointments.facts),
+        skipped=(
+            *procedures.performed.skipped,
+            *conditions.skipped,
+            *imaging.skipped,
+            *coverages.skipped,
+            *appointments.skipped,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    """Runs one service for one request: gather data, read facts, pick the policy, apply rules, render cards."""
+
+    catalog: PolicyCatalog
+    http: httpx.AsyncClient
+    fetch: FetchSettings
+    today: Callable[[], date]
+
+    async def evaluate(self, spec: ServiceSpec, request: HookRequest) -> CdsResponse:
+        data = await gather(
+            request, required=spec.required, optional=spec.optional, http=self.http, settings=self.fetch
+        )
+        return self.respond(spec, request, data)
+
+    def respond(self, spec: ServiceSpec, request: HookRequest, data: PatientData) -> CdsResponse:
+        started = time.perf_counter()
+        as_of = self.today()
+        facts = spec.subjects(request, data, read_record(data))
+        selection = self.catalog.select(facts.record.coverages, as_of)
+        policy = AppliedPolicy(selection.policy, self.catalog.conventions, selection.why)
+        findings: list[Finding] = [finding for rule in spec.rules for finding in rule(facts, policy, as_of)]
+        findings.extend(data_incomplete(data, facts.record.skipped, spec.optional))
+        drafts = index_by_reference(_draft_resources(request))
+        response = CdsResponse(cards=cards.render(findings, drafts))
+        logger.info(
+            "rules applied",
+            extra={
+                "service_id": spec.id,
+                "policy": policy.payer.id,
+                "rules": sorted({finding.rule.value for finding in findings}),
+                "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+
+def cds_services(evaluator: Evaluator, specs: Sequence[ServiceSpec] = SERVICES) -> list[CdsService]:
+    def handler_for(spec: ServiceSpec) -> Callable[[HookRequest], Any]:
+        async def handle(request: HookRequest) -> CdsResponse:
+            return await evaluator.evaluate(spec, request)
+
+        return handle
+
+    return [CdsService(spec.descriptor, handler_for(spec)) for spec in specs]

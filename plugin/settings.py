@@ -1,0 +1,98 @@
+"""Service settings: a TOML file (`--config`), overridden per top-level key by `EPIDURAL_CDS_<NAME>` variables.
+
+Unknown keys, in the file or the environment, stop start-up with a message naming them: a misspelt
+`trusted_clients` must not quietly leave the service open or closed.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ENV_PREFIX = "EPIDURAL_CDS_"
+CONFIG_FILE_VARIABLE = "EPIDURAL_CDS_CONFIG"  # the config file's path, not a setting
+DEFAULT_FEEDBACK_DB = "sqlite:///var/epidural-cds/feedback.db"
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message says what to change."""
+
+
+class TrustedClientSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str = Field(min_length=1)
+    jwks_url: str | None = None
+    jwks: dict[str, Any] | None = None
+    fhir_servers: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> TrustedClientSettings:
+        if (self.jwks_url is None) == (self.jwks is None):
+            raise ValueError("give exactly one of jwks_url or jwks")
+        return self
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    public_base_url: str | None = None
+    policy_dir: Path | None = None
+    feedback_db: str = DEFAULT_FEEDBACK_DB
+    trusted_clients: list[TrustedClientSettings] = Field(default_factory=list)
+    auth: bool = True
+    cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    fhir_budget_seconds: float = Field(default=4.0, gt=0, le=60)
+    fhir_page_cap: int = Field(default=20, ge=1, le=1000)
+    fhir_page_size: int = Field(default=100, ge=1, le=1000)
+    jwt_leeway_seconds: int = Field(default=60, ge=0, le=600)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, url: str | None) -> str | None:
+        return url.rstrip("/") if url else url
+
+
+def load_settings(
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            values.update(tomllib.loads(config_file.read_text("utf-8")))
+        except OSError as error:
+            raise SettingsError(f"cannot read {config_file}: {error.strerror}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise SettingsError(f"{config_file} is not valid TOML: {error}") from None
+    for name, raw in (environ or {}).items():
+        if name.startswith(ENV_PREFIX) and name != CONFIG_FILE_VARIABLE:
+            key = name.removeprefix(ENV_PREFIX).lower()
+            if key not in Settings.model_fields:
+                raise SettingsError(f"unknown setting {name}; known: {', '.join(sorted(Settings.model_fields))}")
+            values[key] = _env_value(key, raw)
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors(include_input=False, include_url=False)
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from None
+
+
+def _env_value(key: str, raw: str) -> Any:
+    """Lists and tables come as JSON; everything else as the plain string, which pydantic converts."""
+    annotation = str(Settings.model_fields[key].annotation)
+    if annotation.startswith("list"):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            raise SettingsError(f"{ENV_PREFIX}{key.upper()} must be a JSON list") from None
+    return raw
