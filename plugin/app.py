@@ -83,6 +83,7 @@ def create_app(
     )
     app.state.ready = False
     app.state.catalog = catalog
+    app.state.feedback_store = store
 
     async def authenticate(request: Request) -> VerifiedToken | None:
         if verifier is None:

@@ -126,7 +126,10 @@ ORDER_SELECT_RULES: tuple[Rule, ...] = (
     order_frequency,
     *(rule for family in _FAMILIES for rule in family.ORDER_SELECT_RULES),
 )
-ORDER_SIGN_RULES: tuple[Rule, ...] = (order_frequency, *(rule for family in _FAMILIES for rule in family.ORDER_SIGN_RULES))
+ORDER_SIGN_RULES: tuple[Rule, ...] = (
+    order_frequency,
+    *(rule for family in _FAMILIES for rule in family.ORDER_SIGN_RULES),
+)
 APPOINTMENT_RULES: tuple[Rule, ...] = (booking_frequency,)
 BUDGET_RULES: tuple[Rule, ...] = (budget,)
 DISCHARGE_RULES: tuple[Rule, ...] = tuple(rule for family in _FAMILIES for rule in family.DISCHARGE_RULES)
@@ -253,8 +256,16 @@ class Evaluator:
         facts = spec.subjects(request, data, read_record(data))
         selection = self.catalog.select(facts.record.coverages, as_of)
         policy = AppliedPolicy(selection.policy, self.catalog.conventions, selection.why)
-        findings: list[Finding] = [finding for rule in spec.rules for finding in rule(facts, policy, as_of)]
-        findings.extend(data_incomplete(data, facts.record.skipped, spec.optional))
+        findings: list[Finding] = []
+        failed: list[str] = []
+        for rule in spec.rules:
+            try:
+                findings.extend(rule(facts, policy, as_of))
+            except Exception:
+                # One faulty check must not cost the clinician every other card; it is logged and named instead.
+                logger.exception("rule failed", extra={"service_id": spec.id, "rule": rule.__name__})
+                failed.append(rule.__name__)
+        findings.extend(data_incomplete(data, facts.record.skipped, spec.optional, failed_checks=failed))
         drafts = index_by_reference(_draft_resources(request))
         response = CdsResponse(cards=cards.render(findings, drafts))
         logger.info(

@@ -27,6 +27,16 @@ _DOCUMENT: TypeAdapter[PolicyDocument] = TypeAdapter(PolicyDocument)
 _SHIPPED_PACKAGE = "plugin.policies"
 
 
+class _PolicyYamlLoader(yaml.SafeLoader):
+    """Leaves dates as text for the schema to parse, so a bad date is a field error, not a YAML crash."""
+
+
+_PolicyYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyProblem:
     file: str
@@ -94,7 +104,7 @@ def _read_documents(named: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, P
     problems: list[PolicyProblem] = []
     for name, text in named:
         try:
-            raw: Any = yaml.safe_load(text)
+            raw: Any = yaml.load(text, Loader=_PolicyYamlLoader)  # noqa: S506 (a SafeLoader subclass)
         except yaml.YAMLError as error:
             problems.append(PolicyProblem(name, "(file)", f"not valid YAML: {error}"))
             continue

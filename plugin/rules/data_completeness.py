@@ -20,7 +20,11 @@ _SHOWN_SKIPS = 10
 
 
 def data_incomplete(
-    data: PatientData, skipped: Iterable[SkippedResource], optional: Collection[DataKey]
+    data: PatientData,
+    skipped: Iterable[SkippedResource],
+    optional: Collection[DataKey],
+    *,
+    failed_checks: Collection[str] = (),
 ) -> list[Finding]:
     lines = [
         f"- {key.described.capitalize()} could not be read ({reason}); skipped: {_CHECKS_NEEDING[key]}."
@@ -35,6 +39,7 @@ def data_incomplete(
         shown = "; ".join(f"{item.source}: {item.reason}" for item in skipped[:_SHOWN_SKIPS])
         more = f" and {len(skipped) - _SHOWN_SKIPS} more" if len(skipped) > _SHOWN_SKIPS else ""
         lines.append(f"- {len(skipped)} resource(s) could not be read and were ignored ({shown}{more}).")
+    lines.extend(f"- The {name.replace('_', ' ')} check failed and was skipped." for name in failed_checks)
     if not lines:
         return []
     return [

@@ -153,7 +153,9 @@ def session_budget(history: SessionHistory, policy: AppliedPolicy, as_of: date) 
                 short.append(f"{len(used)}/{limit.max_sessions} used in {limit.months} mo")
             if limit.max_injections is not None:
                 injections = sum(ledger.injections_on[day] for day in used)
-                lines.append(f"- {injections} of {limit.max_injections} injections used in the last {limit.months} months")
+                lines.append(
+                    f"- {injections} of {limit.max_injections} injections used in the last {limit.months} months"
+                )
         if upcoming:
             lines.append("- Booked: " + ", ".join(day.isoformat() for day in upcoming))
             short.append(f"{len(upcoming)} booked")
@@ -164,7 +166,9 @@ def session_budget(history: SessionHistory, policy: AppliedPolicy, as_of: date) 
             Finding(
                 rule=RuleId.FREQUENCY_BUDGET,
                 severity=Severity.WARNING if (blocked or none_left) else Severity.INFO,
-                summary=_clip(f"ESI sessions ({_pool_label(pool)}): {'; '.join(short)}; next eligible {eligible_words}"),
+                summary=_clip(
+                    f"ESI sessions ({_pool_label(pool)}): {'; '.join(short)}; next eligible {eligible_words}"
+                ),
                 detail=(
                     f"Under **{policy.payer.title}** ({policy.payer.id} {policy.payer.version}), "
                     f"{_pool_label(pool)}:\n" + "\n".join(lines) + f"\n\nNext eligible date for another session: "

@@ -1,0 +1,7 @@
+"""`python -m plugin` is the `epidural-cds` command."""
+
+import sys
+
+from plugin.cli import main
+
+sys.exit(main())
