@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from fhir_mappings.code_systems import CPT, ICD_10_CM, is_procedure_code_system, is_system
+from fhir_mappings.icd10cm import normalize
 
 
 def recoded(order: dict[str, Any], code: str, display: str) -> dict[str, Any]:
@@ -38,7 +39,10 @@ def with_reason(
         and not (
             replaces is not None
             and any(
-                isinstance(c, dict) and is_system(c.get("system"), ICD_10_CM) and c.get("code") == replaces
+                isinstance(c, dict)
+                and is_system(c.get("system"), ICD_10_CM)
+                and isinstance(c.get("code"), str)
+                and normalize(c["code"]) == normalize(replaces)
                 for c in concept.get("coding", [])
             )
         )

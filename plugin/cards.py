@@ -119,7 +119,12 @@ def render(findings: Iterable[Finding], drafts: Mapping[str, Mapping[str, Any]])
 
 
 def _card(finding: Finding, drafts: Mapping[str, Mapping[str, Any]]) -> Card:
-    suggestions = [suggestion for fix in finding.fixes if (suggestion := _suggestion(fix, drafts)) is not None]
+    # Fixes come best first, so only the first suggestion is marked recommended.
+    suggestions = [
+        suggestion
+        for position, fix in enumerate(finding.fixes)
+        if (suggestion := _suggestion(fix, drafts, recommended=position == 0)) is not None
+    ]
     links = []
     if finding.citing is not None:
         citing = finding.citing
@@ -144,13 +149,13 @@ def _card(finding: Finding, drafts: Mapping[str, Mapping[str, Any]]) -> Card:
     )
 
 
-def _suggestion(fix: Fix, drafts: Mapping[str, Mapping[str, Any]]) -> Suggestion | None:
+def _suggestion(fix: Fix, drafts: Mapping[str, Mapping[str, Any]], *, recommended: bool) -> Suggestion | None:
     if isinstance(fix, RemoveOrder):
         if fix.order not in drafts:
             return None
         return Suggestion(
             label=fix.label,
-            is_recommended=True,
+            is_recommended=recommended,
             actions=[Action(type="delete", description=fix.label, resource_id=fix.order)],
         )
     draft = drafts.get(fix.order)
@@ -167,6 +172,6 @@ def _suggestion(fix: Fix, drafts: Mapping[str, Mapping[str, Any]]) -> Suggestion
         description = f"Give the draft order the diagnosis {fix.code} {fix.display}"
     return Suggestion(
         label=label,
-        is_recommended=True,
+        is_recommended=recommended,
         actions=[Action(type="update", description=description, resource=resource)],
     )

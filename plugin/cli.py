@@ -21,6 +21,7 @@ from cds_hooks.endpoints import describe_validation_error
 from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import CdsResponse, HookRequest
 from plugin.app import StartupRefused, create_app
+from plugin.feedback import FeedbackStore
 from plugin.log_format import configure_logging
 from plugin.patient_data import FetchSettings
 from plugin.policies.catalog import PolicyCatalogError, check_directory, load_catalog
@@ -80,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     validate = policy_commands.add_parser("check", help="validate policy files; every error with file and field")
     validate.add_argument("directory", type=Path, nargs="?", help="a directory of extra or overriding policy files")
     validate.set_defaults(run=_policies_check)
+
+    feedback = commands.add_parser("feedback", help="what clinicians did with the cards")
+    feedback_commands = feedback.add_subparsers(required=True, metavar="ACTION")
+    report = feedback_commands.add_parser("report", help="accept and override rates per rule, with top override reasons")
+    report.add_argument("--config", type=Path, help="TOML configuration file (for feedback_db)")
+    report.add_argument("--db", help="feedback database URL (default: the configured feedback_db)")
+    report.set_defaults(run=_feedback_report)
 
     add_sandbox_commands(commands)
     return parser
@@ -187,6 +195,30 @@ def _policies_list(arguments: argparse.Namespace) -> int:
         )
         print(f"  {what} → {rule.policy}")
     print(f"  anything else, or no coverage → {catalog.mapping.default_policy}")
+    return 0
+
+
+def _feedback_report(arguments: argparse.Namespace) -> int:
+    settings = load_settings(arguments.config, os.environ)
+    store = FeedbackStore(arguments.db or settings.feedback_db)
+    try:
+        summaries = store.report()
+    finally:
+        store.close()
+    if not summaries:
+        print("no feedback recorded yet")
+        return 0
+    rows = [
+        [
+            summary.rule_id or "(unattributed)",
+            str(summary.accepted),
+            str(summary.overridden),
+            f"{summary.override_rate:.0%}",
+            "; ".join(f"{reason.display or reason.code} ({reason.count})" for reason in summary.top_override_reasons),
+        ]
+        for summary in summaries
+    ]
+    print(table(["rule", "accepted", "overridden", "override rate", "top override reasons"], rows))
     return 0
 
 

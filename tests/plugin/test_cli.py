@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
+
+from plugin.cards import card_uuid
+from plugin.feedback import FeedbackRecord, FeedbackStore
+from plugin.rules.findings import RuleId
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -70,7 +75,9 @@ def test_policies_check_reports_file_and_field(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_to_start_without_trusted_clients_or_no_auth(tmp_path: Path) -> None:
-    result = cli("serve", "--port", "0", env={"PATH": "/usr/bin:/bin", "EPIDURAL_CDS_FEEDBACK_DB": f"sqlite:///{tmp_path}/f.db"})
+    result = cli(
+        "serve", "--port", "0", env={"PATH": "/usr/bin:/bin", "EPIDURAL_CDS_FEEDBACK_DB": f"sqlite:///{tmp_path}/f.db"}
+    )
     assert result.returncode == 2
     assert "trusted_clients" in result.stderr
     assert "--no-auth" in result.stderr
@@ -88,3 +95,33 @@ def test_help_lists_every_command() -> None:
     result = cli("--help")
     for command in ("serve", "check", "policies", "sandbox"):
         assert command in result.stdout
+
+
+def test_feedback_report_summarises_outcomes_per_rule(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'feedback.db'}"
+    now = datetime(2026, 11, 27, 10, tzinfo=timezone.utc)
+    store = FeedbackStore(url)
+    store.record(
+        [
+            FeedbackRecord(
+                service_id="epidural-order-sign",
+                card_uuid=card_uuid(RuleId.FREQUENCY_LIMIT_EXCEEDED),
+                outcome=outcome,
+                outcome_timestamp=now,
+                accepted_suggestions=(),
+                override_reason_code="payer-exception" if outcome == "overridden" else None,
+                override_reason_system=None,
+                override_reason_display="Payer granted an exception" if outcome == "overridden" else None,
+                user_comment=None,
+                rule_id=RuleId.FREQUENCY_LIMIT_EXCEEDED.value,
+                received_at=now,
+            )
+            for outcome in ("accepted", "overridden", "overridden")
+        ]
+    )
+    store.close()
+    result = cli("feedback", "report", "--db", url)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("frequency-limit-exceeded"))
+    assert line.split()[1:4] == ["1", "2", "67%"]
+    assert "Payer granted an exception (2)" in line
