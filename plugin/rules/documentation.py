@@ -1,9 +1,172 @@
-"""(being written) Rules of the documentation family."""
+"""The pre-submission documentation checklist, judged for each injection performed in the encounter.
+
+Each item of the coding conventions' checklist is judged from the record by the check of the same id; an item
+without one (an operator's own addition) cannot be judged from FHIR data and is left to the coder. Words that count
+(conservative care, pain scores) are policy data, matched as whole words. The imaging item uses the imaging family's
+test of qualifying evidence, so the checklist and `imaging-evidence-missing` never disagree.
+
+Judged from the record: diagnosis (reason on the Procedure); conservative care (an earlier performed Procedure with a
+conservative-care code or words, or words in the injection's notes); imaging (qualifying archived images, for codes
+that include guidance); drug (a usedCode, and no HCPCS code deleted by the date of service); level (words or bodySite)
+and approach (words); response (outcome, complication or follow-up); pain scores (a scale or reading in the notes, with
+two readings or both before and after words).
+"""
 
 from __future__ import annotations
 
-from plugin.rules.hook_facts import Rule
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from functools import cache
+
+from fhir_mappings.facts import PerformedInjection
+from fhir_mappings.spine import injection_codes
+from plugin.policies.schema import CodingConventions
+from plugin.rules.applied_policy import AppliedPolicy
+from plugin.rules.findings import Finding, RuleId, Severity
+from plugin.rules.hook_facts import HookFacts, Rule
+from plugin.rules.imaging import discharged_injections, qualifying_studies
+
+Check = Callable[[PerformedInjection, HookFacts, CodingConventions], str | None]
+"""What is missing for one checklist item, in a few words; None when the record has it."""
+
+
+@cache
+def _pattern(phrases: tuple[str, ...], *, ignore_case: bool) -> re.Pattern[str]:
+    """Whole-word matches of `phrases`; an edge that is punctuation ("/10") needs no word boundary."""
+    parts = [
+        (r"(?<!\w)" if phrase[:1].isalnum() else "") + re.escape(phrase) + (r"(?!\w)" if phrase[-1:].isalnum() else "")
+        for phrase in sorted(phrases, key=len, reverse=True)
+    ]
+    return re.compile("|".join(parts), re.IGNORECASE if ignore_case else 0)
+
+
+def _says(phrases: Iterable[str], text: str, *, ignore_case: bool = True) -> bool:
+    listed = tuple(phrases)
+    return bool(listed) and _pattern(listed, ignore_case=ignore_case).search(text) is not None
+
+
+def _diagnosis(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
+    if injection.reason_codes or injection.reason_references:
+        return None
+    return "no diagnosis on the procedure (reasonCode or reasonReference)"
+
+
+def _conservative_care(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
+    care = conventions.conservative_care
+
+    def counts(text: str) -> bool:
+        return _says(care.phrases, text) or _says(care.abbreviations, text, ignore_case=False)
+
+    earlier = [
+        other
+        for other in facts.record.other_procedures
+        if other.happened and other.performed_on is not None and other.performed_on < injection.performed_on
+    ]
+    if any(code in care.codes for other in earlier for code in other.codes):
+        return None
+    if any(counts(other.text) for other in earlier) or any(counts(note) for note in injection.notes):
+        return None
+    return (
+        f"no conservative care (physical therapy, medication, chiropractic) before "
+        f"{injection.performed_on.isoformat()} on record or in the procedure note"
+    )
+
+
+def _imaging(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
+    entry = injection_codes().get(injection.code)
+    if entry is None or not entry.imaging or not facts.imaging_known:
+        return None
+    if qualifying_studies(injection, facts.record.imaging, conventions):
+        return None
+    return f"no archived {'/'.join(conventions.evidence_modalities)} images linked to the injection"
+
+
+def _drug(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
+    problems = [] if injection.drug_codes else ["no drug recorded (Procedure.usedCode)"]
+    problems.extend(
+        f"{deleted.code} was deleted on {deleted.deleted_on.isoformat()}: report {' or '.join(deleted.replaced_by)}"
+        for deleted in conventions.deleted_drug_codes
+        if deleted.code in injection.drug_codes and injection.performed_on >= deleted.deleted_on
+    )
+    return "; ".join(problems) or None
+
+
+def _level_approach(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
+    missing = []
+    if not injection.intent.levels and not injection.has_body_site:
+        missing.append("no spinal level")
+    if injection.intent.approach is None:
+        missing.append("no approach (interlaminar, caudal or transforaminal)")
+    return " and ".join(missing) + " in the record" if missing else None
+
+
+def _response(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
+    if injection.has_outcome or injection.has_complication_record or injection.has_follow_up:
+        return None
+    return "no outcome, complication or follow-up recorded"
+
+
+def _pain_scores(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
+    vocabulary = conventions.pain_scores
+    text = " ".join(injection.notes)
+    readings = len(_pattern(tuple(vocabulary.readings), ignore_case=True).findall(text))
+    if not readings and not _says(vocabulary.scales, text):
+        return "no pain or function score in the notes"
+    if readings >= 2 or (_says(vocabulary.before, text) and _says(vocabulary.after, text)):
+        return None
+    return "a score is noted, but not both before and after the injection"
+
+
+_CHECKS: dict[str, Check] = {
+    "diagnosis": _diagnosis,
+    "conservative-care": _conservative_care,
+    "imaging": _imaging,
+    "drug": _drug,
+    "level-approach": _level_approach,
+    "response": _response,
+    "pain-scores": _pain_scores,
+}
+
+
+def _item_citation(item: str, conventions: CodingConventions) -> str | None:
+    """The source of the words an item is judged by, for the items judged by vocabulary."""
+    if item == "conservative-care":
+        return conventions.conservative_care.citation
+    if item == "pain-scores":
+        return conventions.pain_scores.citation
+    return None
+
+
+def documentation_incomplete(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> Iterator[Finding]:
+    """One finding per performed injection, listing every checklist item the record lacks."""
+    conventions = policy.conventions
+    for injection in discharged_injections(facts):
+        flagged = [
+            (item, problem)
+            for item in conventions.documentation_checklist
+            if (check := _CHECKS.get(item.id)) is not None and (problem := check(injection, facts, conventions))
+        ]
+        if not flagged:
+            continue
+        missing = [f"- **{item.label}**: {problem}" for item, problem in flagged]
+        sources = [conventions.documentation_citation]
+        sources.extend(cited for item, _ in flagged if (cited := _item_citation(item.id, conventions)) is not None)
+        performed_on = injection.performed_on.isoformat()
+        yield Finding(
+            rule=RuleId.DOCUMENTATION_INCOMPLETE,
+            severity=Severity.WARNING,
+            summary=f"{injection.code} on {performed_on}: {len(missing)} documentation item(s) missing before billing",
+            detail=(
+                f"Before the claim for {injection.code} on {performed_on} ({injection.source}) goes out, document:\n"
+                + "\n".join(missing)
+                + "".join(f"\n\n{source}." for source in sources)
+            ),
+            subject=injection.source,
+            citing=policy.conventions_citing,
+        )
+
 
 ORDER_SELECT_RULES: tuple[Rule, ...] = ()
 ORDER_SIGN_RULES: tuple[Rule, ...] = ()
-DISCHARGE_RULES: tuple[Rule, ...] = ()
+DISCHARGE_RULES: tuple[Rule, ...] = (documentation_incomplete,)
