@@ -97,6 +97,14 @@ class OtherProcedure:
     encounter: str | None
     text: str
 
+    @property
+    def happened(self) -> bool:
+        """Done, under way or stopped part-way (FHIR EventStatus); not planned, not-done or entered in error."""
+        return self.status in _HAPPENED
+
+
+_HAPPENED = frozenset({"completed", "in-progress", "stopped"})
+
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:

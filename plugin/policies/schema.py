@@ -174,11 +174,47 @@ class ChecklistItem(Strict):
 class DiagnosisConventions(Strict):
     """The ICD-10-CM reporting rules the diagnosis checks cite, and how many alternative codes a card offers."""
 
+    link: Citation = Field(description="what diagnosis cards link to (the conventions' first source is about imaging)")
     required_citation: str = Field(min_length=3, description="every claim line needs a supporting diagnosis")
     validity_citation: str = Field(min_length=3, description="billable, to full length, in force on the service date")
     excludes1_citation: str = Field(min_length=3)
     region_citation: str = Field(min_length=3, description="the diagnosis names the region injected")
     max_suggestions: int = Field(ge=1, le=10, description="alternative codes offered on one card")
+
+
+class ConservativeCare(Strict):
+    """Prior treatment that counts as conservative care: procedure codes, and words in procedure text or notes."""
+
+    codes: list[Code] = Field(min_length=1)
+    phrases: list[str] = Field(min_length=1, description="matched as whole words, in any case")
+    abbreviations: list[str] = Field(
+        default_factory=list, description="matched as whole words, exactly as written, so 'PT' is not 'pt' (patient)"
+    )
+    citation: str
+
+
+class PainScoreVocabulary(Strict):
+    """Words that show a pain or function score was recorded before and after the injection."""
+
+    scales: list[str] = Field(min_length=1, description="names of a score: VAS, NRS, Oswestry")
+    readings: list[str] = Field(min_length=1, description="how a reading is written: '/10', 'out of 10'")
+    before: list[str] = Field(min_length=1)
+    after: list[str] = Field(min_length=1)
+    citation: str
+
+
+class SessionCounting(Strict):
+    """How the lines of one session are read when its levels and regions are counted, for every payer."""
+
+    add_on_citation: str = Field(min_length=3, description="an add-on level code needs its primary code")
+    laterality_modifiers: list[Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]] = Field(
+        description="one line per side (RT, LT) repeats the same levels on the other side: not more levels"
+    )
+    laterality_citation: str = Field(min_length=3)
+    distinct_procedure_modifiers: list[Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]] = Field(
+        description="59 and the X modifiers: they do not make a second region or extra level allowed"
+    )
+    distinct_procedure_citation: str = Field(min_length=3)
 
 
 class CodingConventions(Strict):
@@ -189,15 +225,21 @@ class CodingConventions(Strict):
     sources: list[Citation] = Field(min_length=1)
     guidance_codes: list[Code] = Field(min_length=1, description="imaging guidance never reported beside an injection")
     guidance_citation: str
+    guidance_modalities: list[Literal["fluoroscopy", "ct"]] = Field(
+        min_length=1, description="what 'with imaging guidance' means in the injection codes; ultrasound is not it"
+    )
     neurolytic_codes: dict[str, Code]
     neurolytic_citation: str
     nonspecific_diagnoses: list[Code]
     nonspecific_citation: str
     diagnosis: DiagnosisConventions
     modifier_restrictions: list[ModifierRestriction] = Field(default_factory=list)
+    session_counting: SessionCounting
     deleted_drug_codes: list[DeletedCode] = Field(default_factory=list)
     documentation_checklist: list[ChecklistItem] = Field(min_length=1)
     documentation_citation: str
+    conservative_care: ConservativeCare
+    pain_scores: PainScoreVocabulary
     evidence_modalities: list[Annotated[str, Field(pattern=r"^[A-Z]{2,3}$")]] = Field(min_length=1)
     evidence_min_instances: int = Field(ge=1)
     evidence_citation: str
