@@ -24,6 +24,7 @@ from fhir_mappings.facts import (
     PayerCoverage,
     PerformedInjection,
     SkippedResource,
+    StatedIntent,
 )
 from fhir_mappings.icd10cm import normalize as normalize_icd10
 from fhir_mappings.intent import read_intent
@@ -35,6 +36,8 @@ F = TypeVar("F")
 # "62323-50", "64483 RT": a five-character procedure code followed by two-character modifiers.
 _CODE_WITH_MODIFIERS = re.compile(r"\b(\d{4}[0-9A-Z])((?:\s*-\s*[0-9A-Z]{2}\b|\s+(?:RT|LT|50|59|XS|KX)\b)+)")
 _MODIFIER = re.compile(r"[0-9A-Z]{2}")
+# "64483-L5-S1" names levels, not modifiers: a spinal segment after a code is never read as a modifier.
+_SEGMENT_TOKEN = re.compile(r"^(?:C[1-8]|T[1-9]|L[1-5]|S[1-5])$")
 _BARE_PROCEDURE_CODE = re.compile(r"\b(6\d{4}|7\d{4})\b")
 
 # DICOM modality codes (PS3.16 CID 29) that are imaging guidance in the CPT sense.
@@ -107,17 +110,29 @@ def _procedure_codes(concepts: Iterable[views.CodeableConceptView | None]) -> tu
         for coding in concept.coding:
             if coding.code and is_procedure_code_system(coding.system):
                 code = coding.code.strip().upper()
-                (modifiers if len(code) == 2 else codes).append(code)
+                if joined := _CODE_WITH_MODIFIERS.fullmatch(code):  # some EHRs code a line as "62323-50"
+                    codes.append(joined.group(1))
+                    modifiers.extend(_modifiers_in(joined.group(2)))
+                else:
+                    (modifiers if len(code) == 2 else codes).append(code)
         if concept.text:
             texts.append(concept.text)
     for text in texts:
         for match in _CODE_WITH_MODIFIERS.finditer(text.upper()):
             if not codes:
                 codes.append(match.group(1))
-            modifiers.extend(_MODIFIER.findall(match.group(2)))
+            modifiers.extend(_modifiers_in(match.group(2)))
         if not codes:
             codes.extend(_BARE_PROCEDURE_CODE.findall(text))
     return tuple(dict.fromkeys(codes)), tuple(dict.fromkeys(modifiers))
+
+
+def _modifiers_in(suffix: str) -> list[str]:
+    return [modifier for modifier in _MODIFIER.findall(suffix) if not _SEGMENT_TOKEN.match(modifier)]
+
+
+def _codings(concepts: Iterable[views.CodeableConceptView]) -> tuple[tuple[str | None, str], ...]:
+    return tuple((coding.system, coding.code) for concept in concepts for coding in concept.coding if coding.code)
 
 
 def _extension_modifiers(extensions: Iterable[views.ExtensionView]) -> list[str]:
@@ -182,8 +197,10 @@ def read_draft_orders(values: Iterable[Any]) -> tuple[Reading[InjectionOrder], R
         )
         body_site_words = " ".join(_texts(*order.body_site))
         code = _primary_injection_code(codes)
-        intent = read_intent(words, body_site_words)
-        if code is None and intent.approach is None and "epidural" not in words.lower():
+        intent = read_intent(words, body_site_words, _codings(order.body_site))
+        # Words only make an injection of an order that carries no procedure code: "fluoroscopic guidance for the
+        # epidural" coded 77003 is a guidance order, however it is worded.
+        if code is None and (codes or (intent.approach is None and "epidural" not in words.lower())):
             companions.facts.append(CompanionOrder(label, codes, words))
             return None
         occurrence = order.occurrence_date_time or (order.occurrence_period.start if order.occurrence_period else None)
@@ -217,6 +234,15 @@ class ProcedureReading:
 
 def read_procedures(values: Iterable[Any]) -> ProcedureReading:
     result = ProcedureReading()
+    # Histories repeat the same code texts, notes and body sites: each distinct wording is read once per call.
+    intents: dict[tuple[str, str, tuple[tuple[str | None, str], ...]], StatedIntent] = {}
+
+    def intent_of(words: str, body_site: list[views.CodeableConceptView]) -> StatedIntent:
+        wording = (words, " ".join(_texts(*body_site)), _codings(body_site))
+        intent = intents.get(wording)
+        if intent is None:
+            intent = intents[wording] = read_intent(*wording)
+        return intent
 
     def convert(procedure: views.ProcedureView, label: str) -> PerformedInjection | None:
         codes, modifiers = _procedure_codes([procedure.code])
@@ -253,7 +279,7 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
             based_on=_references(procedure.based_on),
             reason_codes=_icd10_codes(procedure.reason_code),
             reason_references=_references(procedure.reason_reference),
-            intent=read_intent(words, " ".join(_texts(*procedure.body_site))),
+            intent=intent_of(words, procedure.body_site),
             has_body_site=bool(procedure.body_site),
             drug_codes=tuple(
                 coding.code.strip().upper()

@@ -32,6 +32,7 @@ from plugin.rules.data_completeness import data_incomplete
 from plugin.rules.findings import Finding
 from plugin.rules.frequency import booking_frequency, budget, order_frequency
 from plugin.rules.hook_facts import HookFacts, Rule
+from plugin.rules.prior_authorization import booking_prior_authorization, order_prior_authorization
 
 logger = logging.getLogger(__name__)
 
@@ -128,9 +129,10 @@ ORDER_SELECT_RULES: tuple[Rule, ...] = (
 )
 ORDER_SIGN_RULES: tuple[Rule, ...] = (
     order_frequency,
+    order_prior_authorization,
     *(rule for family in _FAMILIES for rule in family.ORDER_SIGN_RULES),
 )
-APPOINTMENT_RULES: tuple[Rule, ...] = (booking_frequency,)
+APPOINTMENT_RULES: tuple[Rule, ...] = (booking_frequency, booking_prior_authorization)
 BUDGET_RULES: tuple[Rule, ...] = (budget,)
 DISCHARGE_RULES: tuple[Rule, ...] = tuple(rule for family in _FAMILIES for rule in family.DISCHARGE_RULES)
 

@@ -184,10 +184,9 @@ def _clip(summary: str) -> str:
     return summary if len(summary) < 140 else summary[:136].rstrip() + "…"
 
 
-def order_frequency(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
-    """Each draft injection order, on its requested date (today when it has none)."""
-    history = SessionHistory.build(policy.payer.frequency, facts.record.performed, facts.record.bookings)
-    proposed = [
+def proposed_orders(facts: HookFacts, as_of: date) -> list[ProposedSession]:
+    """Each draft injection order as a session on its requested date (today when it has none)."""
+    return [
         ProposedSession(
             source=order.source,
             code=order.code,
@@ -198,18 +197,11 @@ def order_frequency(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> lis
         )
         for order in facts.orders
     ]
-    return check_sessions(proposed, history, policy)
 
 
-def booking_frequency(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
-    """Each proposed appointment, counting the patient's other booked sessions but not itself."""
-    history = SessionHistory.build(
-        policy.payer.frequency,
-        facts.record.performed,
-        facts.record.bookings,
-        exclude=[booking.source for booking in facts.proposed],
-    )
-    proposed = [
+def proposed_bookings(facts: HookFacts, history: SessionHistory, as_of: date) -> list[ProposedSession]:
+    """Each proposed appointment as a session, with the first code of it the policy counts."""
+    return [
         ProposedSession(
             source=booking.source,
             code=next((code for code in booking.codes if history.counts(code)), None),
@@ -220,7 +212,20 @@ def booking_frequency(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> l
         )
         for booking in facts.proposed
     ]
-    return check_sessions(proposed, history, policy)
+
+
+def order_frequency(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
+    history = SessionHistory.build(policy.payer.frequency, facts.record.performed, facts.record.bookings)
+    return check_sessions(proposed_orders(facts, as_of), history, policy)
+
+
+def booking_frequency(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
+    """Each proposed appointment, counting the patient's other booked sessions but not itself."""
+    exclude = [booking.source for booking in facts.proposed]
+    history = SessionHistory.build(
+        policy.payer.frequency, facts.record.performed, facts.record.bookings, exclude=exclude
+    )
+    return check_sessions(proposed_bookings(facts, history, as_of), history, policy)
 
 
 def budget(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:

@@ -112,3 +112,16 @@ def test_appointment_code_comes_from_the_order_it_is_based_on() -> None:
     [booked] = read_appointments([visit], {"ServiceRequest/sr1": order}).facts
     assert booked.codes == ("64483",)
     assert booked.on == date(2026, 12, 1)
+
+
+def test_coded_guidance_order_mentioning_the_epidural_is_still_a_companion() -> None:
+    injections, companions = read_draft_orders([service_request("o2", "77003", "Fluoroscopic guidance for epidural injection")])
+    assert injections.facts == []
+    assert [fact.codes for fact in companions.facts] == [("77003",)]
+
+
+def test_uncoded_order_whose_words_say_epidural_is_an_injection() -> None:
+    injections, _ = read_draft_orders([service_request("o1", None, "Lumbar epidural steroid injection L4-L5")])
+    [fact] = injections.facts
+    assert fact.code is None
+    assert fact.source == "ServiceRequest/o1"
