@@ -1,0 +1,517 @@
+"""Durable store for CDS Hooks 2.0 card feedback (``POST /cds-services/{id}/feedback``).
+
+What is stored, and why
+    One row per feedback entry an EHR sends: which service and card (``card`` uuid) it concerns, the
+    ``outcome`` (``accepted`` / ``overridden``), the ``outcomeTimestamp``, the ids of accepted
+    suggestions, the coded override reason (code, system, display), the clinician's free-text
+    ``userComment``, the id of the rule that produced the card (when the service can tell it) and
+    when we received it. The point is to learn which rules clinicians follow and which they
+    override, and why: `FeedbackStore.report` gives per rule the accepted / overridden counts, the
+    override rate and the most frequent override reasons, so that noisy rules can be fixed.
+
+    ``userComment`` may hold PHI. It is stored (the EHR sent it on purpose) but never logged: this
+    module logs counts only, `FeedbackRecord`'s repr leaves it out, the engine is created with
+    ``hide_parameters=True`` so neither SQL logging nor database errors echo bound values, and the
+    engine's logger is capped at INFO so SQLAlchemy's DEBUG logging of result rows stays off. A SQLite file is created
+    with mode 0600 inside a directory created with mode 0700.
+
+Durability
+    `FeedbackStore.record` writes all the records of one post in ONE transaction and returns only
+    after the commit, so once the HTTP handler acknowledges a post the records are on disk:
+
+    * SQLite: every connection runs ``PRAGMA journal_mode=WAL``, ``synchronous=FULL`` (the WAL is
+      fsynced at every commit, so a committed post survives a process kill and a power cut) and
+      ``busy_timeout=10000`` (writers from several worker processes wait for each other instead of
+      failing). Write transactions start with ``BEGIN IMMEDIATE`` so they queue on the write lock
+      up front rather than failing on a lock upgrade.
+    * PostgreSQL: a commit is durable unless the session has ``synchronous_commit=off``; the store
+      turns it back ``on`` for its own connections when the server default is ``off``.
+
+Idempotency
+    An EHR retries posts it thinks were lost, and several workers may receive the same post. The
+    table has a unique constraint on (card_uuid, outcome, outcome_timestamp) and every insert is
+    ``INSERT ... ON CONFLICT DO NOTHING``, so the same feedback is stored exactly once whatever the
+    races; the first copy wins (a retry carrying a different comment does not overwrite it).
+    Timestamps are stored as UTC ISO-8601 text with microseconds (``2026-11-27T10:00:00.000000Z``)
+    on both backends, so one instant written with different UTC offsets is one key.
+
+Threads and processes
+    The store is synchronous and thread-safe: each call checks a connection out of the engine's
+    pool for its own use (the HTTP handler calls it through ``anyio.to_thread.run_sync``). Several
+    processes may open the same database. A store inherited through ``fork`` drops the parent's
+    pooled connections in the child and opens its own.
+
+URLs
+    ``sqlite:///relative/path.db`` (relative to the working directory), ``sqlite:////abs/path.db``
+    (the parent directory is created), or ``postgresql://user:pass@host:port/db`` (run on the
+    psycopg 3 driver). Anything else is a `ValueError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal, Self, cast, get_args
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
+
+__all__ = [
+    "FeedbackRecord",
+    "FeedbackStore",
+    "Outcome",
+    "OverrideReasonCount",
+    "RuleOutcomeSummary",
+]
+
+_log = logging.getLogger(__name__)
+
+Outcome = Literal["accepted", "overridden"]
+_OUTCOMES: Final = frozenset(get_args(Outcome))
+
+SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+_INSERT_CHUNK: Final = 500  # rows per INSERT statement: 11 parameters each, far under both backends' limits
+_TRANSIENT_PG_SQLSTATES: Final = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+_WRITE_TRANSACTION: Final = "epidural_cds_write"  # execution option: SQLite BEGIN IMMEDIATE
+# SQLAlchemy logs result rows at DEBUG (hide_parameters covers bound parameters only): cap this store's
+# engine logger at INFO so that turning on SQL logging can never put a user comment in the logs.
+_ENGINE_LOGGING_NAME: Final = "feedback"
+logging.getLogger(f"sqlalchemy.engine.Engine.{_ENGINE_LOGGING_NAME}").setLevel(logging.INFO)
+_DDL_LOCK_KEY: Final = 0x0E91_D0A1_FEED  # pg_advisory_xact_lock key serialising create_all across processes
+
+
+# --------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """One CDS Hooks feedback entry, as stored.
+
+    Timestamps must be timezone-aware; they read back in UTC (equal to what was written).
+    """
+
+    service_id: str
+    card_uuid: str
+    outcome: Outcome
+    outcome_timestamp: datetime
+    accepted_suggestions: tuple[str, ...]
+    override_reason_code: str | None
+    override_reason_system: str | None
+    override_reason_display: str | None
+    user_comment: str | None = field(repr=False)  # may hold PHI: never in logs or reprs
+    rule_id: str | None
+    received_at: datetime
+
+    def __post_init__(self) -> None:
+        if not self.service_id:
+            raise ValueError("FeedbackRecord.service_id must not be empty")
+        if not self.card_uuid:
+            raise ValueError("FeedbackRecord.card_uuid must not be empty")
+        if self.outcome not in _OUTCOMES:
+            raise ValueError(f"FeedbackRecord.outcome must be 'accepted' or 'overridden', not {self.outcome!r}")
+        for name in ("outcome_timestamp", "received_at"):
+            value = getattr(self, name)
+            if not isinstance(value, datetime) or value.utcoffset() is None:
+                raise ValueError(f"FeedbackRecord.{name} must be a timezone-aware datetime, not {value!r}")
+        suggestions = tuple(self.accepted_suggestions)
+        if not all(isinstance(s, str) for s in suggestions):
+            raise ValueError("FeedbackRecord.accepted_suggestions must hold suggestion ids (str)")
+        object.__setattr__(self, "accepted_suggestions", suggestions)  # a list would make the record unhashable
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideReasonCount:
+    """How often one coded override reason was given."""
+
+    code: str
+    system: str | None
+    display: str | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOutcomeSummary:
+    """Feedback outcomes of the cards of one rule (``rule_id`` None: cards the service could not attribute)."""
+
+    rule_id: str | None
+    accepted: int
+    overridden: int
+    override_rate: float  # overridden / (accepted + overridden)
+    top_override_reasons: tuple[OverrideReasonCount, ...]  # most frequent coded reasons first
+
+    @property
+    def total(self) -> int:
+        return self.accepted + self.overridden
+
+
+# ---------------------------------------------------------------------------------------------- schema
+
+
+def _utc_text(value: datetime) -> str:
+    if value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: feedback timestamps must be timezone-aware")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+class _UtcText(sa.TypeDecorator[datetime]):
+    """A timezone-aware datetime stored as fixed-width UTC ISO-8601 text: identical on every backend,
+    sortable as text, and exact under the unique constraint."""
+
+    impl = sa.String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+        return None if value is None else _utc_text(value)
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+
+class _JsonStrings(sa.TypeDecorator[tuple[str, ...]]):
+    """A tuple of strings stored as JSON array text."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(list(value), ensure_ascii=False, separators=(",", ":"))
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> tuple[str, ...] | None:
+        return None if value is None else tuple(str(s) for s in json.loads(value))
+
+
+_metadata = sa.MetaData()
+
+feedback_table: Final = sa.Table(
+    "cds_feedback",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("service_id", sa.String, nullable=False),
+    sa.Column("card_uuid", sa.String, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("outcome_timestamp", _UtcText, nullable=False),
+    sa.Column("accepted_suggestions", _JsonStrings, nullable=False),
+    sa.Column("override_reason_code", sa.String, nullable=True),
+    sa.Column("override_reason_system", sa.String, nullable=True),
+    sa.Column("override_reason_display", sa.Text, nullable=True),
+    sa.Column("user_comment", sa.Text, nullable=True),
+    sa.Column("rule_id", sa.String, nullable=True, index=True),
+    sa.Column("received_at", _UtcText, nullable=False),
+    sa.UniqueConstraint("card_uuid", "outcome", "outcome_timestamp", name="uq_cds_feedback_card_outcome_ts"),
+    sa.CheckConstraint("outcome IN ('accepted', 'overridden')", name="ck_cds_feedback_outcome"),
+)
+_KEY: Final = (feedback_table.c.card_uuid, feedback_table.c.outcome, feedback_table.c.outcome_timestamp)
+_RECORD_COLUMNS: Final = tuple(c for c in feedback_table.c if c.name != "id")
+
+
+# --------------------------------------------------------------------------------------------- engines
+
+
+def _engine_url(url: str) -> URL:
+    """Parse and check a store URL; pin PostgreSQL to psycopg 3. Never echoes the URL (it may hold a password)."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        raise ValueError(
+            "feedback store URL is not a database URL: use sqlite:///path/to/feedback.db "
+            "or postgresql://user:pass@host:port/db"
+        ) from None
+    scheme = parsed.drivername
+    if scheme in ("sqlite", "sqlite+pysqlite"):
+        if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
+            raise ValueError(
+                "feedback store URL names an in-memory SQLite database, which is not durable: give a file path"
+            )
+        return parsed.set(drivername="sqlite+pysqlite")
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ValueError(
+        f"unsupported feedback store URL scheme {scheme!r}: use sqlite:///path/to/feedback.db "
+        "or postgresql://user:pass@host:port/db"
+    )
+
+
+def _prepare_sqlite_file(database: str) -> None:
+    """Create the parent directory (0700) and the database file (0600) so that PHI is private from the start."""
+    path = Path(database)
+    parent = path.parent
+    if not parent.is_dir():
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.exists():
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker created it first
+        return
+    os.close(fd)
+    dir_fd = os.open(parent, os.O_RDONLY)  # make the new directory entry itself durable
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver must not open transactions on its own: _sqlite_on_begin issues BEGIN (IMMEDIATE for
+    # writes), which also makes DDL transactional. This is SQLAlchemy's documented pysqlite recipe.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        mode = _switch_to_wal(cursor)
+        if mode.lower() != "wal":
+            raise RuntimeError(
+                f"SQLite refused WAL journal mode (got {mode!r}); the feedback database must be on a local filesystem"
+            )
+        cursor.execute("PRAGMA synchronous = FULL")
+    finally:
+        cursor.close()
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> str:
+    """``PRAGMA journal_mode=WAL``, retried while locked: when several processes open a new database
+    at once, the switch can fail at once with "database is locked" (SQLite does not always apply
+    the busy handler to it). Gives up after the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.002
+    while True:
+        try:
+            (mode,) = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
+            return str(mode)
+        except sqlite3.OperationalError as error:
+            code = getattr(error, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF
+            if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE_TRANSACTION) else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        (setting,) = cursor.fetchone()
+        if setting == "off":  # 'local' and stronger already wait for the WAL flush; keep them
+            cursor.execute("SET SESSION synchronous_commit TO on")
+    dbapi_connection.commit()
+
+
+_live_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+_live_engines_lock = threading.Lock()
+
+
+def _drop_inherited_connections() -> None:
+    for engine in list(_live_engines):
+        engine.dispose(close=False)  # the parent still owns those sockets / file handles
+
+
+def _track_for_fork(engine: Engine) -> None:
+    with _live_engines_lock:
+        _live_engines.add(engine)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_connections)
+
+
+# ----------------------------------------------------------------------------------------------- store
+
+
+class FeedbackStore:
+    """Feedback records in SQLite or PostgreSQL. Thread-safe; share one instance per process."""
+
+    def __init__(self, url: str) -> None:
+        engine_url = _engine_url(url)
+        self._backend: Literal["sqlite", "postgresql"]
+        if engine_url.get_backend_name() == "sqlite":
+            self._backend = "sqlite"
+            _prepare_sqlite_file(cast(str, engine_url.database))
+            engine = sa.create_engine(engine_url, hide_parameters=True, logging_name=_ENGINE_LOGGING_NAME)
+            event.listen(engine, "connect", _sqlite_on_connect)
+            event.listen(engine, "begin", _sqlite_on_begin)
+        else:
+            self._backend = "postgresql"
+            engine = sa.create_engine(
+                engine_url,
+                hide_parameters=True,
+                logging_name=_ENGINE_LOGGING_NAME,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": 10, "application_name": "epidural-cds-feedback"},
+            )
+            event.listen(engine, "connect", _postgresql_on_connect)
+        self._engine = engine
+        self._closed = False
+        _track_for_fork(engine)
+        try:
+            self._create_schema()
+        except BaseException:
+            engine.dispose()
+            raise
+
+    # -- lifecycle
+
+    def close(self) -> None:
+        """Close the pooled connections. Idempotent; the store is unusable afterwards."""
+        if not self._closed:
+            self._closed = True
+            self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def backend(self) -> Literal["sqlite", "postgresql"]:
+        return self._backend
+
+    # -- writes
+
+    def record(self, records: Sequence[FeedbackRecord]) -> int:
+        """Store all `records` in one transaction; return how many were new (duplicates are ignored).
+
+        Returns only after the commit: once this returns the records are durable. On an exception
+        nothing of this call was stored, and calling again with the same records is safe.
+        """
+        if not records:
+            return 0
+        # One lock order for every writer: PostgreSQL transactions inserting overlapping keys cannot deadlock.
+        rows = sorted(
+            (self._row(r) for r in records),
+            key=lambda row: (row["card_uuid"], row["outcome"], _utc_text(row["outcome_timestamp"])),
+        )
+        attempts = 3
+        for attempt in range(1, attempts + 1):
+            try:
+                with self._transaction(write=True) as conn:
+                    inserted = sum(
+                        len(conn.execute(self._insert(rows[i : i + _INSERT_CHUNK])).all())
+                        for i in range(0, len(rows), _INSERT_CHUNK)
+                    )
+            except exc.DBAPIError as error:
+                sqlstate = getattr(error.orig, "sqlstate", None)
+                if attempt < attempts and sqlstate in _TRANSIENT_PG_SQLSTATES:
+                    _log.warning("feedback write hit %s; retry %d of %d", sqlstate, attempt, attempts - 1)
+                    continue
+                raise
+            _log.debug("feedback: %d record(s) received, %d new", len(rows), inserted)
+            return inserted
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _row(record: FeedbackRecord) -> dict[str, Any]:
+        if not isinstance(record, FeedbackRecord):
+            raise TypeError(f"FeedbackStore.record takes FeedbackRecord objects, not {type(record).__name__}")
+        return {column.name: getattr(record, column.name) for column in _RECORD_COLUMNS}
+
+    def _insert(self, rows: list[dict[str, Any]]) -> sa.Executable:
+        if self._backend == "sqlite":
+            sqlite_insert = sqlite_dialect.insert(feedback_table).values(rows)
+            return sqlite_insert.on_conflict_do_nothing(index_elements=_KEY).returning(feedback_table.c.id)
+        pg_insert = pg_dialect.insert(feedback_table).values(rows)
+        return pg_insert.on_conflict_do_nothing(index_elements=_KEY).returning(feedback_table.c.id)
+
+    # -- reads
+
+    def count(self) -> int:
+        """Number of stored feedback records."""
+        with self._transaction() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(feedback_table)).scalar_one())
+
+    def fetch(self, card_uuid: str | None = None) -> list[FeedbackRecord]:
+        """Stored records (of one card, if given), oldest first."""
+        query = sa.select(*_RECORD_COLUMNS).order_by(feedback_table.c.id)
+        if card_uuid is not None:
+            query = query.where(feedback_table.c.card_uuid == card_uuid)
+        with self._transaction() as conn:
+            return [FeedbackRecord(**row._asdict()) for row in conn.execute(query)]
+
+    def report(self, top_reasons: int = 3) -> list[RuleOutcomeSummary]:
+        """Per rule id: accepted and overridden counts, override rate and the `top_reasons` most frequent
+        coded override reasons (ties by code). Rules in id order; unattributed feedback (rule_id None) last.
+
+        Counts are of feedback entries (a card overridden and later accepted counts once in each column).
+        """
+        t = feedback_table
+        outcomes = sa.select(t.c.rule_id, t.c.outcome, sa.func.count()).group_by(t.c.rule_id, t.c.outcome)
+        reasons = (
+            sa.select(
+                t.c.rule_id,
+                t.c.override_reason_code,
+                t.c.override_reason_system,
+                sa.func.max(t.c.override_reason_display),
+                sa.func.count(),
+            )
+            .where(t.c.outcome == "overridden", t.c.override_reason_code.is_not(None))
+            .group_by(t.c.rule_id, t.c.override_reason_code, t.c.override_reason_system)
+        )
+        with self._transaction(snapshot=True) as conn:
+            outcome_rows = conn.execute(outcomes).all()
+            reason_rows = conn.execute(reasons).all()
+
+        counts: dict[str | None, dict[str, int]] = {}
+        for rule_id, outcome, n in outcome_rows:
+            counts.setdefault(rule_id, {"accepted": 0, "overridden": 0})[outcome] = int(n)
+        reasons_by_rule: dict[str | None, list[OverrideReasonCount]] = {}
+        for rule_id, code, system, display, n in reason_rows:
+            reasons_by_rule.setdefault(rule_id, []).append(OverrideReasonCount(code, system, display, int(n)))
+
+        summaries = []
+        for rule_id in sorted(counts, key=lambda r: (r is None, r or "")):
+            accepted, overridden = counts[rule_id]["accepted"], counts[rule_id]["overridden"]
+            ranked = sorted(reasons_by_rule.get(rule_id, []), key=lambda r: (-r.count, r.code, r.system or ""))
+            summaries.append(
+                RuleOutcomeSummary(
+                    rule_id=rule_id,
+                    accepted=accepted,
+                    overridden=overridden,
+                    override_rate=overridden / (accepted + overridden),
+                    top_override_reasons=tuple(ranked[: max(top_reasons, 0)]),
+                )
+            )
+        return summaries
+
+    # -- plumbing
+
+    @contextmanager
+    def _transaction(self, *, write: bool = False, snapshot: bool = False) -> Iterator[Connection]:
+        """A connection of this thread's own inside one transaction, committed on success."""
+        if self._closed:
+            raise RuntimeError("FeedbackStore is closed")
+        with self._engine.connect() as conn:
+            if write:
+                conn.execution_options(**{_WRITE_TRANSACTION: True})
+            if snapshot and self._backend == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    def _create_schema(self) -> None:
+        """Create the table and its indexes if missing; safe when several processes start at once."""
+        with self._transaction(write=True) as conn:  # SQLite: BEGIN IMMEDIATE holds off other writers
+            if self._backend == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_DDL_LOCK_KEY)))
+            _metadata.create_all(conn)
