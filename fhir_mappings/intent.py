@@ -1,7 +1,9 @@
 """What an order or note says about an injection: approach, levels, guidance, catheter, in its own words.
 
 Coded data is sparse in real orders, so the words of the code text, order details, body sites and notes are read
-too, with a vocabulary kept as data (`data/injection_vocabulary.yaml`).
+too, with a vocabulary kept as data (`data/injection_vocabulary.yaml`). Body sites coded in SNOMED CT are read with
+the table `data/body_site_regions.yaml`. The regions an intent names come from its words and its body sites alike:
+"lumbar interlaminar ESI" names the lumbar/sacral region as surely as a bodySite of lumbar spine does.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from fhir_mappings.code_systems import SNOMED_CT, is_system
 from fhir_mappings.facts import Modality, StatedIntent
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion, region_of_segment
 
@@ -30,9 +33,11 @@ class _Vocabulary:
     without_guidance: re.Pattern[str]
     catheter: re.Pattern[str]
     single_shot: re.Pattern[str]
+    bolus_only: re.Pattern[str]
     neurolytic: re.Pattern[str]
     bilateral: re.Pattern[str]
     pump_trial: re.Pattern[str]
+    region: tuple[tuple[re.Pattern[str], SpinalRegion], ...]
 
 
 def _phrases(words: Iterable[str]) -> re.Pattern[str]:
@@ -50,10 +55,19 @@ def _vocabulary() -> _Vocabulary:
         without_guidance=_phrases(data["without_guidance"]),
         catheter=_phrases(data["catheter"]),
         single_shot=_phrases(data["single_shot"]),
+        bolus_only=_phrases(data["bolus_only"]),
         neurolytic=_phrases(data["neurolytic"]),
         bilateral=_phrases(data["bilateral"]),
         pump_trial=_phrases(data["pump_trial"]),
+        region=tuple((_phrases(words), SpinalRegion(name)) for name, words in data["region"].items()),
     )
+
+
+@cache
+def _body_site_regions() -> dict[str, SpinalRegion]:
+    text = resources.files("fhir_mappings.data").joinpath("body_site_regions.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return {entry["code"]: SpinalRegion(name) for name, entries in data["regions"].items() for entry in entries}
 
 
 def parse_levels(text: str) -> tuple[SpinalLevel, ...]:
@@ -67,8 +81,11 @@ def parse_levels(text: str) -> tuple[SpinalLevel, ...]:
     return tuple(levels)
 
 
-def read_intent(words: str, body_site_words: str = "") -> StatedIntent:
-    """The intent stated in `words` (all free text of the order) and `body_site_words` (its body sites)."""
+def read_intent(
+    words: str, body_site_words: str = "", body_site_codes: Iterable[tuple[str | None, str]] = ()
+) -> StatedIntent:
+    """The intent stated in `words` (all free text of the order), `body_site_words` (its body sites' text) and
+    `body_site_codes` (its body sites' codings, as (system, code))."""
     vocabulary = _vocabulary()
     without_guidance = bool(vocabulary.without_guidance.search(words))
     # "without fluoroscopy" names fluoroscopy only to deny it, so the denied phrases are removed before looking.
@@ -76,14 +93,16 @@ def read_intent(words: str, body_site_words: str = "") -> StatedIntent:
     approaches = {approach for pattern, approach in vocabulary.approach if pattern.search(affirmed)}
     guidance = frozenset(modality for pattern, modality in vocabulary.guidance if pattern.search(affirmed))
     catheter: bool | None = None
-    if vocabulary.catheter.search(affirmed):
-        catheter = True
+    if vocabulary.bolus_only.search(affirmed):
+        catheter = False
+    elif vocabulary.catheter.search(affirmed):
+        catheter = None if vocabulary.single_shot.search(affirmed) else True
     elif vocabulary.single_shot.search(affirmed):
         catheter = False
     return StatedIntent(
         approach=approaches.pop() if len(approaches) == 1 else None,
         levels=parse_levels(words + " " + body_site_words),
-        body_site_regions=_regions_named(body_site_words),
+        body_site_regions=_regions_named(affirmed + " " + body_site_words) | _regions_coded(body_site_codes),
         guidance=guidance,
         without_guidance=without_guidance and not guidance,
         catheter=catheter,
@@ -93,13 +112,16 @@ def read_intent(words: str, body_site_words: str = "") -> StatedIntent:
     )
 
 
-_REGION_WORDS = (
-    (re.compile(r"\b(?:cervical|thoracic|neck)\b", re.IGNORECASE), SpinalRegion.CERVICAL_THORACIC),
-    (re.compile(r"\b(?:lumbar|sacral|lumbosacral|caudal|low back)\b", re.IGNORECASE), SpinalRegion.LUMBAR_SACRAL),
-)
-
-
-def _regions_named(body_site_words: str) -> frozenset[SpinalRegion]:
-    named = {region for pattern, region in _REGION_WORDS if pattern.search(body_site_words)}
-    named.update(region_of_segment(level.upper) for level in parse_levels(body_site_words))
+def _regions_named(words: str) -> frozenset[SpinalRegion]:
+    named = {region for pattern, region in _vocabulary().region if pattern.search(words)}
+    named.update(region_of_segment(level.upper) for level in parse_levels(words))
     return frozenset(named)
+
+
+def _regions_coded(codes: Iterable[tuple[str | None, str]]) -> frozenset[SpinalRegion]:
+    table = _body_site_regions()
+    return frozenset(
+        region
+        for system, code in codes
+        if is_system(system, SNOMED_CT) and (region := table.get(code.strip())) is not None
+    )
