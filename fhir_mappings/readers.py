@@ -89,13 +89,17 @@ def _label(resource: Any, resource_type: str, position: int) -> str:
 
 
 def _texts(*concepts: views.CodeableConceptView | None) -> list[str]:
+    """The clinician's words and the displays of clinical codings. A CPT/HCPCS display is the code's descriptor, not
+    what was stated ("interlaminar or caudal" on every 62323), so reading it would hide a stated approach."""
     words: list[str] = []
     for concept in concepts:
         if concept is None:
             continue
         if concept.text:
             words.append(concept.text)
-        words.extend(coding.display for coding in concept.coding if coding.display)
+        words.extend(
+            coding.display for coding in concept.coding if coding.display and not is_procedure_code_system(coding.system)
+        )
     return words
 
 

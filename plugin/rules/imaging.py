@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 
 from fhir_mappings.facts import (
@@ -30,6 +31,7 @@ from fhir_mappings.facts import (
 from fhir_mappings.spine import InjectionCode, injection_codes
 from plugin.policies.schema import CodingConventions, ImagingRequirement
 from plugin.rules.applied_policy import AppliedPolicy
+from plugin.rules.code_choice import right_code, stated
 from plugin.rules.findings import Finding, Fix, Recode, RemoveOrder, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts, Rule
 
@@ -52,6 +54,17 @@ def _sibling(entry: InjectionCode, *, imaging: bool) -> InjectionCode | None:
     return injection_codes().choose(
         approach=entry.approach, region=entry.region, imaging=imaging, catheter=entry.catheter
     )
+
+
+def _recoded(
+    entry: InjectionCode, intent: StatedIntent, conventions: CodingConventions, *, imaging: bool
+) -> InjectionCode | None:
+    """The code to suggest when only the imaging is to change: chosen like every other recode (`right_code`), so
+    that a card about imaging and a card about the approach of the same order suggest the same code."""
+    if _sibling(entry, imaging=imaging) is None:
+        return None
+    target = right_code(entry, replace(stated(intent, conventions), imaging=imaging), conventions)
+    return target if target is not None and target.imaging is imaging else None
 
 
 def _with_imaging(entry: InjectionCode) -> InjectionCode | None:
@@ -216,6 +229,7 @@ def _mismatch(
     entry: InjectionCode,
     guided_by: Sequence[str],
     denial: str | None,
+    intent: StatedIntent,
     policy: AppliedPolicy,
     *,
     ordered: bool,
@@ -225,7 +239,7 @@ def _mismatch(
     Only a draft order gets a Recode fix; a performed injection's code is corrected on the claim.
     """
     where = _where(ordered=ordered)
-    sibling = _with_imaging(entry)
+    sibling = _recoded(entry, intent, policy.conventions, imaging=True)
     if sibling is not None and guided_by:
         summary = f"{entry.code} is a without-imaging code, but guidance is used: use {sibling.code}"
         detail = (
@@ -234,7 +248,7 @@ def _mismatch(
         )
         target: InjectionCode | None = sibling
     elif entry.imaging and denial is not None:
-        target = _sibling(entry, imaging=False)
+        target = _recoded(entry, intent, policy.conventions, imaging=False)
         if target is not None:
             summary = f"{where.capitalize()} says {denial}, but {entry.code} includes guidance: use {target.code}"
             detail = (
@@ -279,6 +293,7 @@ def order_imaging_mismatch(facts: HookFacts, policy: AppliedPolicy, as_of: date)
             entry,
             _order_guidance(order, facts, policy.conventions),
             _denied_guidance(order.intent, guided),
+            order.intent,
             policy,
             ordered=True,
         )
@@ -299,7 +314,7 @@ def _required(
     where = _where(ordered=ordered)
     accepted = _modalities(requirement.accepted)
     accepted_words = _modality_words(accepted)
-    sibling = _with_imaging(entry)
+    sibling = _recoded(entry, intent, policy.conventions, imaging=True)
     summary = f"The payer covers {entry.code} only with {accepted_words} guidance; "
     if not entry.imaging:
         summary += "it has none" + (f": use {sibling.code}" if ordered and sibling else "")
@@ -409,6 +424,7 @@ def performed_imaging_mismatch(facts: HookFacts, policy: AppliedPolicy, as_of: d
             entry,
             _performed_guidance(injection, facts, conventions),
             None if imaged else _denied_guidance(injection.intent, guided),
+            injection.intent,
             policy,
             ordered=False,
         )
