@@ -6,7 +6,7 @@ offline sandboxes) and which FHIR servers it may point us at. Each hook call car
 short-lived JWT signed with one of that client's asymmetric keys and addressed (`aud`)
 to the exact service URL being called, with a fresh `jti`. Nothing in the token picks
 where keys come from: the `iss` only selects among configured clients, a `jku` header is
-tolerated only when it names the configured URL, and embedded keys are ignored. A
+never fetched (the configured JWKS is used whatever it names), and embedded keys are ignored. A
 verified client may then name a `fhirServer`; it is used only if it sits under one of
 that client's configured base URLs, because we send the client's access token there.
 
@@ -275,9 +275,9 @@ class JwtVerifier:
         client = self._clients.get(issuer) if isinstance(issuer, str) else None
         if client is None:
             _reject("untrusted issuer")
-        # Any other jku would let the token choose its own verification key.
-        if "jku" in header and (client.jwks_url is None or header["jku"] != client.jwks_url):
-            _reject("jku is not the configured JWKS URL")
+        # A `jku` is never fetched: keys come from the client's configured JWKS whatever the header names, so a
+        # foreign `jku` cannot choose the verification key. Ignoring it (rather than refusing the token) lets clients
+        # that always send one, like the CDS Hooks Sandbox, be trusted through an inline JWKS for offline work.
         return client, kid, alg
 
     def _check_times(self, claims: Mapping[str, Any], now: float) -> float:

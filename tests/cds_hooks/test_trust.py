@@ -483,7 +483,7 @@ async def test_missing_jti_is_refused(verifier: JwtVerifier, keys: Keys) -> None
 
 
 @pytest.mark.anyio
-async def test_untrusted_jku_is_refused_and_never_fetched(
+async def test_token_signed_with_the_key_an_untrusted_jku_names_is_refused_and_the_jku_never_fetched(
     verifier: JwtVerifier, keys: Keys, jwks_server: JwksServer
 ) -> None:
     evil_path = "/evil/jwks.json"
@@ -609,3 +609,15 @@ def test_require_fhir_server_allowed_raises_forbidden() -> None:
 
     with pytest.raises(Forbidden, match="allow-list"):
         require_fhir_server_allowed("https://ehr.example.org/fhir-evil", client)
+
+
+@pytest.mark.anyio
+async def test_foreign_jku_is_ignored_and_the_inline_keys_decide(keys: Keys, jwks_server: JwksServer) -> None:
+    # The CDS Hooks Sandbox always names its own jku; offline, its keys are configured inline instead.
+    client = TrustedClient(issuer=ISSUER, jwks_url=None, jwks=keys.jwks(), fhir_servers=())
+    async with httpx.AsyncClient(trust_env=False) as http:
+        verifier = JwtVerifier([client], http, now=lambda: NOW)
+        token = make_token(keys.es384, headers={"jku": jwks_server.url("/sandbox/jwks.json")})
+        verified = await verifier.verify(bearer(token), AUDIENCE)
+    assert verified.issuer == ISSUER
+    assert jwks_server.hits["/sandbox/jwks.json"] == 0
