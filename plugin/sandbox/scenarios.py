@@ -1,0 +1,622 @@
+"""Named scenario patients, each built to trigger exactly the rules recorded beside it.
+
+Every scenario is dated relative to `today` and placed so its outcome does not depend on which day that is: past
+sessions sit whole months back (four lumbar sessions 11, 8, 5 and 2 months ago make a new one exceed the Medicare cap
+on any day; the earliest compliant date is then the first of them plus 12 months). Apart from what a scenario is
+about, each chart is clean: orders carry a covered, specific diagnosis that is also on record, imaging-guided codes
+have fluoroscopy, performed injections are fully documented with archived images, and conservative care came first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from plugin.rules.calendar import add_months
+from plugin.rules.findings import RuleId
+from plugin.sandbox.chart import Chart, Documentation, Dx, Reason
+
+PATIENT_PREFIX = "ecds-"
+
+
+class Hook(StrEnum):
+    ORDER_SELECT = "order-select"
+    ORDER_SIGN = "order-sign"
+    APPOINTMENT_BOOK = "appointment-book"
+    ENCOUNTER_START = "encounter-start"
+    ENCOUNTER_DISCHARGE = "encounter-discharge"
+    PATIENT_VIEW = "patient-view"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    title: str
+    patient_id: str
+    resources: tuple[dict[str, Any], ...]
+    expected: Mapping[Hook, frozenset[RuleId]]
+    """The exact set of rule ids each hook's cards should carry; a hook not listed is not part of the scenario."""
+    draft_orders: tuple[dict[str, Any], ...] = ()
+    appointments: tuple[dict[str, Any], ...] = ()
+    encounter_id: str | None = None
+
+    @property
+    def hooks(self) -> tuple[Hook, ...]:
+        return tuple(self.expected)
+
+
+M51_16 = Dx("M51.16", "Intervertebral disc disorders with radiculopathy, lumbar region")
+M51_17 = Dx("M51.17", "Intervertebral disc disorders with radiculopathy, lumbosacral region")
+M54_50 = Dx("M54.50", "Low back pain, unspecified")
+M54_4 = Dx("M54.4", "Lumbago with sciatica")
+M54_41 = Dx("M54.41", "Lumbago with sciatica, right side")
+M47_816 = Dx("M47.816", "Spondylosis without myelopathy or radiculopathy, lumbar region")
+M96_1 = Dx("M96.1", "Postlaminectomy syndrome, not elsewhere classified")
+G80_1 = Dx("G80.1", "Spastic diplegic cerebral palsy")
+
+METHYLPREDNISOLONE = ("J1010", "Injection, methylprednisolone acetate, 1 mg")
+INTERLAMINAR_L4_L5 = "Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy"
+TRANSFORAMINAL_L5_S1 = "Left L5-S1 transforaminal epidural steroid injection under fluoroscopy"
+
+COMPLETE_NOTE = Documentation(
+    body_site="Lumbar spine, L4-L5 interlaminar space",
+    notes=(
+        "Indication: lumbar disc herniation with left-sided radiculopathy on MRI; eight weeks of physical therapy "
+        "and NSAIDs failed.",
+        "Interlaminar epidural steroid injection at L4-L5 under fluoroscopic guidance, AP and lateral views with "
+        "contrast confirming epidural spread.",
+        "Methylprednisolone acetate 80 mg with 2 mL preservative-free saline (3 mL total) through a 20G Tuohy needle.",
+        "Pain NRS 7/10 before and 2/10 after the injection, on the same 0-10 scale. No complications.",
+    ),
+    drug=METHYLPREDNISOLONE,
+    outcome="Tolerated well; pain NRS 7/10 before, 2/10 after",
+    complications="None",
+    follow_up="Clinic review in 2 weeks; repeat only after documented sustained relief of at least 50%",
+)
+TRANSFORAMINAL_NOTE = Documentation(
+    body_site="Lumbar spine, left L5-S1 neural foramen",
+    notes=(
+        "Indication: lumbosacral disc herniation with left-sided radiculopathy on MRI; physical therapy failed.",
+        "Left L5-S1 transforaminal epidural steroid injection under fluoroscopy, AP and oblique views with contrast.",
+        "Dexamethasone 10 mg with 1 mL lidocaine 1% (2 mL total) through a 22G spinal needle.",
+        "Pain NRS 8/10 before and 3/10 after the injection, on the same 0-10 scale. No complications.",
+    ),
+    drug=("J1100", "Injection, dexamethasone sodium phosphate, 1 mg"),
+    outcome="Tolerated well; pain NRS 8/10 before, 3/10 after",
+    complications="None",
+    follow_up="Clinic review in 2 weeks",
+)
+BRIEF_NOTE = Documentation(
+    body_site="Lumbar spine, L4-L5",
+    notes=("Lumbar interlaminar ESI L4-L5 under fluoroscopy.",),
+)
+
+MEDICARE = ("Medicare Part B", "1")
+MOLINA = ("Molina Healthcare", None)
+COMMERCIAL = ("Acme Health PPO", None)
+
+
+class _Patient:
+    """A scenario chart with the parts every scenario shares: coverage, today's visit, earlier conservative care."""
+
+    def __init__(self, name: str, today: date, *, given: str, plan: tuple[str, str | None], gender: str = "female"):
+        self.today = today
+        self.chart = Chart(PATIENT_PREFIX + name, today, given=given, gender=gender, born=date(1954, 4, 2))
+        payor, sopt = plan
+        self.chart.coverage(payor, sopt=sopt)
+        self.visit = self.chart.encounter("visit", today)
+        self.chart.physical_therapy("physical-therapy", add_months(today, -14))
+
+    def months_ago(self, months: int) -> date:
+        return add_months(self.today, -months)
+
+    def diagnosis(self, key: str, dx: Dx) -> Reason:
+        return Reason(dx, self.chart.condition(key, dx, recorded=self.months_ago(15)))
+
+    def past_sessions(
+        self, months: Sequence[int], reason: Reason, cpt: str = "62323", text: str = INTERLAMINAR_L4_L5
+    ) -> None:
+        note = TRANSFORAMINAL_NOTE if cpt == "64483" else COMPLETE_NOTE
+        for months_back in months:
+            self.chart.injection(
+                f"esi-{months_back}mo", cpt, self.months_ago(months_back), text, reasons=[reason], documentation=note
+            )
+
+    def order(self, reason: Reason | None, cpt: str = "62323", text: str = INTERLAMINAR_L4_L5) -> dict[str, Any]:
+        return self.chart.draft_order("order", cpt, text, reasons=[reason] if reason else [])
+
+    def scenario(
+        self,
+        name: str,
+        title: str,
+        expected: Mapping[Hook, frozenset[RuleId]],
+        *,
+        draft_orders: Sequence[dict[str, Any]] = (),
+        appointments: Sequence[dict[str, Any]] = (),
+    ) -> Scenario:
+        return Scenario(
+            name=name,
+            title=title,
+            patient_id=self.chart.patient_id,
+            resources=tuple(self.chart.resources),
+            expected=expected,
+            draft_orders=tuple(draft_orders),
+            appointments=tuple(appointments),
+            encounter_id=self.visit.removeprefix("Encounter/"),
+        )
+
+
+NOTHING: frozenset[RuleId] = frozenset()
+
+
+def _rules(*rules: RuleId) -> frozenset[RuleId]:
+    return frozenset(rules)
+
+
+def clean(today: date) -> Scenario:
+    patient = _Patient("clean", today, given="Clara", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "clean",
+        "Medicare patient, covered diagnosis, 62323 under fluoroscopy, no earlier injections: nothing to flag",
+        {
+            Hook.ORDER_SELECT: NOTHING,
+            Hook.ORDER_SIGN: NOTHING,
+            Hook.APPOINTMENT_BOOK: NOTHING,
+            Hook.ENCOUNTER_START: NOTHING,
+            Hook.PATIENT_VIEW: NOTHING,
+        },
+        draft_orders=[patient.order(reason)],
+        appointments=[
+            patient.chart.proposed_appointment("booking", "62323", today + timedelta(days=7), INTERLAMINAR_L4_L5)
+        ],
+    )
+
+
+def complete_session(today: date) -> Scenario:
+    patient = _Patient("complete-session", today, given="Carmen", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    chart = patient.chart
+    injection = chart.injection(
+        "esi-today",
+        "62323",
+        today,
+        INTERLAMINAR_L4_L5,
+        reasons=[reason],
+        documentation=COMPLETE_NOTE,
+        encounter=patient.visit,
+    )
+    chart.fluoroscopy_images("images-today", today, procedure=injection, encounter=patient.visit)
+    return patient.scenario(
+        "complete-session",
+        "62323 performed today, fully documented, two fluoroscopy views archived: a clean claim",
+        {Hook.ENCOUNTER_DISCHARGE: NOTHING, Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+    )
+
+
+def medicare_cap_exceeded(today: date) -> Scenario:
+    patient = _Patient("medicare-cap-exceeded", today, given="Maria", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([11, 8, 5, 2], reason)
+    exceeded = _rules(RuleId.FREQUENCY_LIMIT_EXCEEDED)
+    budget = _rules(RuleId.FREQUENCY_BUDGET)
+    return patient.scenario(
+        "medicare-cap-exceeded",
+        "Medicare patient with 4 lumbar sessions in 12 months: a fifth breaks the LCD cap (earliest date: "
+        "first session + 12 months)",
+        {
+            Hook.ORDER_SELECT: exceeded,
+            Hook.ORDER_SIGN: exceeded,
+            Hook.APPOINTMENT_BOOK: exceeded,
+            Hook.ENCOUNTER_START: budget,
+            Hook.PATIENT_VIEW: budget,
+        },
+        draft_orders=[patient.order(reason)],
+        appointments=[
+            patient.chart.proposed_appointment("booking", "62323", today + timedelta(days=7), INTERLAMINAR_L4_L5)
+        ],
+    )
+
+
+def medicare_last_session(today: date) -> Scenario:
+    patient = _Patient("medicare-last-session", today, given="Martha", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([9, 6, 3], reason)
+    return patient.scenario(
+        "medicare-last-session",
+        "Medicare patient with 3 lumbar sessions in 12 months: the order is allowed but uses the last one",
+        {Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_LIMIT_REACHED), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def molina_cap(today: date) -> Scenario:
+    patient = _Patient("molina-cap", today, given="Molly", plan=MOLINA)
+    reason = patient.diagnosis("dx-disc", M51_17)
+    patient.chart.injection(
+        "esi-10mo",
+        "62322",
+        patient.months_ago(10),
+        "Lumbar interlaminar epidural steroid injection L4-L5, landmark technique without fluoroscopy",
+        reasons=[reason],
+        documentation=COMPLETE_NOTE,
+    )
+    patient.past_sessions([8, 5, 2], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
+    return patient.scenario(
+        "molina-cap",
+        "Molina member: 62322 is not on Molina's counted list, so 3 of 4 sessions are used and the order takes "
+        "the last (Medicare would count 4)",
+        {Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_LIMIT_REACHED), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        draft_orders=[patient.order(reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)],
+    )
+
+
+def booked_too_soon(today: date) -> Scenario:
+    patient = _Patient("booked-too-soon", today, given="Beatrice", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([9, 6, 3], reason)
+    order = patient.chart.signed_order("signed-order", "62323", INTERLAMINAR_L4_L5, reasons=[reason])
+    patient.chart.booking("booked", add_months(today, 1), order=order)
+    budget = _rules(RuleId.FREQUENCY_BUDGET)
+    return patient.scenario(
+        "booked-too-soon",
+        "Medicare patient with 3 sessions and a 4th booked next month: booking another in 2 weeks breaks the cap",
+        {
+            Hook.APPOINTMENT_BOOK: _rules(RuleId.FREQUENCY_LIMIT_EXCEEDED),
+            Hook.ENCOUNTER_START: budget,
+            Hook.PATIENT_VIEW: budget,
+        },
+        appointments=[
+            patient.chart.proposed_appointment("booking", "62323", today + timedelta(days=14), INTERLAMINAR_L4_L5)
+        ],
+    )
+
+
+def pump_trial(today: date) -> Scenario:
+    patient = _Patient("pump-trial", today, given="Paul", plan=MEDICARE, gender="male")
+    disc = patient.diagnosis("dx-disc", M51_16)
+    spasticity = patient.diagnosis("dx-spasticity", G80_1)
+    patient.past_sessions([11, 8, 5, 2], disc)
+    return patient.scenario(
+        "pump-trial",
+        "62323 for an intrathecal baclofen pump trial at the Medicare cap: exempt, not counted",
+        {Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_EXEMPT)},
+        draft_orders=[
+            patient.order(
+                spasticity,
+                text="Lumbar interlaminar injection L3-L4 under fluoroscopy for intrathecal baclofen pump trial",
+            )
+        ],
+    )
+
+
+def approach_mismatch(today: date) -> Scenario:
+    patient = _Patient("approach-mismatch", today, given="Anna", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_17)
+    mismatch = _rules(RuleId.CODE_APPROACH_MISMATCH)
+    return patient.scenario(
+        "approach-mismatch",
+        "A transforaminal injection ordered with the interlaminar code 62323 (should be 64483)",
+        {Hook.ORDER_SELECT: mismatch, Hook.ORDER_SIGN: mismatch},
+        draft_orders=[patient.order(reason, text=TRANSFORAMINAL_L5_S1)],
+    )
+
+
+def region_mismatch(today: date) -> Scenario:
+    patient = _Patient("region-mismatch", today, given="Rita", plan=MEDICARE)
+    reason = patient.diagnosis("dx-postlaminectomy", M96_1)
+    return patient.scenario(
+        "region-mismatch",
+        "A cervical C6-C7 interlaminar injection ordered with the lumbar code 62323 (should be 62321)",
+        {Hook.ORDER_SIGN: _rules(RuleId.CODE_REGION_MISMATCH)},
+        draft_orders=[
+            patient.order(reason, text="Cervical interlaminar epidural steroid injection C6-C7 under fluoroscopy")
+        ],
+    )
+
+
+def imaging_mismatch(today: date) -> Scenario:
+    patient = _Patient("imaging-mismatch", today, given="Ines", plan=MOLINA)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "imaging-mismatch",
+        "An injection under fluoroscopy ordered with the without-imaging code 62322 (should be 62323)",
+        {Hook.ORDER_SIGN: _rules(RuleId.CODE_IMAGING_MISMATCH)},
+        draft_orders=[patient.order(reason, cpt="62322")],
+    )
+
+
+def imaging_required(today: date) -> Scenario:
+    patient = _Patient("imaging-required", today, given="Irene", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "imaging-required",
+        "A landmark (unguided) 62322 for a Medicare patient: the LCD covers ESIs only under fluoroscopy or CT",
+        {Hook.ORDER_SIGN: _rules(RuleId.IMAGING_REQUIRED)},
+        draft_orders=[
+            patient.order(
+                reason,
+                cpt="62322",
+                text="Lumbar interlaminar epidural steroid injection L4-L5, landmark technique without fluoroscopy",
+            )
+        ],
+    )
+
+
+def catheter_mismatch(today: date) -> Scenario:
+    patient = _Patient("catheter-mismatch", today, given="Cathy", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "catheter-mismatch",
+        "A lumbar epidural catheter for continuous infusion ordered with the single-shot code 62323 (should be 62327)",
+        {Hook.ORDER_SIGN: _rules(RuleId.CODE_CATHETER_MISMATCH)},
+        draft_orders=[
+            patient.order(
+                reason, text="Lumbar epidural catheter at L3-L4 for continuous infusion, placed under fluoroscopy"
+            )
+        ],
+    )
+
+
+def neurolytic(today: date) -> Scenario:
+    patient = _Patient("neurolytic", today, given="Nora", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "neurolytic",
+        "Epidural neurolysis with phenol ordered as 62323 (neurolytic agents are 62280-62282)",
+        {Hook.ORDER_SIGN: _rules(RuleId.CODE_NEUROLYTIC)},
+        draft_orders=[
+            patient.order(reason, text="Lumbar interlaminar epidural neurolysis with phenol at L4-L5 under fluoroscopy")
+        ],
+    )
+
+
+def guidance_bundled(today: date) -> Scenario:
+    patient = _Patient("guidance-bundled", today, given="Greta", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    guidance = patient.chart.draft_order(
+        "guidance", "77003", "Fluoroscopic guidance for spine injection", reasons=[reason]
+    )
+    bundled = _rules(RuleId.IMAGING_GUIDANCE_BUNDLED)
+    return patient.scenario(
+        "guidance-bundled",
+        "62323 ordered with a separate 77003 fluoroscopy order, which the code already includes",
+        {Hook.ORDER_SELECT: bundled, Hook.ORDER_SIGN: bundled},
+        draft_orders=[patient.order(reason), guidance],
+    )
+
+
+def too_many_levels(today: date) -> Scenario:
+    patient = _Patient("too-many-levels", today, given="Linda", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "too-many-levels",
+        "Transforaminal injections at 3 lumbar levels in one session (64483 + 2 x 64484); Medicare allows 2",
+        {Hook.ORDER_SIGN: _rules(RuleId.LEVELS_EXCEEDED)},
+        draft_orders=[
+            patient.order(
+                reason, cpt="64483", text="Left L3-L4 transforaminal epidural steroid injection under fluoroscopy"
+            ),
+            patient.chart.draft_order(
+                "order-additional-levels",
+                "64484",
+                "Left L4-L5 and L5-S1 transforaminal epidural steroid injection, additional levels, under fluoroscopy",
+                reasons=[reason],
+                quantity=2,
+            ),
+        ],
+    )
+
+
+def bilateral_modifier(today: date) -> Scenario:
+    patient = _Patient("bilateral-modifier", today, given="Bella", plan=MOLINA)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "bilateral-modifier",
+        "62323 ordered with modifier 50: interlaminar injections are one midline unit, never bilateral",
+        {Hook.ORDER_SIGN: _rules(RuleId.MODIFIER_INVALID)},
+        draft_orders=[
+            patient.chart.draft_order("order", "62323", INTERLAMINAR_L4_L5, reasons=[reason], modifiers=["50"])
+        ],
+    )
+
+
+def no_diagnosis(today: date) -> Scenario:
+    patient = _Patient("no-diagnosis", today, given="Nadia", plan=MOLINA)
+    return patient.scenario(
+        "no-diagnosis",
+        "62323 ordered with no reason and no diagnosis on record",
+        {Hook.ORDER_SIGN: _rules(RuleId.DIAGNOSIS_MISSING)},
+        draft_orders=[patient.order(None)],
+    )
+
+
+def invalid_diagnosis(today: date) -> Scenario:
+    patient = _Patient("invalid-diagnosis", today, given="Vera", plan=MOLINA)
+    reason = patient.diagnosis("dx-lumbago", M54_4)
+    return patient.scenario(
+        "invalid-diagnosis",
+        "62323 for M54.4, a category that is not billable (use M54.40, M54.41 or M54.42)",
+        {Hook.ORDER_SIGN: _rules(RuleId.DIAGNOSIS_INVALID)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def nonspecific_diagnosis(today: date) -> Scenario:
+    patient = _Patient("nonspecific-diagnosis", today, given="Sofia", plan=COMMERCIAL)
+    axial = patient.diagnosis("dx-low-back-pain", M54_50)
+    patient.diagnosis("dx-disc", M51_16)
+    nonspecific = _rules(RuleId.DIAGNOSIS_NONSPECIFIC)
+    return patient.scenario(
+        "nonspecific-diagnosis",
+        "62323 for M54.50 low back pain while M51.16 disc disorder with radiculopathy is on record",
+        {Hook.ORDER_SELECT: nonspecific, Hook.ORDER_SIGN: nonspecific},
+        draft_orders=[patient.order(axial)],
+    )
+
+
+def conflicting_diagnoses(today: date) -> Scenario:
+    patient = _Patient("conflicting-diagnoses", today, given="Connie", plan=MOLINA)
+    disc = patient.diagnosis("dx-disc", M51_16)
+    lumbago = patient.diagnosis("dx-lumbago", M54_41)
+    return patient.scenario(
+        "conflicting-diagnoses",
+        "62323 for M51.16 and M54.41 together, which ICD-10-CM Excludes1 forbids",
+        {Hook.ORDER_SIGN: _rules(RuleId.DIAGNOSIS_CONFLICT)},
+        draft_orders=[patient.chart.draft_order("order", "62323", INTERLAMINAR_L4_L5, reasons=[disc, lumbago])],
+    )
+
+
+def uncovered_diagnosis(today: date) -> Scenario:
+    patient = _Patient("uncovered-diagnosis", today, given="Ursula", plan=MEDICARE)
+    reason = patient.diagnosis("dx-spondylosis", M47_816)
+    return patient.scenario(
+        "uncovered-diagnosis",
+        "Medicare 62323 for M47.816 spondylosis without radiculopathy, not on the LCD's covered list",
+        {Hook.ORDER_SIGN: _rules(RuleId.DIAGNOSIS_NOT_COVERED)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def missing_images(today: date) -> Scenario:
+    patient = _Patient("missing-images", today, given="Mia", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    chart = patient.chart
+    injection = chart.injection(
+        "esi-today",
+        "62323",
+        today,
+        INTERLAMINAR_L4_L5,
+        reasons=[reason],
+        documentation=COMPLETE_NOTE,
+        encounter=patient.visit,
+    )
+    chart.fluoroscopy_images("images-today", today, procedure=injection, encounter=patient.visit, instances=0)
+    return patient.scenario(
+        "missing-images",
+        "62323 performed today under fluoroscopy, but the study has no archived images (also a checklist item)",
+        {Hook.ENCOUNTER_DISCHARGE: _rules(RuleId.IMAGING_EVIDENCE_MISSING, RuleId.DOCUMENTATION_INCOMPLETE)},
+    )
+
+
+def incomplete_documentation(today: date) -> Scenario:
+    patient = _Patient("incomplete-documentation", today, given="Ida", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    chart = patient.chart
+    injection = chart.injection(
+        "esi-today",
+        "62323",
+        today,
+        INTERLAMINAR_L4_L5,
+        reasons=[reason],
+        documentation=BRIEF_NOTE,
+        encounter=patient.visit,
+    )
+    chart.fluoroscopy_images("images-today", today, procedure=injection, encounter=patient.visit)
+    return patient.scenario(
+        "incomplete-documentation",
+        "62323 performed today with images archived, but no drug and dose, response or pain scores recorded",
+        {Hook.ENCOUNTER_DISCHARGE: _rules(RuleId.DOCUMENTATION_INCOMPLETE)},
+    )
+
+
+def unguided_code_with_images(today: date) -> Scenario:
+    patient = _Patient("unguided-code-with-images", today, given="Ulla", plan=MOLINA)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    chart = patient.chart
+    injection = chart.injection(
+        "esi-today",
+        "62322",
+        today,
+        "Lumbar interlaminar epidural steroid injection L4-L5",
+        reasons=[reason],
+        documentation=COMPLETE_NOTE,
+        encounter=patient.visit,
+    )
+    chart.fluoroscopy_images("images-today", today, procedure=injection, encounter=patient.visit)
+    return patient.scenario(
+        "unguided-code-with-images",
+        "Performed injection coded 62322 (without imaging) while fluoroscopy images are archived (should be 62323)",
+        {Hook.ENCOUNTER_DISCHARGE: _rules(RuleId.CODE_IMAGING_MISMATCH)},
+    )
+
+
+def prior_auth(today: date) -> Scenario:
+    patient = _Patient("prior-auth", today, given="Priya", plan=COMMERCIAL)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([4], reason)
+    return patient.scenario(
+        "prior-auth",
+        "Commercial plan (conservative default policy): a second session in 12 months needs prior authorization",
+        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def uncoded_procedure(today: date) -> Scenario:
+    patient = _Patient("uncoded-procedure", today, given="Una", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.chart.uncoded_procedure("uncoded", patient.months_ago(1))
+    incomplete = _rules(RuleId.DATA_INCOMPLETE)
+    return patient.scenario(
+        "uncoded-procedure",
+        "A clean order, but the record holds a procedure with no code: the card says it was ignored",
+        {Hook.ORDER_SIGN: incomplete, Hook.PATIENT_VIEW: incomplete},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
+    clean,
+    complete_session,
+    medicare_cap_exceeded,
+    medicare_last_session,
+    molina_cap,
+    booked_too_soon,
+    pump_trial,
+    approach_mismatch,
+    region_mismatch,
+    imaging_mismatch,
+    imaging_required,
+    catheter_mismatch,
+    neurolytic,
+    guidance_bundled,
+    too_many_levels,
+    bilateral_modifier,
+    no_diagnosis,
+    invalid_diagnosis,
+    nonspecific_diagnosis,
+    conflicting_diagnoses,
+    uncovered_diagnosis,
+    missing_images,
+    incomplete_documentation,
+    unguided_code_with_images,
+    prior_auth,
+    uncoded_procedure,
+)
+
+
+def build_scenarios(today: date) -> tuple[Scenario, ...]:
+    return tuple(build(today) for build in SCENARIOS)
+
+
+class UnknownScenario(LookupError):
+    """No scenario has that name or patient id; the message lists the known ones."""
+
+
+def select(scenarios: Sequence[Scenario], name: str) -> tuple[Scenario, ...]:
+    """`all`, or the one scenario called `name`."""
+    if name == "all":
+        return tuple(scenarios)
+    for scenario in scenarios:
+        if scenario.name == name:
+            return (scenario,)
+    known = ", ".join(scenario.name for scenario in scenarios)
+    raise UnknownScenario(f"no scenario named {name!r}; known: all, {known}")
+
+
+def for_patient(scenarios: Sequence[Scenario], patient_id: str) -> Scenario | None:
+    return next((scenario for scenario in scenarios if scenario.patient_id == patient_id), None)

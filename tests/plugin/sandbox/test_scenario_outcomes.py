@@ -1,0 +1,107 @@
+"""Each scenario gives exactly its expected cards, in-process with everything prefetched, on awkward days too.
+
+The integration tests check the same through a real FHIR server and a real service process; these find a scenario
+whose outcome depends on the day (month ends, a leap day) quickly and without servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from plugin.app import create_app
+from plugin.sandbox.runner import hook_request
+from plugin.sandbox.scenarios import Hook, Scenario, build_scenarios
+from plugin.services import SERVICES
+from plugin.settings import Settings
+from tests.fhir_fixtures import rule_ids, searchset
+
+DAYS = (date(2026, 11, 27), date(2027, 3, 31), date(2028, 2, 29), date(2027, 1, 31))
+# Whose outcome rests on counting sessions across months; the rest are checked on the first day only.
+DATED = frozenset(
+    {
+        "clean",
+        "medicare-cap-exceeded",
+        "medicare-last-session",
+        "molina-cap",
+        "booked-too-soon",
+        "pump-trial",
+        "prior-auth",
+    }
+)
+SERVICE_FOR = {spec.hook: spec.id for spec in SERVICES}
+# Nothing may be fetched: the prefetch is complete, and a fetch from here would fail and show as data-incomplete.
+UNREACHABLE_FHIR = "http://127.0.0.1:9/fhir"
+
+
+def cases() -> Iterator[Any]:
+    for day in DAYS:
+        for scenario in build_scenarios(day):
+            if day != DAYS[0] and scenario.name not in DATED:
+                continue
+            for hook in scenario.hooks:
+                yield pytest.param(day, scenario.name, hook, id=f"{scenario.name}-{hook}-{day.isoformat()}")
+
+
+def of_type(scenario: Scenario, *types: str) -> list[dict[str, Any]]:
+    return [resource for resource in scenario.resources if resource["resourceType"] in types]
+
+
+def full_prefetch(scenario: Scenario) -> dict[str, Any]:
+    """What an EHR prefetching every key would send; appointments with the orders they are based on included."""
+    patient = of_type(scenario, "Patient")
+    return {
+        "patient": next(p for p in patient if p["id"] == scenario.patient_id),
+        "procedures": searchset(of_type(scenario, "Procedure")),
+        "conditions": searchset(of_type(scenario, "Condition")),
+        "imagingStudies": searchset(of_type(scenario, "ImagingStudy")),
+        "coverage": searchset(of_type(scenario, "Coverage")),
+        "appointments": searchset(of_type(scenario, "Appointment", "ServiceRequest")),
+    }
+
+
+def fixed(day: date) -> Callable[[], date]:
+    return lambda: day
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[date, TestClient]]:
+    with ExitStack() as stack:
+        clients: dict[date, TestClient] = {}
+        for day in DAYS:
+            store = tmp_path_factory.mktemp("feedback") / "feedback.db"
+            settings = Settings(auth=False, feedback_db=f"sqlite:///{store}")
+            clients[day] = stack.enter_context(TestClient(create_app(settings, today=fixed(day))))
+        yield clients
+
+
+def expected_and_actual(client: TestClient, scenario: Scenario, hook: Hook) -> tuple[Sequence[str], Sequence[str]]:
+    request = hook_request(
+        hook, scenario.patient_id, UNREACHABLE_FHIR, scenario=scenario, prefetch=full_prefetch(scenario)
+    )
+    response = client.post(f"/cds-services/{SERVICE_FOR[hook]}", json=request)
+    assert response.status_code == 200, response.text
+    return sorted(str(rule) for rule in scenario.expected[hook]), sorted(set(rule_ids(response.json())))
+
+
+@pytest.mark.parametrize(("day", "name", "hook"), list(cases()))
+def test_scenario_gives_its_expected_cards(services: dict[date, TestClient], day: date, name: str, hook: Hook) -> None:
+    scenario = next(s for s in build_scenarios(day) if s.name == name)
+    expected, actual = expected_and_actual(services[day], scenario, hook)
+    assert actual == expected
+
+
+def test_the_cap_card_names_the_first_session_plus_twelve_months(services: dict[date, TestClient]) -> None:
+    day = DAYS[1]
+    scenario = next(s for s in build_scenarios(day) if s.name == "medicare-cap-exceeded")
+    request = hook_request(
+        Hook.ORDER_SIGN, scenario.patient_id, UNREACHABLE_FHIR, scenario=scenario, prefetch=full_prefetch(scenario)
+    )
+    cards = services[day].post(f"/cds-services/{SERVICE_FOR[Hook.ORDER_SIGN]}", json=request).json()["cards"]
+    # First session 2026-04-30 (11 months before 2027-03-31); its window ends 2027-04-30.
+    assert "Earliest compliant date: 2027-04-30" in cards[0]["detail"]
