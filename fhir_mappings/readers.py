@@ -98,7 +98,9 @@ def _texts(*concepts: views.CodeableConceptView | None) -> list[str]:
         if concept.text:
             words.append(concept.text)
         words.extend(
-            coding.display for coding in concept.coding if coding.display and not is_procedure_code_system(coding.system)
+            coding.display
+            for coding in concept.coding
+            if coding.display and not is_procedure_code_system(coding.system)
         )
     return words
 

@@ -84,7 +84,9 @@ def _parser() -> argparse.ArgumentParser:
 
     feedback = commands.add_parser("feedback", help="what clinicians did with the cards")
     feedback_commands = feedback.add_subparsers(required=True, metavar="ACTION")
-    report = feedback_commands.add_parser("report", help="accept and override rates per rule, with top override reasons")
+    report = feedback_commands.add_parser(
+        "report", help="accept and override rates per rule, with top override reasons"
+    )
     report.add_argument("--config", type=Path, help="TOML configuration file (for feedback_db)")
     report.add_argument("--db", help="feedback database URL (default: the configured feedback_db)")
     report.set_defaults(run=_feedback_report)

@@ -67,13 +67,18 @@ class FhirClient:
     async def read(self, relative: str) -> Any:
         return await self._get(self.url_for(relative))
 
-    async def search(self, relative: str) -> SearchResult:
-        return await self.continue_search(await self._get(self.url_for(relative)))
+    async def search(self, relative: str, result: SearchResult | None = None) -> SearchResult:
+        url = self.url_for(relative)
+        return await self.continue_search(await self._get(url), result, first_url=url)
 
-    async def continue_search(self, bundle: Any, result: SearchResult | None = None) -> SearchResult:
-        """Entries of `bundle` and of every page after it."""
+    async def continue_search(
+        self, bundle: Any, result: SearchResult | None = None, *, first_url: str | None = None
+    ) -> SearchResult:
+        """Entries of `bundle` and of every page after it, gathered into `result`, which keeps the pages read so far
+        when a later page fails or the caller's budget runs out."""
         result = result or SearchResult()
-        seen: set[str] = set()
+        # A next link back to the first page (or to any page read) is a loop: its entries must not be counted twice.
+        seen: set[str] = {first_url} if first_url else set()
         pages = 0
         while True:
             if is_operation_outcome(bundle):
@@ -86,7 +91,9 @@ class FhirClient:
                     entry.get("resource") if isinstance(entry, dict) else entry for entry in entries
                 )
             pages += 1
-            next_url = _next_link(bundle)
+            if (self_url := _link(bundle, "self")) is not None:
+                seen.add(self_url)
+            next_url = _link(bundle, "next")
             if next_url is None:
                 return result
             if not self.is_under_base(next_url):
@@ -109,6 +116,8 @@ class FhirClient:
                 raise FhirUnavailable("the FHIR server timed out") from None
             except httpx.HTTPError as error:
                 raise FhirUnavailable(f"could not reach the FHIR server ({type(error).__name__})") from None
+            except (httpx.InvalidURL, ValueError):  # also UnicodeError, e.g. an IDNA host that cannot be encoded
+                raise FhirUnavailable("fhirServer is not a usable URL") from None
             if response.status_code == 429 and attempt == 0:
                 delay = _retry_after(response.headers)
                 if delay is not None and self._has_time_for(delay):
@@ -126,12 +135,12 @@ class FhirClient:
         return self._deadline is None or time.monotonic() + delay < self._deadline
 
 
-def _next_link(bundle: Mapping[str, Any]) -> str | None:
+def _link(bundle: Mapping[str, Any], relation: str) -> str | None:
     links = bundle.get("link")
     if not isinstance(links, list):
         return None
     for link in links:
-        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+        if isinstance(link, dict) and link.get("relation") == relation and isinstance(link.get("url"), str):
             return str(link["url"])
     return None
 

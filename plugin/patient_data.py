@@ -138,14 +138,16 @@ async def _fetch_all(
     token = request.fhir_authorization.access_token if request.fhir_authorization else None
     deadline = time.monotonic() + settings.budget_seconds
     client = FhirClient(http, request.fhir_server, token, page_cap=settings.page_cap, deadline=deadline)
+    # Pages read before a later page fails or the budget runs out are kept, and reported as incomplete.
+    partial = {key: SearchResult() for key in to_fetch}
 
     async def fetch(key: DataKey, first_page: Any) -> Any:
         if first_page is not None:
-            return await client.continue_search(first_page)
+            return await client.continue_search(first_page, partial[key])
         query = _query_for(key, request.patient_id, settings.page_size)
         if key is DataKey.PATIENT:
             return await client.read(query)
-        return await client.search(query)
+        return await client.search(query, partial[key])
 
     tasks = {key: asyncio.create_task(fetch(key, first_page)) for key, first_page in to_fetch.items()}
     started = time.perf_counter()
@@ -172,7 +174,10 @@ async def _fetch_all(
             else:
                 data.values[key] = result
             continue
-        if key in data.values:
+        if partial[key].resources:
+            data.values[key] = partial[key].resources
+            data.incomplete[key] = f"later pages: {reason}"
+        elif key in data.values:
             data.incomplete[key] = f"later pages: {reason}"
         else:
             data.unavailable[key] = reason

@@ -125,7 +125,9 @@ def imaging_study(
     return valid(resource)
 
 
-def coverage(id: str, *, sopt: str | None = None, payor: str = "Acme Health", order: int | None = None) -> dict[str, Any]:
+def coverage(
+    id: str, *, sopt: str | None = None, payor: str = "Acme Health", order: int | None = None
+) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Coverage",
         "id": id,

@@ -58,7 +58,9 @@ def test_unknown_json_fields_are_ignored(service: TestClient) -> None:
 
 
 def test_malformed_json_is_a_400_operation_outcome(service: TestClient) -> None:
-    response = service.post("/cds-services/epidural-patient-view", content=b'{"hook": ', headers={"content-type": "application/json"})
+    response = service.post(
+        "/cds-services/epidural-patient-view", content=b'{"hook": ', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert "not valid JSON" in outcome_of(response)["issue"][0]["diagnostics"]
 
@@ -108,7 +110,9 @@ def test_unknown_service_is_a_404_operation_outcome(service: TestClient) -> None
 
 def test_body_over_the_limit_is_a_413(service: TestClient) -> None:
     huge = b'{"hook": "patient-view", "padding": "' + b"x" * (16 * 1024 * 1024) + b'"}'
-    response = service.post("/cds-services/epidural-patient-view", content=huge, headers={"content-type": "application/json"})
+    response = service.post(
+        "/cds-services/epidural-patient-view", content=huge, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     outcome_of(response)
 
@@ -129,7 +133,10 @@ def test_null_prefetch_means_no_data_not_missing_data(service: TestClient) -> No
 
 def test_operation_outcome_prefetch_for_optional_data_gives_data_incomplete_card(service: TestClient) -> None:
     request = hook_request("order-sign", {"draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": []}})
-    request["prefetch"]["conditions"] = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
+    request["prefetch"]["conditions"] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "timeout"}],
+    }
     cards = service.post("/cds-services/epidural-order-sign", json=request).json()["cards"]
     assert [card["source"]["topic"]["code"] for card in cards] == ["data-incomplete"]
     assert "Diagnoses could not be read" in cards[0]["detail"]

@@ -62,9 +62,7 @@ class Keys:
         return {"keys": [_public_jwk(self.es384, ES_KID), _public_jwk(self.rs384, RS_KID)]}
 
 
-def _public_jwk(
-    private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, kid: str
-) -> dict[str, Any]:
+def _public_jwk(private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
     if isinstance(private_key, rsa.RSAPrivateKey):
         jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
     else:
@@ -240,9 +238,7 @@ async def test_valid_rs384_token_is_accepted(verifier: JwtVerifier, keys: Keys) 
 
 
 @pytest.mark.anyio
-async def test_aud_array_containing_the_service_url_is_accepted(
-    verifier: JwtVerifier, keys: Keys
-) -> None:
+async def test_aud_array_containing_the_service_url_is_accepted(verifier: JwtVerifier, keys: Keys) -> None:
     token = make_token(keys.es384, aud=[OTHER_SERVICE, AUDIENCE])
 
     verified = await verifier.verify(bearer(token), AUDIENCE)
@@ -436,9 +432,7 @@ async def test_typ_other_than_jwt_is_refused(verifier: JwtVerifier, keys: Keys) 
 
 
 @pytest.mark.anyio
-async def test_hs256_signed_with_public_key_bytes_is_refused(
-    verifier: JwtVerifier, keys: Keys
-) -> None:
+async def test_hs256_signed_with_public_key_bytes_is_refused(verifier: JwtVerifier, keys: Keys) -> None:
     public_pem = keys.rs384.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -496,9 +490,7 @@ async def test_token_signed_with_the_key_an_untrusted_jku_names_is_refused_and_t
 
 
 @pytest.mark.anyio
-async def test_jwks_endpoint_500_is_unauthorized(
-    verifier: JwtVerifier, keys: Keys, jwks_server: JwksServer
-) -> None:
+async def test_jwks_endpoint_500_is_unauthorized(verifier: JwtVerifier, keys: Keys, jwks_server: JwksServer) -> None:
     jwks_server.serve_json(JWKS_PATH, {"error": "boom"}, status=500)
 
     with pytest.raises(Unauthorized):
@@ -528,9 +520,7 @@ async def test_rejection_log_never_contains_the_token(
     [(None, None), ("https://ehr.example.org/jwks.json", {"keys": []})],
     ids=["neither", "both"],
 )
-def test_trusted_client_needs_exactly_one_key_source(
-    jwks_url: str | None, jwks: dict[str, Any] | None
-) -> None:
+def test_trusted_client_needs_exactly_one_key_source(jwks_url: str | None, jwks: dict[str, Any] | None) -> None:
     with pytest.raises(ValueError, match="exactly one"):
         TrustedClient(issuer=ISSUER, jwks_url=jwks_url, jwks=jwks, fhir_servers=())
 

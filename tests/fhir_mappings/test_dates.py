@@ -23,7 +23,18 @@ def test_a_date_time_names_the_day_in_its_own_offset(value: str, expected: date)
 
 @pytest.mark.parametrize(
     "value",
-    ["2026", "2026-03", "2026-02-30", "2027-02-29", "10/03/2026", "2026-03-10T25:00:00Z", "", None, 20260310, "garbage"],
+    [
+        "2026",
+        "2026-03",
+        "2026-02-30",
+        "2027-02-29",
+        "10/03/2026",
+        "2026-03-10T25:00:00Z",
+        "",
+        None,
+        20260310,
+        "garbage",
+    ],
 )
 def test_values_that_name_no_single_day_give_none(value: object) -> None:
     assert calendar_date(value) is None

@@ -6,7 +6,9 @@ def test_recoded_replaces_only_the_cpt_coding() -> None:
     order = service_request("o1", "62322", "Lumbar ESI L4-L5", occurrence="2026-12-03")
     order["code"]["coding"].append({"system": "http://snomed.info/sct", "code": "231253001"})
     order["note"] = [{"text": "patient prefers mornings"}]
-    changed = valid(recoded(order, "62323", "Injection, interlaminar epidural, lumbar or sacral; with imaging guidance"))
+    changed = valid(
+        recoded(order, "62323", "Injection, interlaminar epidural, lumbar or sacral; with imaging guidance")
+    )
     assert [c["code"] for c in changed["code"]["coding"]] == ["62323", "231253001"]
     assert changed["note"] == order["note"]
     assert changed["occurrenceDateTime"] == "2026-12-03"

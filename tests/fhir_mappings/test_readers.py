@@ -30,8 +30,19 @@ def test_other_procedures_are_kept_apart_from_injections() -> None:
 def test_unreadable_resources_are_skipped_with_a_reason_never_raised() -> None:
     garbage: list[Any] = [
         "not an object",
-        {"resourceType": "Procedure", "id": "no-date", "status": "completed", "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "62323"}]}},
-        {"resourceType": "Procedure", "id": "bad-date", "status": "completed", "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "62323"}]}, "performedDateTime": "2026-13-45"},
+        {
+            "resourceType": "Procedure",
+            "id": "no-date",
+            "status": "completed",
+            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "62323"}]},
+        },
+        {
+            "resourceType": "Procedure",
+            "id": "bad-date",
+            "status": "completed",
+            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "62323"}]},
+            "performedDateTime": "2026-13-45",
+        },
         {"resourceType": "Procedure", "id": "wrong-type", "code": "62323"},
         {"resourceType": "Procedure", "id": "no-code", "status": "completed"},
         {"resourceType": "Condition", "id": "misplaced"},
@@ -115,7 +126,9 @@ def test_appointment_code_comes_from_the_order_it_is_based_on() -> None:
 
 
 def test_coded_guidance_order_mentioning_the_epidural_is_still_a_companion() -> None:
-    injections, companions = read_draft_orders([service_request("o2", "77003", "Fluoroscopic guidance for epidural injection")])
+    injections, companions = read_draft_orders(
+        [service_request("o2", "77003", "Fluoroscopic guidance for epidural injection")]
+    )
     assert injections.facts == []
     assert [fact.codes for fact in companions.facts] == [("77003",)]
 

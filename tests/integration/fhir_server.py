@@ -27,9 +27,7 @@ def _free_loopback_port() -> int:
         return port
 
 
-def _wait_until_ready(
-    proc: subprocess.Popen[bytes], base_url: str, log_path: Path, timeout: float
-) -> None:
+def _wait_until_ready(proc: subprocess.Popen[bytes], base_url: str, log_path: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     # trust_env=False: never route loopback traffic through a proxy from the environment.
     with httpx.Client(trust_env=False, timeout=2.0) as client:
@@ -46,8 +44,7 @@ def _wait_until_ready(
                 pass
             time.sleep(0.1)
     raise FhirServerError(
-        f"FHIR server at {base_url} not ready after {timeout:.0f} s; output:\n"
-        + log_path.read_text(errors="replace")
+        f"FHIR server at {base_url} not ready after {timeout:.0f} s; output:\n" + log_path.read_text(errors="replace")
     )
 
 

@@ -56,11 +56,7 @@ def _bundle(pid: str) -> JSON:
             "id": f"{pid}-sr",
             "status": "active",
             "intent": "order",
-            "code": {
-                "coding": [
-                    {"system": "http://www.ama-assn.org/go/cpt", "code": "64483"}
-                ]
-            },
+            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "64483"}]},
             "subject": pt,
             "encounter": {"reference": f"Encounter/{pid}-enc"},
             "requester": {"reference": f"Practitioner/{pid}-dr"},
@@ -77,11 +73,7 @@ def _bundle(pid: str) -> JSON:
             "resourceType": "Procedure",
             "id": f"{pid}-proc-{i}",
             "status": "completed",
-            "code": {
-                "coding": [
-                    {"system": "http://www.ama-assn.org/go/cpt", "code": "62323"}
-                ]
-            },
+            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "62323"}]},
             "subject": pt,
             "performedDateTime": f"2026-03-1{i}T23:30:00-05:00",
         }
@@ -91,11 +83,7 @@ def _bundle(pid: str) -> JSON:
         {
             "resourceType": "Condition",
             "id": f"{pid}-cond-{i}",
-            "code": {
-                "coding": [
-                    {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.16"}
-                ]
-            },
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.16"}]},
             "subject": pt,
         }
         for i in range(3)
@@ -106,9 +94,7 @@ def _bundle(pid: str) -> JSON:
             "id": f"{pid}-img-{i}",
             "status": "available",
             "subject": pt,
-            "series": [
-                {"uid": f"1.2.840.99.{i}", "modality": {"system": DCM, "code": "MR"}}
-            ],
+            "series": [{"uid": f"1.2.840.99.{i}", "modality": {"system": DCM, "code": "MR"}}],
         }
         for i in range(3)
     ]
@@ -140,16 +126,12 @@ def _bundle(pid: str) -> JSON:
 
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
-    with httpx.Client(
-        trust_env=False, timeout=30.0, headers={"Accept": "application/fhir+json"}
-    ) as c:
+    with httpx.Client(trust_env=False, timeout=30.0, headers={"Accept": "application/fhir+json"}) as c:
         yield c
 
 
 def _load(client: httpx.Client, base_url: str, bundle: JSON) -> JSON:
-    response = client.post(
-        base_url, json=bundle, headers={"Content-Type": "application/fhir+json"}
-    )
+    response = client.post(base_url, json=bundle, headers={"Content-Type": "application/fhir+json"})
     assert response.status_code == 200, response.text
     result: JSON = response.json()
     assert result["type"] == "transaction-response"
@@ -165,16 +147,10 @@ def _search_all(client: httpx.Client, base_url: str, query: str) -> list[str]:
         assert response.status_code == 200, response.text
         page = response.json()
         assert page["type"] == "searchset"
-        matches = [
-            e["resource"]
-            for e in page.get("entry", [])
-            if e["search"]["mode"] == "match"
-        ]
+        matches = [e["resource"] for e in page.get("entry", []) if e["search"]["mode"] == "match"]
         assert len(matches) <= 2
         found += [f"{r['resourceType']}/{r['id']}" for r in matches]
-        next_urls = [
-            link["url"] for link in page.get("link", []) if link["relation"] == "next"
-        ]
+        next_urls = [link["url"] for link in page.get("link", []) if link["relation"] == "next"]
         assert all(u.startswith(f"{base_url}/") for u in next_urls)
         url = next_urls[0] if next_urls else None
     return found
@@ -188,9 +164,7 @@ def patient_id(fhir_base_url: str) -> str:
     return pid
 
 
-def test_transaction_load_is_idempotent(
-    fhir_base_url: str, client: httpx.Client
-) -> None:
+def test_transaction_load_is_idempotent(fhir_base_url: str, client: httpx.Client) -> None:
     pid = f"p{uuid.uuid4().hex[:12]}"
     bundle = _bundle(pid)
     first = _load(client, fhir_base_url, bundle)
@@ -206,9 +180,7 @@ PROCEDURES = [f"proc-{i}" for i in range(5)]
 CONDITIONS = [f"cond-{i}" for i in range(3)]
 STUDIES = [f"img-{i}" for i in range(3)]
 COVERAGES = [f"cov-{i}" for i in range(3)]
-APPOINTMENTS = [
-    f"appt-{s}" for s in ["booked", "pending", "arrived", "checked-in", "cancelled"]
-]
+APPOINTMENTS = [f"appt-{s}" for s in ["booked", "pending", "arrived", "checked-in", "cancelled"]]
 
 
 @pytest.mark.parametrize(
@@ -237,14 +209,10 @@ def test_patient_search_pages_through_all_matches(
 ) -> None:
     resource_type = query.split("?", maxsplit=1)[0]
     found = _search_all(client, fhir_base_url, query.format(pid=patient_id))
-    assert sorted(found) == sorted(
-        f"{resource_type}/{patient_id}-{suffix}" for suffix in expected
-    )
+    assert sorted(found) == sorted(f"{resource_type}/{patient_id}-{suffix}" for suffix in expected)
 
 
-def test_r4_json_is_stored_as_sent(
-    fhir_base_url: str, client: httpx.Client, patient_id: str
-) -> None:
+def test_r4_json_is_stored_as_sent(fhir_base_url: str, client: httpx.Client, patient_id: str) -> None:
     patient = client.get(f"{fhir_base_url}/Patient/{patient_id}")
     assert patient.status_code == 200
     assert patient.json()["birthDate"] == "1960-04-02"

@@ -41,7 +41,10 @@ def test_cards_come_most_severe_first() -> None:
 
 
 def test_fixes_become_suggestions_with_the_first_one_recommended() -> None:
-    fixes = (Recode("ServiceRequest/o1", "62323", "with imaging"), RemoveOrder("ServiceRequest/o2", "Remove the 77003 order"))
+    fixes = (
+        Recode("ServiceRequest/o1", "62323", "with imaging"),
+        RemoveOrder("ServiceRequest/o2", "Remove the 77003 order"),
+    )
     [card] = render([finding(fixes=fixes)], DRAFTS)
     assert card.selection_behavior == "at-most-one"
     update, delete = card.suggestions

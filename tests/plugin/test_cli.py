@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from plugin.cards import card_uuid
@@ -18,7 +18,13 @@ EXAMPLES = REPO / "examples"
 
 def cli(*arguments: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "plugin", *arguments], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
+        [sys.executable, "-m", "plugin", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
+        check=False,
     )
 
 
@@ -99,7 +105,7 @@ def test_help_lists_every_command() -> None:
 
 def test_feedback_report_summarises_outcomes_per_rule(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'feedback.db'}"
-    now = datetime(2026, 11, 27, 10, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 27, 10, tzinfo=UTC)
     store = FeedbackStore(url)
     store.record(
         [

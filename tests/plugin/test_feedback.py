@@ -152,8 +152,7 @@ def test_concurrent_posts_from_four_processes_store_each_feedback_exactly_once(s
     start = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
     workers = [
-        ctx.Process(target=post_from_worker_process, args=(store_url, p, start, results))
-        for p in range(PROCESSES)
+        ctx.Process(target=post_from_worker_process, args=(store_url, p, start, results)) for p in range(PROCESSES)
     ]
     for worker in workers:
         worker.start()

@@ -41,14 +41,22 @@ def request(prefetch: dict[str, Any] | None = None, *, token: str | None = "secr
         "prefetch": prefetch or {},
     }
     if token:
-        body["fhirAuthorization"] = {"access_token": token, "token_type": "Bearer", "expires_in": 300, "scope": "x", "subject": "cds"}
+        body["fhirAuthorization"] = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "x",
+            "subject": "cds",
+        }
     return HookRequest.model_validate(body)
 
 
 async def test_search_sends_the_access_token_and_follows_next_links() -> None:
     with respx.mock(assert_all_called=True) as mock:
         # respx matches params by inclusion, so the more specific page-2 route is registered first.
-        second = mock.get(f"{BASE}/Procedure", params={"page": "2"}).respond(json=page([procedure("b", "62323", "2026-02-01")]))
+        second = mock.get(f"{BASE}/Procedure", params={"page": "2"}).respond(
+            json=page([procedure("b", "62323", "2026-02-01")])
+        )
         first = mock.get(f"{BASE}/Procedure", params={"patient": "p1"}).respond(
             json=page([procedure("a", "62323", "2026-01-01")], f"{BASE}/Procedure?patient=p1&page=2")
         )
@@ -151,7 +159,11 @@ async def test_optional_data_that_fails_is_reported_not_raised() -> None:
         mock.get(f"{BASE}/Coverage").respond(503)
         async with httpx.AsyncClient() as http:
             data = await gather(
-                request(), required={DataKey.PROCEDURES}, optional={DataKey.COVERAGE}, http=http, settings=FetchSettings()
+                request(),
+                required={DataKey.PROCEDURES},
+                optional={DataKey.COVERAGE},
+                http=http,
+                settings=FetchSettings(),
             )
     assert data.unavailable == {DataKey.COVERAGE: "the FHIR server answered 503"}
     assert data.values[DataKey.PROCEDURES] == []
@@ -163,6 +175,10 @@ async def test_prefetched_first_page_is_completed_from_the_server() -> None:
         first = page([procedure("a", "62323", "2026-01-01")], f"{BASE}/Procedure?patient=p1&page=2")
         async with httpx.AsyncClient() as http:
             data = await gather(
-                request({"procedures": first}), required={DataKey.PROCEDURES}, optional=(), http=http, settings=FetchSettings()
+                request({"procedures": first}),
+                required={DataKey.PROCEDURES},
+                optional=(),
+                http=http,
+                settings=FetchSettings(),
             )
     assert [r["id"] for r in data.values[DataKey.PROCEDURES]] == ["a", "b"]

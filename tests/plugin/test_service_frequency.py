@@ -44,7 +44,11 @@ def test_order_sign_over_the_medicare_cap_gets_a_critical_card_with_the_earliest
     body = post(service, "epidural-order-sign", order_sign(ORDER, procedures=[*HISTORY, FOURTH], coverages=MEDICARE))
     [card] = frequency_cards(body)
     assert card["indicator"] == "critical"
-    assert card["source"]["topic"] == {"system": RULE_SYSTEM, "code": "frequency-limit-exceeded", "display": "Frequency limit exceeded"}
+    assert card["source"]["topic"] == {
+        "system": RULE_SYSTEM,
+        "code": "frequency-limit-exceeded",
+        "display": "Frequency limit exceeded",
+    }
     assert "2027-01-12" in card["detail"]
     assert "medicare-esi-lcd" in card["detail"]
     assert card["links"][0]["type"] == "absolute"
@@ -84,7 +88,9 @@ def test_card_uuid_tells_which_rule_issued_it(service: TestClient) -> None:
 
 
 def test_order_select_judges_only_the_selected_orders(service: TestClient) -> None:
-    other = service_request("order-2", "62321", "Cervical interlaminar ESI C6-C7 under fluoroscopy", occurrence="2026-12-03")
+    other = service_request(
+        "order-2", "62321", "Cervical interlaminar ESI C6-C7 under fluoroscopy", occurrence="2026-12-03"
+    )
     context = {"draftOrders": collection([ORDER, other]), "selections": ["ServiceRequest/order-2"]}
     request = hook_request("order-select", context, procedures=[*HISTORY, FOURTH], coverages=MEDICARE)
     assert frequency_cards(post(service, "epidural-order-select", request)) == []
@@ -94,7 +100,11 @@ def test_appointment_book_warns_before_booking_too_soon(service: TestClient) -> 
     proposed = appointment("appt-new", "64483", "2026-12-10T09:00:00-05:00", status="proposed")
     booked = appointment("appt-1", "62323", "2026-12-01T09:00:00-05:00")
     request = hook_request(
-        "appointment-book", {"appointments": collection([proposed])}, procedures=HISTORY, coverages=MEDICARE, appointments=[booked]
+        "appointment-book",
+        {"appointments": collection([proposed])},
+        procedures=HISTORY,
+        coverages=MEDICARE,
+        appointments=[booked],
     )
     [card] = frequency_cards(post(service, "epidural-appointment-book", request))
     assert card["indicator"] == "critical"
@@ -102,7 +112,9 @@ def test_appointment_book_warns_before_booking_too_soon(service: TestClient) -> 
 
 
 def test_patient_view_shows_the_budget_only_for_patients_with_injections(service: TestClient) -> None:
-    with_history = post(service, "epidural-patient-view", hook_request("patient-view", procedures=HISTORY, coverages=MEDICARE))
+    with_history = post(
+        service, "epidural-patient-view", hook_request("patient-view", procedures=HISTORY, coverages=MEDICARE)
+    )
     assert rule_ids(with_history) == ["frequency-budget"]
     assert "3/4 used" in with_history["cards"][0]["summary"]
     assert post(service, "epidural-patient-view", hook_request("patient-view", coverages=MEDICARE)) == {"cards": []}
@@ -110,7 +122,9 @@ def test_patient_view_shows_the_budget_only_for_patients_with_injections(service
 
 def test_encounter_start_lists_booked_injections(service: TestClient) -> None:
     booked = appointment("appt-1", "62323", "2026-12-01T09:00:00-05:00")
-    request = hook_request("encounter-start", {"encounterId": "e1"}, procedures=HISTORY, coverages=MEDICARE, appointments=[booked])
+    request = hook_request(
+        "encounter-start", {"encounterId": "e1"}, procedures=HISTORY, coverages=MEDICARE, appointments=[booked]
+    )
     [card] = post(service, "epidural-encounter-start", request)["cards"]
     assert card["source"]["topic"]["code"] == "frequency-budget"
     assert "2026-12-01" in card["detail"]
@@ -125,7 +139,9 @@ def test_no_coverage_uses_the_conservative_default_and_says_so(service: TestClie
 
 def test_unreadable_history_is_reported_not_fatal(service: TestClient) -> None:
     request = hook_request("patient-view", procedures=HISTORY, coverages=MEDICARE)
-    request["prefetch"]["procedures"]["entry"].append({"resource": {"resourceType": "Procedure", "id": "bad", "code": 7}})
+    request["prefetch"]["procedures"]["entry"].append(
+        {"resource": {"resourceType": "Procedure", "id": "bad", "code": 7}}
+    )
     body = post(service, "epidural-patient-view", request)
     assert rule_ids(body) == ["data-incomplete", "frequency-budget"]
     incomplete = next(card for card in body["cards"] if card["source"]["topic"]["code"] == "data-incomplete")

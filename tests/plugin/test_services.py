@@ -29,6 +29,8 @@ def test_a_failing_rule_is_named_and_the_other_cards_still_come() -> None:
     response = evaluator.respond(spec, request, data)
     topics = sorted(card.source.topic.code for card in response.cards if card.source.topic)
     assert topics == ["data-incomplete", "frequency-budget"]
-    incomplete = next(card for card in response.cards if card.source.topic and card.source.topic.code == "data-incomplete")
+    incomplete = next(
+        card for card in response.cards if card.source.topic and card.source.topic.code == "data-incomplete"
+    )
     assert incomplete.detail is not None
     assert "broken check" in incomplete.detail

@@ -25,7 +25,10 @@ def test_the_contract_config_file_loads(tmp_path: Path) -> None:
     path.write_text(CONFIG)
     settings = load_settings(path)
     assert settings.public_base_url == "https://cds.example.org"
-    assert [client.issuer for client in settings.trusted_clients] == ["https://ehr.example.org", "https://sandbox.cds-hooks.org"]
+    assert [client.issuer for client in settings.trusted_clients] == [
+        "https://ehr.example.org",
+        "https://sandbox.cds-hooks.org",
+    ]
     assert settings.trusted_clients[0].fhir_servers == ["https://ehr.example.org/fhir"]
 
 
@@ -34,7 +37,10 @@ def test_environment_overrides_top_level_keys(tmp_path: Path) -> None:
     path.write_text(CONFIG)
     settings = load_settings(
         path,
-        {"EPIDURAL_CDS_FEEDBACK_DB": "postgresql://db/cds", "EPIDURAL_CDS_CORS_ALLOW_ORIGINS": '["https://ehr.example.org"]'},
+        {
+            "EPIDURAL_CDS_FEEDBACK_DB": "postgresql://db/cds",
+            "EPIDURAL_CDS_CORS_ALLOW_ORIGINS": '["https://ehr.example.org"]',
+        },
     )
     assert settings.feedback_db == "postgresql://db/cds"
     assert settings.cors_allow_origins == ["https://ehr.example.org"]

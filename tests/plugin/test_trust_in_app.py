@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 import respx
@@ -75,7 +74,9 @@ def test_service_refuses_to_start_with_auth_and_no_trusted_clients(tmp_path: Pat
 
 
 def test_a_valid_token_is_accepted(app_client: TestClient, key: ec.EllipticCurvePrivateKey) -> None:
-    response = app_client.post(SERVICE_URL, json=hook_request("patient-view"), headers={"Authorization": f"Bearer {token(key)}"})
+    response = app_client.post(
+        SERVICE_URL, json=hook_request("patient-view"), headers={"Authorization": f"Bearer {token(key)}"}
+    )
     assert response.status_code == 200
 
 
@@ -94,7 +95,9 @@ def test_missing_token_is_a_bare_401(app_client: TestClient) -> None:
 
 def test_token_for_another_service_is_refused(app_client: TestClient, key: ec.EllipticCurvePrivateKey) -> None:
     other = token(key, audience=f"{PUBLIC_BASE}/cds-services/epidural-order-sign")
-    response = app_client.post(SERVICE_URL, json=hook_request("patient-view"), headers={"Authorization": f"Bearer {other}"})
+    response = app_client.post(
+        SERVICE_URL, json=hook_request("patient-view"), headers={"Authorization": f"Bearer {other}"}
+    )
     assert response.status_code == 401
 
 
@@ -113,7 +116,9 @@ def test_fhir_server_off_the_allow_list_is_refused_and_never_contacted(
         assert not evil.called
 
 
-def test_allowed_fhir_server_is_used_with_the_access_token(app_client: TestClient, key: ec.EllipticCurvePrivateKey) -> None:
+def test_allowed_fhir_server_is_used_with_the_access_token(
+    app_client: TestClient, key: ec.EllipticCurvePrivateKey
+) -> None:
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="testserver").pass_through()
         procedures = mock.get(f"{ALLOWED_FHIR}/Procedure").respond(
@@ -145,12 +150,12 @@ def test_logs_never_carry_tokens_or_patient_data(
 
 
 def test_cors_origins_can_be_restricted(tmp_path: Path) -> None:
-    settings = Settings(auth=False, feedback_db=f"sqlite:///{tmp_path / 'f.db'}", cors_allow_origins=["https://ehr.example.org"])
+    settings = Settings(
+        auth=False, feedback_db=f"sqlite:///{tmp_path / 'f.db'}", cors_allow_origins=["https://ehr.example.org"]
+    )
     with TestClient(create_app(settings)) as client:
         preflight = {"Access-Control-Request-Method": "POST"}
         allowed = client.options("/cds-services", headers={"Origin": "https://ehr.example.org", **preflight})
         denied = client.options("/cds-services", headers={"Origin": "https://evil.example.com", **preflight})
     assert allowed.headers.get("access-control-allow-origin") == "https://ehr.example.org"
     assert "access-control-allow-origin" not in denied.headers
-
-

@@ -11,7 +11,9 @@ SOPT = "urn:oid:2.16.840.1.113883.3.221.5"
 DAY = date(2026, 11, 27)
 
 
-def coverage(*, sopt: str | None = None, payor: str = "Acme", order: int | None = None, status: str = "active") -> PayerCoverage:
+def coverage(
+    *, sopt: str | None = None, payor: str = "Acme", order: int | None = None, status: str = "active"
+) -> PayerCoverage:
     return PayerCoverage(
         source="Coverage/c",
         type_codes=((SOPT, sopt),) if sopt else (),
@@ -34,7 +36,16 @@ def test_medicare_policy_is_four_sessions_per_region_in_twelve_months() -> None:
     medicare = load_catalog().policies["medicare-esi-lcd"]
     assert medicare.frequency.scope == "per-region"
     assert [(limit.months, limit.max_sessions) for limit in medicare.frequency.limits] == [(12, 4)]
-    assert set(medicare.frequency.counted_codes) == {"62320", "62321", "62322", "62323", "64479", "64480", "64483", "64484"}
+    assert set(medicare.frequency.counted_codes) == {
+        "62320",
+        "62321",
+        "62322",
+        "62323",
+        "64479",
+        "64480",
+        "64483",
+        "64484",
+    }
     assert medicare.diagnoses is not None
     assert medicare.diagnoses.needs_verification
 
@@ -81,7 +92,9 @@ def test_coverage_outside_its_period_is_not_in_force() -> None:
 
 def test_policy_dir_overrides_a_shipped_policy_by_id(tmp_path: Path) -> None:
     shipped = (Path(__file__).parents[3] / "plugin" / "policies" / "molina-esi.yaml").read_text()
-    (tmp_path / "molina.yaml").write_text(shipped.replace("max_sessions: 4", "max_sessions: 2").replace('version: "MCP-032"', 'version: "local-1"'))
+    (tmp_path / "molina.yaml").write_text(
+        shipped.replace("max_sessions: 4", "max_sessions: 2").replace('version: "MCP-032"', 'version: "local-1"')
+    )
     molina = load_catalog(tmp_path).policies["molina-esi"]
     assert molina.version == "local-1"
     assert molina.frequency.limits[0].max_sessions == 2
@@ -98,7 +111,8 @@ def test_policy_dir_can_remap_coverage(tmp_path: Path) -> None:
 def test_broken_files_report_every_problem_with_file_and_field(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(
         "kind: payer-policy\nid: Bad Id\nversion: '1'\ntitle: t\npayer: p\neffective: {start: 2026-13-01}\n"
-        "sources: []\nfrequency: {scope: sideways, counted_codes: [], limits: [{months: 0}], citation: c}\nsurprise: 1\n"
+        "sources: []\nfrequency: {scope: sideways, counted_codes: [], limits: [{months: 0}], citation: c}\n"
+        "surprise: 1\n"
     )
     (tmp_path / "broken.yaml").write_text("kind: [unclosed\n")
     problems = check_directory(tmp_path)
@@ -132,6 +146,11 @@ def test_window_without_a_cap_is_rejected() -> None:
                 "payer": "p",
                 "effective": {"start": "2026-01-01"},
                 "sources": [{"title": "src", "url": "https://example.org"}],
-                "frequency": {"scope": "combined", "counted_codes": ["62323"], "limits": [{"months": 6}], "citation": "c"},
+                "frequency": {
+                    "scope": "combined",
+                    "counted_codes": ["62323"],
+                    "limits": [{"months": 6}],
+                    "citation": "c",
+                },
             }
         )

@@ -16,7 +16,9 @@ def applied(policy_id: str) -> AppliedPolicy:
     return AppliedPolicy(CATALOG.policies[policy_id], CATALOG.conventions, "chosen by the test")
 
 
-def performed(code: str, on: date, *, source: str = "", status: str = "completed", **changes: Any) -> PerformedInjection:
+def performed(
+    code: str, on: date, *, source: str = "", status: str = "completed", **changes: Any
+) -> PerformedInjection:
     fields: dict[str, Any] = {
         "source": source or f"Procedure/{code}-{on.isoformat()}",
         "code": code,

@@ -84,7 +84,8 @@ def test_codes_a_policy_does_not_count_are_ignored() -> None:
 def test_booked_appointments_count_towards_the_cap() -> None:
     bookings = (booking("62323", date(2026, 12, 1)),)
     facts = HookFacts(
-        record=ClinicalRecord(performed=FOUR_LUMBAR[:3], bookings=bookings), orders=(order("62323", date(2026, 12, 10)),)
+        record=ClinicalRecord(performed=FOUR_LUMBAR[:3], bookings=bookings),
+        orders=(order("62323", date(2026, 12, 10)),),
     )
     assert rules(order_frequency(facts, MEDICARE, TODAY)) == [RuleId.FREQUENCY_LIMIT_EXCEEDED]
 
@@ -96,7 +97,8 @@ def test_cancelled_and_proposed_appointments_do_not_count() -> None:
         booking("62323", date(2026, 12, 4), status="noshow"),
     )
     facts = HookFacts(
-        record=ClinicalRecord(performed=FOUR_LUMBAR[:3], bookings=bookings), orders=(order("62323", date(2026, 12, 10)),)
+        record=ClinicalRecord(performed=FOUR_LUMBAR[:3], bookings=bookings),
+        orders=(order("62323", date(2026, 12, 10)),),
     )
     assert rules(order_frequency(facts, MEDICARE, TODAY)) == [RuleId.FREQUENCY_LIMIT_REACHED]
 
@@ -111,7 +113,9 @@ def test_pump_trial_is_exempt_and_not_counted() -> None:
 
 def test_past_pump_trials_are_not_counted() -> None:
     trial = performed("62323", date(2026, 10, 15), intent=StatedIntent(pump_trial=True))
-    facts = HookFacts(record=ClinicalRecord(performed=(*FOUR_LUMBAR[:3], trial)), orders=(order("62323", date(2026, 12, 3)),))
+    facts = HookFacts(
+        record=ClinicalRecord(performed=(*FOUR_LUMBAR[:3], trial)), orders=(order("62323", date(2026, 12, 3)),)
+    )
     assert rules(order_frequency(facts, MEDICARE, TODAY)) == [RuleId.FREQUENCY_LIMIT_REACHED]
 
 
@@ -122,7 +126,11 @@ def test_order_without_a_date_is_judged_for_today() -> None:
 
 
 def test_generic_policy_combines_regions_and_caps_six_months() -> None:
-    history = (performed("62321", date(2026, 7, 1)), performed("62323", date(2026, 8, 1)), performed("64483", date(2026, 9, 1)))
+    history = (
+        performed("62321", date(2026, 7, 1)),
+        performed("62323", date(2026, 8, 1)),
+        performed("64483", date(2026, 9, 1)),
+    )
     facts = HookFacts(record=ClinicalRecord(performed=history), orders=(order("62321", date(2026, 12, 3)),))
     [finding] = order_frequency(facts, GENERIC, TODAY)
     assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
@@ -143,13 +151,19 @@ def test_generic_injection_cap_counts_bilateral_modifier_as_two() -> None:
 
 
 def test_two_draft_orders_on_one_day_are_one_session() -> None:
-    orders = (order("64483", date(2026, 12, 3), source="ServiceRequest/a"), order("64484", date(2026, 12, 3), source="ServiceRequest/b"))
+    orders = (
+        order("64483", date(2026, 12, 3), source="ServiceRequest/a"),
+        order("64484", date(2026, 12, 3), source="ServiceRequest/b"),
+    )
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR[:3]), orders=orders)
     assert rules(order_frequency(facts, MEDICARE, TODAY)) == [RuleId.FREQUENCY_LIMIT_REACHED]
 
 
 def test_two_draft_orders_on_different_days_count_each_other() -> None:
-    orders = (order("62323", date(2026, 12, 3), source="ServiceRequest/a"), order("62323", date(2026, 12, 20), source="ServiceRequest/b"))
+    orders = (
+        order("62323", date(2026, 12, 3), source="ServiceRequest/a"),
+        order("62323", date(2026, 12, 20), source="ServiceRequest/b"),
+    )
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR[:3]), orders=orders)
     findings = order_frequency(facts, MEDICARE, TODAY)
     assert [(f.rule, f.subject) for f in findings] == [
@@ -160,7 +174,11 @@ def test_two_draft_orders_on_different_days_count_each_other() -> None:
 
 def test_month_end_window_is_clamped() -> None:
     # A window opened on 31 August runs 6 months to 28 February, not into March.
-    history = (performed("62323", date(2026, 8, 31)), performed("62323", date(2026, 10, 1)), performed("62323", date(2026, 12, 1)))
+    history = (
+        performed("62323", date(2026, 8, 31)),
+        performed("62323", date(2026, 10, 1)),
+        performed("62323", date(2026, 12, 1)),
+    )
     facts = HookFacts(record=ClinicalRecord(performed=history), orders=(order("62323", date(2027, 2, 27)),))
     assert rules(order_frequency(facts, GENERIC, TODAY)) == [RuleId.FREQUENCY_LIMIT_EXCEEDED]
     facts = HookFacts(record=ClinicalRecord(performed=history), orders=(order("62323", date(2027, 2, 28)),))
@@ -183,7 +201,9 @@ def test_leap_day_session_leaves_the_window_on_the_last_day_of_february() -> Non
 def test_proposed_appointment_counts_other_bookings_but_not_itself() -> None:
     proposed = booking("64483", date(2026, 12, 10), status="proposed", source="Appointment/new")
     other = booking("62323", date(2026, 12, 1))
-    facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR[:3], bookings=(other, proposed)), proposed=(proposed,))
+    facts = HookFacts(
+        record=ClinicalRecord(performed=FOUR_LUMBAR[:3], bookings=(other, proposed)), proposed=(proposed,)
+    )
     [finding] = booking_frequency(facts, MEDICARE, TODAY)
     assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
     assert finding.subject == "Appointment/new"
