@@ -194,7 +194,7 @@ def read_draft_orders(values: Iterable[Any]) -> tuple[Reading[InjectionOrder], R
         else:
             service_requests.append(value)
 
-    def convert(order: views.ServiceRequestView, label: str) -> None:
+    def convert(order: views.ServiceRequestView, label: str) -> InjectionOrder | CompanionOrder:
         codes, modifiers = _procedure_codes([order.code, *order.order_detail])
         modifiers += tuple(_extension_modifiers(order.extension))
         words = " ".join(
@@ -207,28 +207,31 @@ def read_draft_orders(values: Iterable[Any]) -> tuple[Reading[InjectionOrder], R
         # Words only make an injection of an order that carries no procedure code: "fluoroscopic guidance for the
         # epidural" coded 77003 is a guidance order, however it is worded.
         if code is None and (codes or (intent.approach is None and "epidural" not in words.lower())):
-            companions.facts.append(CompanionOrder(label, codes, words))
-            return None
+            return CompanionOrder(label, codes, words)
         occurrence = order.occurrence_date_time or (order.occurrence_period.start if order.occurrence_period else None)
         units = order.quantity_quantity.value if order.quantity_quantity and order.quantity_quantity.value else 1
-        injections.facts.append(
-            InjectionOrder(
-                source=label,
-                code=code,
-                codes=codes,
-                modifiers=tuple(dict.fromkeys(modifiers)),
-                units=max(1, int(units)),
-                occurrence=calendar_date(occurrence),
-                reason_codes=_icd10_codes(order.reason_code),
-                reason_references=_references(order.reason_reference),
-                intent=intent,
-                text=words,
-            )
+        return InjectionOrder(
+            source=label,
+            code=code,
+            codes=codes,
+            modifiers=tuple(dict.fromkeys(modifiers)),
+            units=max(1, int(units)),
+            occurrence=calendar_date(occurrence),
+            reason_codes=_icd10_codes(order.reason_code),
+            reason_references=_references(order.reason_reference),
+            intent=intent,
+            text=words,
         )
-        return None
 
-    reading: Reading[None] = _read_each(service_requests, "ServiceRequest", views.SERVICE_REQUEST, convert)
+    reading: Reading[InjectionOrder | CompanionOrder] = _read_each(
+        service_requests, "ServiceRequest", views.SERVICE_REQUEST, convert
+    )
     injections.skipped.extend(reading.skipped)
+    for fact in reading.facts:
+        if isinstance(fact, InjectionOrder):
+            injections.facts.append(fact)
+        else:
+            companions.facts.append(fact)
     return injections, companions
 
 
