@@ -5,6 +5,7 @@ Nothing is built at import time, so tests and workers can each make an app with 
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -66,6 +67,10 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Loading the ICD-10-CM table before the first request keeps it out of a clinician's wait.
         await anyio.to_thread.run_sync(icd10cm.load)
+        # The ~100k long-lived objects of the code tables would otherwise be walked by every full collection, which
+        # showed as 20-40 ms latency spikes (bench/RESULTS.md); frozen, the collector skips them.
+        gc.collect()
+        gc.freeze()
         app.state.ready = True
         try:
             yield
