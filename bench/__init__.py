@@ -1,0 +1,1 @@
+"""The benchmark of the service as shipped: see bench/README.md."""

@@ -1,0 +1,113 @@
+"""The service's own request path, timed in one process, beside `json.loads` of the same body.
+
+    python -m bench.inprocess --procedures 10000 [--repeats 5] [--profile] [--src DIR]
+
+Builds the evaluator exactly as `create_app` does (shipped policies, ICD-10-CM table loaded) and runs the steps of
+`POST /cds-services/epidural-order-sign` on an order-sign body with full prefetch: orjson parse, `HookRequest`
+validation, the evaluation (readers → rules → cards), and the response's serialisation. Prints one JSON object of
+best-of-N CPU times in milliseconds. `--profile` prints a pyinstrument profile of the whole path instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import httpx
+import orjson
+
+from bench.patients import order_sign_request
+
+
+def _best_ms(step: Callable[[], object], repeats: int) -> float:
+    """Best of `repeats` runs, in CPU time of this process: other work on a shared machine slows the wall clock of
+    each step, not the CPU it needs."""
+    timings = []
+    for _ in range(repeats):
+        started = time.process_time()
+        step()
+        timings.append(time.process_time() - started)
+    return min(timings) * 1000
+
+
+def measure(procedures: int, repeats: int, profile: bool) -> dict[str, Any]:
+    # Imported here, after `--src` has had its say on which tree is measured.
+    from cds_hooks.models import HookRequest  # noqa: PLC0415
+    from fhir_mappings import icd10cm  # noqa: PLC0415
+    from plugin.patient_data import FetchSettings, PatientData, gather  # noqa: PLC0415
+    from plugin.policies.catalog import load_catalog  # noqa: PLC0415
+    from plugin.services import SERVICES, Evaluator, read_record  # noqa: PLC0415
+
+    icd10cm.load()
+    spec = next(spec for spec in SERVICES if spec.id == "epidural-order-sign")
+    body = orjson.dumps(order_sign_request(date.today(), procedures))
+    http = httpx.AsyncClient()
+    evaluator = Evaluator(catalog=load_catalog(None), http=http, fetch=FetchSettings(), today=date.today)
+    loop = asyncio.new_event_loop()
+
+    def handle() -> bytes:
+        # What the endpoint does for one request, in order (cds_hooks.endpoints.call_service).
+        request = HookRequest.model_validate(orjson.loads(body))
+        response = loop.run_until_complete(evaluator.evaluate(spec, request))
+        return orjson.dumps(response.to_wire())
+
+    handle()  # warm caches (vocabulary, code tables) as a running worker has them
+    if profile:
+        from pyinstrument import Profiler  # noqa: PLC0415 - a profiling-only dependency
+
+        profiler = Profiler(interval=0.0002)
+        profiler.start()
+        for _ in range(repeats):
+            handle()
+        profiler.stop()
+        print(profiler.output_text(unicode=False, color=False))
+        return {}
+
+    document = orjson.loads(body)
+    request = HookRequest.model_validate(document)
+    data = loop.run_until_complete(
+        gather(request, required=spec.required, optional=spec.optional, http=http, settings=evaluator.fetch)
+    )
+    response = evaluator.respond(spec, request, data)
+    assert isinstance(data, PatientData)
+    gc.collect()
+    result = {
+        "procedures": procedures,
+        "body_bytes": len(body),
+        "json_loads_ms": _best_ms(lambda: json.loads(body), repeats),
+        "orjson_loads_ms": _best_ms(lambda: orjson.loads(body), repeats),
+        "hook_request_ms": _best_ms(lambda: HookRequest.model_validate(document), repeats),
+        "read_record_ms": _best_ms(lambda: read_record(data), repeats),
+        "respond_ms": _best_ms(lambda: evaluator.respond(spec, request, data), repeats),
+        "serialise_ms": _best_ms(lambda: orjson.dumps(response.to_wire()), repeats),
+        "handle_ms": _best_ms(handle, repeats),
+        "cards": len(response.cards),
+    }
+    loop.run_until_complete(http.aclose())
+    loop.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--procedures", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile of the request path")
+    parser.add_argument("--src", help="measure the packages of another checkout (put first on sys.path)")
+    arguments = parser.parse_args()
+    if arguments.src:
+        sys.path.insert(0, arguments.src)
+    result = measure(arguments.procedures, arguments.repeats, arguments.profile)
+    if result:
+        sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
