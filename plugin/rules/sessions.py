@@ -105,11 +105,29 @@ class Ledger:
         horizon = add_months(day, 36)
         candidate = day
         while candidate <= horizon:
-            taken = additional and candidate in self.injections_on
-            if not taken and self.breach(candidate, injections, limits) is None:
+            if additional and candidate in self.injections_on:
+                candidate += timedelta(days=1)
+                continue
+            window = self.breach(candidate, injections, limits)
+            if window is None:
                 return candidate
-            candidate += timedelta(days=1)
+            candidate = self._next_to_try(candidate, window)
         return None
+
+    def _next_to_try(self, day: date, window: Breach) -> date:
+        """The next day that can comply after a session on `day` broke `window`'s session cap.
+
+        Every day after `day`, up to the window's end and before the next session on record, lies in a window that
+        holds all of `window`'s sessions plus its own, so it breaks the same cap: trying each of them day by day made
+        this loop the hot spot of the frequency rules. After an injection-cap breach the next day is tried, as before.
+        """
+        following = day + timedelta(days=1)
+        limit = window.limit
+        if limit.max_sessions is None or window.sessions <= limit.max_sessions:
+            return following
+        later = bisect.bisect_right(self._dates, day)
+        next_session = self._dates[later] if later < len(self._dates) else window.window_end
+        return max(following, min(window.window_end, next_session))
 
     def used_in_window_ending(self, day: date, months: int) -> list[date]:
         """Sessions on or before `day` in the window of `months` that ends with `day`."""
