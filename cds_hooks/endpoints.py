@@ -30,6 +30,9 @@ FeedbackSink = Callable[[str, Sequence[FeedbackItem]], Awaitable[int]]
 Authenticator = Callable[[Request], Awaitable[VerifiedToken | None]]
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+# Cards echo draft orders from the context in their suggestions, and orjson and pydantic stop serialising at about
+# 250 levels; real FHIR resources nest a few dozen at most.
+MAX_CONTEXT_DEPTH = 100
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,7 +64,7 @@ def cds_router(
             raise UnknownService(f"no CDS service with id {service_id!r}")
         return service
 
-    @router.get("/cds-services", summary="CDS Hooks discovery")
+    @router.get("/cds-services", summary="CDS Hooks discovery", responses=_error_responses(401))
     async def discover(request: Request) -> Response:
         await authenticate(request)
         return json_response(discovery)
@@ -70,12 +73,15 @@ def cds_router(
         "/cds-services/{service_id}",
         summary="Call a CDS service",
         openapi_extra=_json_body_schema(HookRequest),
+        responses=_error_responses(400, 401, 403, 404, 412, 413),
     )
     async def call_service(service_id: str, request: Request) -> Response:
         started = time.perf_counter()
         service = service_named(service_id)
         caller = await authenticate(request)
         hook_request = _parse(HookRequest, await read_body(request, max_body_bytes))
+        if _nests_deeper(hook_request.context, MAX_CONTEXT_DEPTH):
+            raise InvalidRequest(f"context nests deeper than {MAX_CONTEXT_DEPTH} levels")
         if hook_request.hook != service.descriptor.hook:
             raise InvalidRequest(
                 f"service {service_id!r} answers the {service.descriptor.hook!r} hook, not {hook_request.hook!r}"
@@ -104,6 +110,7 @@ def cds_router(
         "/cds-services/{service_id}/feedback",
         summary="Report what happened to cards",
         openapi_extra=_json_body_schema(FeedbackRequest),
+        responses=_error_responses(400, 401, 404, 413),
     )
     async def receive_feedback(service_id: str, request: Request) -> Response:
         service_named(service_id)
@@ -143,6 +150,20 @@ def _parse(model: type[M], body: bytes) -> M:
         raise InvalidRequest(describe_validation_error(error)) from None
 
 
+def _nests_deeper(value: Any, limit: int) -> bool:
+    """Whether `value` nests objects or arrays more than `limit` deep; a loop, not recursion, so any depth works."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """Where and what, never the offending value: request values can hold patient data."""
     problems = []
@@ -153,11 +174,51 @@ def describe_validation_error(error: ValidationError) -> str:
 
 
 def _json_body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The request body schema with pydantic's `$defs` inlined: `#/$defs/...` would resolve against the whole
+    OpenAPI document, where there are none."""
+    schema = model.model_json_schema(by_alias=True)
+    definitions = schema.pop("$defs", {})
+
+    def inlined(node: Any) -> Any:
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/$defs/"):
+                return inlined(definitions[node["$ref"].removeprefix("#/$defs/")])
+            return {key: inlined(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inlined(item) for item in node]
+        return node
+
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inlined(schema)}}}}
+
+
+_OPERATION_OUTCOME_SCHEMA = {
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_ERROR_DESCRIPTIONS = {
+    400: "Malformed or invalid request",
+    401: "Missing or bad JWT (no body)",
+    403: "fhirServer not on the client's allow-list",
+    404: "No CDS service with that id",
+    412: "Required data neither prefetched nor obtainable from fhirServer",
+    413: "Request body over the size limit",
+}
+
+
+def _error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the errors a route can give: each an OperationOutcome, except the bare 401."""
     return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema(by_alias=True)}},
+        status: {"description": _ERROR_DESCRIPTIONS[status]}
+        if status == 401
+        else {
+            "description": _ERROR_DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": _OPERATION_OUTCOME_SCHEMA}},
         }
+        for status in statuses
     }
 
 

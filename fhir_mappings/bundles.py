@@ -9,22 +9,22 @@ from typing import Any
 def resources_in(value: Any) -> Iterator[Any]:
     """Every entry resource of a Bundle (including `_include`d ones), a bare resource, or each item of a list.
 
-    Items are yielded as found, dict or not, so the reader can count what it had to skip.
+    Items are yielded as found, dict or not, so the reader can count what it had to skip. Lists are flattened with
+    a stack, not recursion: a request can nest them deeper than Python's recursion limit.
     """
-    if value is None:
-        return
-    if isinstance(value, list):
-        for item in value:
-            yield from resources_in(item)
-        return
-    if isinstance(value, dict) and value.get("resourceType") == "Bundle":
-        entries = value.get("entry")
-        if not isinstance(entries, list):
-            return
-        for entry in entries:
-            yield entry.get("resource") if isinstance(entry, dict) else entry
-        return
-    yield value
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if item is None:
+            continue
+        if isinstance(item, list):
+            pending.extend(reversed(item))
+        elif isinstance(item, dict) and item.get("resourceType") == "Bundle":
+            entries = item.get("entry")
+            if isinstance(entries, list):
+                yield from (entry.get("resource") if isinstance(entry, dict) else entry for entry in entries)
+        else:
+            yield item
 
 
 def is_operation_outcome(value: Any) -> bool:

@@ -41,7 +41,7 @@ class AnnotationView(View):
 
 
 class QuantityView(View):
-    value: float | None = None
+    value: float | None = Field(default=None, allow_inf_nan=False)  # "inf" is a valid JSON string, not a count
     unit: str | None = None
 
 
