@@ -1,0 +1,17 @@
+"""Hypothesis profiles for the fuzz tests: "ci" by default, "deep" with HYPOTHESIS_PROFILE=deep.
+
+"ci" is sized to finish the whole fuzz package in well under a minute on a 2-core machine; "deep" is for a run
+before a release or after a change to the readers, and takes several minutes.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_SLOW_IS_EXPECTED = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=_SLOW_IS_EXPECTED)
+settings.register_profile("deep", max_examples=5000, deadline=None, suppress_health_check=_SLOW_IS_EXPECTED)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
