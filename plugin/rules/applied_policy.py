@@ -24,6 +24,12 @@ class AppliedPolicy:
         return Citing(conventions.id, conventions.version, conventions.title, str(conventions.link.url))
 
     @property
+    def named(self) -> str:
+        """The payer policy as cards name it: bold title, then id and version, so a reader can look it up."""
+        payer = self.payer
+        return f"**{payer.title}** ({payer.id} {payer.version})"
+
+    @property
     def caveat(self) -> str:
         """Said on every card judged by the conservative default, so nobody mistakes it for the plan's own rule."""
         if not self.payer.conservative_default:

@@ -439,8 +439,7 @@ def diagnosis_not_covered(facts: HookFacts, policy: AppliedPolicy, as_of: date) 
                 RuleId.DIAGNOSIS_NOT_COVERED,
                 f"No diagnosis of {subject.label} is on the {payer.id} covered list ({', '.join(reasons.codes)})",
                 f"Diagnoses of {subject.label}: {_offer(context, reasons.codes)}. None is a covered indication under "
-                f"**{payer.title}** ({payer.id} {payer.version}).{on_record}{verify}\n\n{coverage.citation}."
-                + policy.caveat,
+                f"{policy.named}.{on_record}{verify}\n\n{coverage.citation}." + policy.caveat,
                 subject,
                 policy.citing,
                 _proposals(subject, context, (), covered),

@@ -80,7 +80,7 @@ def _judge(
                 + (f"; earliest {earliest.isoformat()}" if earliest else "")
             ),
             detail=(
-                f"**{policy.payer.title}** ({policy.payer.id} {policy.payer.version}) allows "
+                f"{policy.named} allows "
                 f"{_window_words(breach.limit)} in any rolling window ({_pool_label(pool)}). "
                 f"The window {breach.window_start.isoformat()} to {through.isoformat()} would hold "
                 f"{breach.measure}, counting past and booked sessions and this one. {when}"
@@ -170,7 +170,7 @@ def session_budget(history: SessionHistory, policy: AppliedPolicy, as_of: date) 
                     f"ESI sessions ({_pool_label(pool)}): {'; '.join(short)}; next eligible {eligible_words}"
                 ),
                 detail=(
-                    f"Under **{policy.payer.title}** ({policy.payer.id} {policy.payer.version}), "
+                    f"Under {policy.named}, "
                     f"{_pool_label(pool)}:\n" + "\n".join(lines) + f"\n\nNext eligible date for another session: "
                     f"{eligible_words}." + policy.caveat
                 ),

@@ -333,13 +333,12 @@ def _required(
         )
     else:
         return None
-    payer = policy.payer
     return Finding(
         rule=RuleId.IMAGING_REQUIRED,
         severity=Severity.WARNING,
         summary=summary,
         detail=(
-            f"**{payer.title}** ({payer.id} {payer.version}) covers this injection only under {accepted_words} "
+            f"{policy.named} covers this injection only under {accepted_words} "
             f"guidance. {problem}\n\n{requirement.citation}." + policy.caveat
         ),
         subject=subject,
@@ -475,9 +474,8 @@ def imaging_evidence_missing(facts: HookFacts, policy: AppliedPolicy, as_of: dat
             f"injection by encounter, procedure, order or date.\n\nFound:\n{found}\n\n{conventions.evidence_citation}."
         )
         if requirement is not None and required:
-            payer = policy.payer
             detail += (
-                f"\n\n**{payer.title}** ({payer.id} {payer.version}) covers it only under "
+                f"\n\n{policy.named} covers it only under "
                 f"{_modality_words(_modalities(requirement.accepted))} guidance: {requirement.citation}."
                 + policy.caveat
             )

@@ -73,7 +73,7 @@ def _bilateral_interlaminar(injection: CodedInjection, policy: AppliedPolicy) ->
         summary=f"{where} says bilateral, but the policy allows no bilateral {injection.entry.code}",
         detail=(
             f"{where} ({injection.source}) says **bilateral** for {injection.entry.code} "
-            f"({injection.entry.display}). **{payer.title}** ({payer.id} {payer.version}) does not allow a bilateral "
+            f"({injection.entry.display}). {policy.named} does not allow a bilateral "
             "interlaminar or caudal injection: the injection reaches the midline epidural space, one unit, no "
             f"bilateral modifier.\n\n{limits.citation}." + policy.caveat
         ),

@@ -75,7 +75,7 @@ def _too_many_levels(
         severity=Severity.WARNING,
         summary=f"{count} {approach.value} levels in the session on {day.isoformat()}: the policy allows {cap}",
         detail=(
-            f"**{payer.title}** ({payer.id} {payer.version}) allows at most {cap} {approach.value} level(s) per "
+            f"{policy.named} allows at most {cap} {approach.value} level(s) per "
             f"session. The session on {day.isoformat()} has {count}{levels}:\n"
             + "\n".join(_line(injection) for injection in judged)
             + (f"\n\nLines for each side count their levels once: {counting.laterality_citation}." if sided else "")
@@ -104,7 +104,7 @@ def _too_many_regions(
             regions.setdefault(region, []).append(injection)
     if cap is None or len(regions) <= cap:
         return
-    payer, counting = policy.payer, policy.conventions.session_counting
+    counting = policy.conventions.session_counting
     listed = "\n".join(
         f"- {region.label}: " + ", ".join(injection.source for injection in injections)
         for region, injections in sorted(regions.items())
@@ -126,7 +126,7 @@ def _too_many_regions(
         severity=Severity.WARNING,
         summary=f"{len(regions)} spinal regions in the session on {day.isoformat()}: the policy allows {cap}",
         detail=(
-            f"**{payer.title}** ({payer.id} {payer.version}) allows {cap} spinal region(s) per session. The session "
+            f"{policy.named} allows {cap} spinal region(s) per session. The session "
             f"on {day.isoformat()} injects:\n{listed}\n\nSchedule the other region in a separate session."
             f"\n\n{limits.citation}.{unbundled}" + policy.caveat
         ),
