@@ -87,10 +87,21 @@ SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 _INSERT_CHUNK: Final = 500  # rows per INSERT statement: 11 parameters each, far under both backends' limits
 _TRANSIENT_PG_SQLSTATES: Final = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 _WRITE_TRANSACTION: Final = "epidural_cds_write"  # execution option: SQLite BEGIN IMMEDIATE
-# SQLAlchemy logs result rows at DEBUG (hide_parameters covers bound parameters only): cap this store's
-# engine logger at INFO so that turning on SQL logging can never put a user comment in the logs.
 _ENGINE_LOGGING_NAME: Final = "feedback"
-logging.getLogger(f"sqlalchemy.engine.Engine.{_ENGINE_LOGGING_NAME}").setLevel(logging.INFO)
+
+
+class _NoResultRows(logging.Filter):
+    """SQLAlchemy logs result rows at DEBUG (hide_parameters covers bound parameters only), and rows hold user
+    comments: this filter drops them, so turning SQL logging on for diagnosis can never put a comment in the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO
+
+
+# SQL statements are quiet unless an operator asks for them (set this logger to INFO).
+_engine_logger = logging.getLogger(f"sqlalchemy.engine.Engine.{_ENGINE_LOGGING_NAME}")
+_engine_logger.setLevel(logging.WARNING)
+_engine_logger.addFilter(_NoResultRows())
 _DDL_LOCK_KEY: Final = 0x0E91_D0A1_FEED  # pg_advisory_xact_lock key serialising create_all across processes
 
 

@@ -11,7 +11,8 @@ import logging
 import traceback
 from datetime import UTC, datetime
 
-_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName"}
+# uvicorn adds `color_message`, a copy of the message with terminal colour codes.
+_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

@@ -251,10 +251,18 @@ def test_report_ranks_override_reasons_by_frequency_then_code(store_url: str) ->
     assert summary.overridden == 10
 
 
+def test_sql_is_not_logged_by_default(store_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    with FeedbackStore(store_url) as store:
+        store.record([feedback("card-a", "accepted")])
+    assert "INSERT" not in caplog.text
+
+
 def test_user_comment_never_reaches_the_logs(store_url: str, caplog: pytest.LogCaptureFixture) -> None:
     secret = "PHI-7f3a: patient disclosed private history"
     caplog.set_level(logging.DEBUG)
-    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")  # SQLAlchemy logs SQL and parameters at INFO
+    # An operator turning SQL logging all the way up for this store's engine.
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine.Engine.feedback")
     with FeedbackStore(store_url) as store:
         record = feedback("card-a", "overridden", reason_code="other", comment=secret)
         store.record([record])
