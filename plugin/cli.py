@@ -33,7 +33,7 @@ from plugin.terminal import cards_table, table
 logger = logging.getLogger("epidural_cds")
 
 NO_AUTH_WARNING = (
-    "\n" + "!" * 78 + "\n"
+    "!" * 78 + "\n"
     "!! --no-auth: JWT checks and the fhirServer allow-list are OFF. Any caller can use this service and make\n"
     "!! it fetch from any FHIR server. For local sandbox work only; never expose this port.\n" + "!" * 78
 )
@@ -101,7 +101,9 @@ def _serve(arguments: argparse.Namespace) -> int:
         os.environ[CONFIG_FILE_VARIABLE] = str(arguments.config)
     if arguments.no_auth:
         os.environ["EPIDURAL_CDS_AUTH"] = "false"
-        logger.warning(NO_AUTH_WARNING)
+        # The banner goes to the terminal as text, where a person sees it; the log line is for log collectors.
+        print(NO_AUTH_WARNING, file=sys.stderr)
+        logger.warning("authentication is off (--no-auth): JWT checks and the fhirServer allow-list are disabled")
     settings = load_settings(arguments.config, os.environ)
     try:
         create_app(settings)  # fail here, once, with a readable message, rather than in every worker

@@ -131,3 +131,19 @@ def test_feedback_report_summarises_outcomes_per_rule(tmp_path: Path) -> None:
     line = next(line for line in result.stdout.splitlines() if line.startswith("frequency-limit-exceeded"))
     assert line.split()[1:4] == ["1", "2", "67%"]
     assert "Payer granted an exception (2)" in line
+
+
+def test_serve_with_no_auth_warns_loudly_before_serving(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "EPIDURAL_CDS_FEEDBACK_DB": f"sqlite:///{tmp_path}/f.db"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "plugin", "serve", "--no-auth", "--port", "0"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+        env=env,
+    ) as process:
+        assert process.stderr is not None
+        first_lines = [process.stderr.readline() for _ in range(3)]
+        process.terminate()
+    assert "--no-auth: JWT checks and the fhirServer allow-list are OFF" in "".join(first_lines)
