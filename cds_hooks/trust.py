@@ -182,6 +182,7 @@ class JwtVerifier:
         leeway_seconds: int = 60,
         max_token_lifetime_seconds: int = 3600,
         jwks_refresh_cooldown_seconds: float = 30,
+        jwks_max_age_seconds: float = 3600,
         now: Callable[[], float] = time.time,
         replay_cache_size: int = 100_000,
     ) -> None:
@@ -198,6 +199,7 @@ class JwtVerifier:
         self._leeway = leeway_seconds
         self._max_lifetime = max_token_lifetime_seconds
         self._cooldown = jwks_refresh_cooldown_seconds
+        self._max_age = jwks_max_age_seconds
         self._now = now
         self._seen = _ReplayCache(replay_cache_size)
 
@@ -299,6 +301,9 @@ class JwtVerifier:
 
     async def _key_for(self, client: TrustedClient, kid: str, alg: str) -> Any:
         state = self._keys[client.issuer]
+        stale = state.fetched_at is not None and self._now() - state.fetched_at >= self._max_age
+        if client.jwks_url is not None and stale:
+            await self._refresh_stale(state, client.jwks_url)
         key = _select_key(state.keyset, kid, alg)
         if key is not None or client.jwks_url is None:
             return key
@@ -316,6 +321,21 @@ class JwtVerifier:
             state.fetched_at = now
             state.keyset = await self._fetch_jwks(client.jwks_url)
             return _select_key(state.keyset, kid, alg)
+
+    async def _refresh_stale(self, state: _ClientKeys, url: str) -> None:
+        """Refetch a key set older than the maximum age, so a key the EHR withdrew stops being trusted.
+
+        If the EHR's JWKS cannot be fetched just then, the cached keys stay in use for another maximum age: an outage
+        of its key endpoint should not turn every hook call away."""
+        async with state.lock:
+            now = self._now()
+            if state.fetched_at is not None and now - state.fetched_at < self._max_age:
+                return  # another task refreshed it while this one waited
+            state.fetched_at = now
+            try:
+                state.keyset = await self._fetch_jwks(url)
+            except Unauthorized:
+                logger.warning("jwks refresh failed; cached keys kept")
 
     async def _fetch_jwks(self, url: str) -> jwt.PyJWKSet:
         try:

@@ -305,6 +305,34 @@ async def test_rotated_key_is_picked_up_after_cooldown(
 
 
 @pytest.mark.anyio
+async def test_withdrawn_key_stops_being_trusted_once_the_cached_set_is_old(
+    verifier: JwtVerifier, keys: Keys, jwks_server: JwksServer, clock: Clock
+) -> None:
+    await verifier.verify(bearer(make_token(keys.es384)), AUDIENCE)
+    jwks_server.serve_json(JWKS_PATH, {"keys": [_public_jwk(keys.rs384, RS_KID)]})
+    clock.t += 600
+    fresh = make_token(keys.es384, iat=int(clock.t), exp=int(clock.t) + 300)
+    assert (await verifier.verify(bearer(fresh), AUDIENCE)).issuer == ISSUER  # still inside the maximum age
+    clock.t += 3600
+    stale = make_token(keys.es384, iat=int(clock.t), exp=int(clock.t) + 300)
+    with pytest.raises(Unauthorized):
+        await verifier.verify(bearer(stale), AUDIENCE)
+    assert jwks_server.hits[JWKS_PATH] == 2
+
+
+@pytest.mark.anyio
+async def test_cached_keys_survive_a_jwks_outage_at_refresh_time(
+    verifier: JwtVerifier, keys: Keys, jwks_server: JwksServer, clock: Clock
+) -> None:
+    await verifier.verify(bearer(make_token(keys.es384)), AUDIENCE)
+    jwks_server.serve_json(JWKS_PATH, {"error": "down"}, status=503)
+    clock.t += 4000
+    token = make_token(keys.es384, iat=int(clock.t), exp=int(clock.t) + 300)
+    assert (await verifier.verify(bearer(token), AUDIENCE)).issuer == ISSUER
+    assert jwks_server.hits[JWKS_PATH] == 2
+
+
+@pytest.mark.anyio
 async def test_concurrent_cold_start_fetches_jwks_once(
     verifier: JwtVerifier, keys: Keys, jwks_server: JwksServer
 ) -> None:
