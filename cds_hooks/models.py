@@ -8,6 +8,7 @@ opaque dicts here, because reading FHIR is `fhir_mappings`' job.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -170,6 +171,16 @@ class FeedbackItem(BaseModel):
     outcome_timestamp: AwareDatetime
     accepted_suggestions: list[AcceptedSuggestion] = Field(default_factory=list)
     override_reason: OverrideReason | None = None
+
+    @field_validator("outcome_timestamp")
+    @classmethod
+    def _has_a_utc_instant(cls, value: datetime) -> datetime:
+        # 0001-01-01T00:00:00+01:00 parses, but lies before the first instant UTC can name.
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("outcomeTimestamp is out of range") from None
+        return value
 
 
 class FeedbackRequest(BaseModel):

@@ -188,8 +188,9 @@ def test_feedback_is_acknowledged_and_stored(service: TestClient) -> None:
         {"feedback": [{"card": "x", "outcome": "ignored", "outcomeTimestamp": "2026-11-27T10:00:00Z"}]},
         {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "yesterday"}]},
         {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "2026-11-27T10:00:00"}]},
+        {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "0001-01-01T00:00:00+01:00"}]},
     ],
-    ids=["no-feedback", "empty", "bad-outcome", "bad-timestamp", "timestamp-without-zone"],
+    ids=["no-feedback", "empty", "bad-outcome", "bad-timestamp", "timestamp-without-zone", "before-utc-begins"],
 )
 def test_invalid_feedback_is_a_400(service: TestClient, body: dict[str, Any]) -> None:
     response = service.post("/cds-services/epidural-order-sign/feedback", content=json.dumps(body))
