@@ -138,6 +138,10 @@ class FeedbackRecord:
             value = getattr(self, name)
             if not isinstance(value, datetime) or value.utcoffset() is None:
                 raise ValueError(f"FeedbackRecord.{name} must be a timezone-aware datetime, not {value!r}")
+            try:
+                value.astimezone(UTC)  # stored as UTC text, so it must name a UTC instant
+            except OverflowError:
+                raise ValueError(f"FeedbackRecord.{name} is out of range: {value!r}") from None
         suggestions = tuple(self.accepted_suggestions)
         if not all(isinstance(s, str) for s in suggestions):
             raise ValueError("FeedbackRecord.accepted_suggestions must hold suggestion ids (str)")

@@ -302,3 +302,9 @@ def test_sqlite_parent_directory_is_created(tmp_path: Path) -> None:
         assert store.record([feedback("card-a")]) == 1
     assert database.is_file()
     assert database.stat().st_mode & 0o077 == 0  # feedback may hold PHI: owner-only
+
+
+def test_timestamp_before_the_first_utc_instant_is_refused() -> None:
+    early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    with pytest.raises(ValueError, match="out of range"):
+        feedback("card-a", "accepted", at=early)
