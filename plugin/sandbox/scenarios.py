@@ -125,6 +125,23 @@ class _Patient:
                 f"esi-{months_back}mo", cpt, self.months_ago(months_back), text, reasons=[reason], documentation=note
             )
 
+    def performed_today(
+        self,
+        reason: Reason,
+        *,
+        cpt: str = "62323",
+        text: str = INTERLAMINAR_L4_L5,
+        documentation: Documentation = COMPLETE_NOTE,
+        image_instances: int = 2,
+    ) -> None:
+        """An injection performed at today's visit, with its fluoroscopy study (`image_instances` stored images)."""
+        injection = self.chart.injection(
+            "esi-today", cpt, self.today, text, reasons=[reason], documentation=documentation, encounter=self.visit
+        )
+        self.chart.fluoroscopy_images(
+            "images-today", self.today, procedure=injection, encounter=self.visit, instances=image_instances
+        )
+
     def order(self, reason: Reason | None, cpt: str = "62323", text: str = INTERLAMINAR_L4_L5) -> dict[str, Any]:
         return self.chart.draft_order("order", cpt, text, reasons=[reason] if reason else [])
 
@@ -178,18 +195,7 @@ def clean(today: date) -> Scenario:
 
 def complete_session(today: date) -> Scenario:
     patient = _Patient("complete-session", today, given="Carmen", plan=MEDICARE)
-    reason = patient.diagnosis("dx-disc", M51_16)
-    chart = patient.chart
-    injection = chart.injection(
-        "esi-today",
-        "62323",
-        today,
-        INTERLAMINAR_L4_L5,
-        reasons=[reason],
-        documentation=COMPLETE_NOTE,
-        encounter=patient.visit,
-    )
-    chart.fluoroscopy_images("images-today", today, procedure=injection, encounter=patient.visit)
+    patient.performed_today(patient.diagnosis("dx-disc", M51_16))
     return patient.scenario(
         "complete-session",
         "62323 performed today, fully documented, two fluoroscopy views archived: a clean claim",
@@ -483,18 +489,7 @@ def uncovered_diagnosis(today: date) -> Scenario:
 
 def missing_images(today: date) -> Scenario:
     patient = _Patient("missing-images", today, given="Mia", plan=MEDICARE)
-    reason = patient.diagnosis("dx-disc", M51_16)
-    chart = patient.chart
-    injection = chart.injection(
-        "esi-today",
-        "62323",
-        today,
-        INTERLAMINAR_L4_L5,
-        reasons=[reason],
-        documentation=COMPLETE_NOTE,
-        encounter=patient.visit,
-    )
-    chart.fluoroscopy_images("images-today", today, procedure=injection, encounter=patient.visit, instances=0)
+    patient.performed_today(patient.diagnosis("dx-disc", M51_16), image_instances=0)
     return patient.scenario(
         "missing-images",
         "62323 performed today under fluoroscopy, but the study has no archived images (also a checklist item)",
@@ -504,18 +499,7 @@ def missing_images(today: date) -> Scenario:
 
 def incomplete_documentation(today: date) -> Scenario:
     patient = _Patient("incomplete-documentation", today, given="Ida", plan=MEDICARE)
-    reason = patient.diagnosis("dx-disc", M51_16)
-    chart = patient.chart
-    injection = chart.injection(
-        "esi-today",
-        "62323",
-        today,
-        INTERLAMINAR_L4_L5,
-        reasons=[reason],
-        documentation=BRIEF_NOTE,
-        encounter=patient.visit,
-    )
-    chart.fluoroscopy_images("images-today", today, procedure=injection, encounter=patient.visit)
+    patient.performed_today(patient.diagnosis("dx-disc", M51_16), documentation=BRIEF_NOTE)
     return patient.scenario(
         "incomplete-documentation",
         "62323 performed today with images archived, but no drug and dose, response or pain scores recorded",
@@ -525,18 +509,9 @@ def incomplete_documentation(today: date) -> Scenario:
 
 def unguided_code_with_images(today: date) -> Scenario:
     patient = _Patient("unguided-code-with-images", today, given="Ulla", plan=MOLINA)
-    reason = patient.diagnosis("dx-disc", M51_16)
-    chart = patient.chart
-    injection = chart.injection(
-        "esi-today",
-        "62322",
-        today,
-        "Lumbar interlaminar epidural steroid injection L4-L5",
-        reasons=[reason],
-        documentation=COMPLETE_NOTE,
-        encounter=patient.visit,
+    patient.performed_today(
+        patient.diagnosis("dx-disc", M51_16), cpt="62322", text="Lumbar interlaminar epidural steroid injection L4-L5"
     )
-    chart.fluoroscopy_images("images-today", today, procedure=injection, encounter=patient.visit)
     return patient.scenario(
         "unguided-code-with-images",
         "Performed injection coded 62322 (without imaging) while fluoroscopy images are archived (should be 62323)",
