@@ -31,6 +31,16 @@ def is_operation_outcome(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
 
+def relative_reference(reference: str) -> str:
+    """`Type/id` for a relative, absolute (`https://ehr/fhir/Type/id`) or versioned (`Type/id/_history/2`) reference,
+    so references written either way match; `urn:uuid:` and contained (`#id`) references are returned as they are."""
+    if reference.startswith(("urn:", "#")):
+        return reference
+    path = reference.partition("/_history/")[0].rstrip("/")
+    parts = path.split("/")
+    return "/".join(parts[-2:]) if len(parts) > 2 else path
+
+
 def reference_of(resource: dict[str, Any]) -> str:
     return f"{resource.get('resourceType')}/{resource.get('id')}"
 

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from fhir_mappings import views
-from fhir_mappings.bundles import resources_in
+from fhir_mappings.bundles import relative_reference, resources_in
 from fhir_mappings.code_systems import ICD_10_CM, is_procedure_code_system, is_system
 from fhir_mappings.dates import calendar_date
 from fhir_mappings.facts import (
@@ -166,7 +166,11 @@ def _icd10_codes(concepts: Iterable[views.CodeableConceptView]) -> tuple[str, ..
 
 
 def _references(references: Iterable[views.ReferenceView | None]) -> tuple[str, ...]:
-    return tuple(ref.reference for ref in references if ref is not None and ref.reference)
+    return tuple(relative_reference(ref.reference) for ref in references if ref is not None and ref.reference)
+
+
+def _reference(reference: views.ReferenceView | None) -> str | None:
+    return relative_reference(reference.reference) if reference is not None and reference.reference else None
 
 
 def _primary_injection_code(codes: Iterable[str]) -> str | None:
@@ -270,7 +274,7 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
                     codes,
                     procedure.status or "unknown",
                     performed_on,
-                    procedure.encounter.reference if procedure.encounter else None,
+                    _reference(procedure.encounter),
                     words,
                 )
             )
@@ -284,7 +288,7 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
             performed_on=performed_on,
             units=sum(1 for c in codes if injection_codes().get(c) is not None),
             modifiers=tuple(dict.fromkeys(modifiers + tuple(_extension_modifiers(procedure.extension)))),
-            encounter=procedure.encounter.reference if procedure.encounter else None,
+            encounter=_reference(procedure.encounter),
             based_on=_references(procedure.based_on),
             reason_codes=_icd10_codes(procedure.reason_code),
             reason_references=_references(procedure.reason_reference),
@@ -351,7 +355,7 @@ def read_imaging_studies(values: Iterable[Any]) -> Reading[ImagingEvidence]:
             modality_codes=modality_codes,
             instance_count=max(study.number_of_instances or 0, series_instances),
             started_on=calendar_date(started),
-            encounter=study.encounter.reference if study.encounter else None,
+            encounter=_reference(study.encounter),
             procedure_references=_references([study.procedure_reference]),
             based_on=_references(study.based_on),
             available=study.status not in ("cancelled", "entered-in-error"),

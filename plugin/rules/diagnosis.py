@@ -183,9 +183,8 @@ def _reasons(subject: _Subject, context: _Context) -> _Reasons:
 
 
 def _condition_named(reference: str, conditions: Iterable[Diagnosis]) -> Diagnosis | None:
-    """The Condition a reference names, relative ("Condition/1"), absolute or versioned."""
-    path = reference.partition("/_history/")[0]
-    return next((c for c in conditions if path == c.source or path.endswith(f"/{c.source}")), None)
+    """The Condition a reference names (the readers give every reference as `Type/id`)."""
+    return next((condition for condition in conditions if condition.source == reference), None)
 
 
 def _fits(hint: SpinalRegionHint | None, region: SpinalRegion | None) -> bool:

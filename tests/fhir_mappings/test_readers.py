@@ -138,3 +138,16 @@ def test_uncoded_order_whose_words_say_epidural_is_an_injection() -> None:
     [fact] = injections.facts
     assert fact.code is None
     assert fact.source == "ServiceRequest/o1"
+
+
+def test_absolute_and_versioned_references_are_read_as_type_and_id() -> None:
+    resource = procedure(
+        "p1",
+        "62323",
+        "2026-03-10",
+        encounter="https://ehr.example.org/fhir/Encounter/e7",
+        reasonReference=[{"reference": "Condition/c1/_history/3"}],
+    )
+    [injection] = read_procedures([resource]).performed.facts
+    assert injection.encounter == "Encounter/e7"
+    assert injection.reason_references == ("Condition/c1",)
