@@ -51,24 +51,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sqlite3
-import threading
-import time
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal, Self, cast, get_args
+from typing import Any, Final, Literal, Self, get_args
 
 import sqlalchemy as sa
-from sqlalchemy import event, exc
+from sqlalchemy import exc
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
+from sqlalchemy.engine import Connection, Dialect
+
+from plugin.database import WRITE_TRANSACTION, open_engine
 
 __all__ = [
     "FeedbackRecord",
@@ -83,10 +79,8 @@ _log = logging.getLogger(__name__)
 Outcome = Literal["accepted", "overridden"]
 _OUTCOMES: Final = frozenset(get_args(Outcome))
 
-SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 _INSERT_CHUNK: Final = 500  # rows per INSERT statement: 11 parameters each, far under both backends' limits
 _TRANSIENT_PG_SQLSTATES: Final = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
-_WRITE_TRANSACTION: Final = "epidural_cds_write"  # execution option: SQLite BEGIN IMMEDIATE
 _ENGINE_LOGGING_NAME: Final = "feedback"
 
 
@@ -235,120 +229,6 @@ _KEY: Final = (feedback_table.c.card_uuid, feedback_table.c.outcome, feedback_ta
 _RECORD_COLUMNS: Final = tuple(c for c in feedback_table.c if c.name != "id")
 
 
-# --------------------------------------------------------------------------------------------- engines
-
-
-def _engine_url(url: str) -> URL:
-    """Parse and check a store URL; pin PostgreSQL to psycopg 3. Never echoes the URL (it may hold a password)."""
-    try:
-        parsed = make_url(url)
-    except exc.ArgumentError:
-        raise ValueError(
-            "feedback store URL is not a database URL: use sqlite:///path/to/feedback.db "
-            "or postgresql://user:pass@host:port/db"
-        ) from None
-    scheme = parsed.drivername
-    if scheme in ("sqlite", "sqlite+pysqlite"):
-        if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
-            raise ValueError(
-                "feedback store URL names an in-memory SQLite database, which is not durable: give a file path"
-            )
-        return parsed.set(drivername="sqlite+pysqlite")
-    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
-        return parsed.set(drivername="postgresql+psycopg")
-    raise ValueError(
-        f"unsupported feedback store URL scheme {scheme!r}: use sqlite:///path/to/feedback.db "
-        "or postgresql://user:pass@host:port/db"
-    )
-
-
-def _prepare_sqlite_file(database: str) -> None:
-    """Create the parent directory (0700) and the database file (0600) so that PHI is private from the start."""
-    path = Path(database)
-    parent = path.parent
-    if not parent.is_dir():
-        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.exists():
-        return
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker created it first
-        return
-    os.close(fd)
-    dir_fd = os.open(parent, os.O_RDONLY)  # make the new directory entry itself durable
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # The driver must not open transactions on its own: _sqlite_on_begin issues BEGIN (IMMEDIATE for
-    # writes), which also makes DDL transactional. This is SQLAlchemy's documented pysqlite recipe.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        mode = _switch_to_wal(cursor)
-        if mode.lower() != "wal":
-            raise RuntimeError(
-                f"SQLite refused WAL journal mode (got {mode!r}); the feedback database must be on a local filesystem"
-            )
-        cursor.execute("PRAGMA synchronous = FULL")
-    finally:
-        cursor.close()
-
-
-def _switch_to_wal(cursor: sqlite3.Cursor) -> str:
-    """``PRAGMA journal_mode=WAL``, retried while locked: when several processes open a new database
-    at once, the switch can fail at once with "database is locked" (SQLite does not always apply
-    the busy handler to it). Gives up after the busy timeout."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    delay = 0.002
-    while True:
-        try:
-            (mode,) = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
-            return str(mode)
-        except sqlite3.OperationalError as error:
-            code = getattr(error, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF
-            if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() >= deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
-
-
-def _sqlite_on_begin(conn: Connection) -> None:
-    mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE_TRANSACTION) else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
-
-
-def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    with dbapi_connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        (setting,) = cursor.fetchone()
-        if setting == "off":  # 'local' and stronger already wait for the WAL flush; keep them
-            cursor.execute("SET SESSION synchronous_commit TO on")
-    dbapi_connection.commit()
-
-
-_live_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
-_live_engines_lock = threading.Lock()
-
-
-def _drop_inherited_connections() -> None:
-    for engine in list(_live_engines):
-        engine.dispose(close=False)  # the parent still owns those sockets / file handles
-
-
-def _track_for_fork(engine: Engine) -> None:
-    with _live_engines_lock:
-        _live_engines.add(engine)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_drop_inherited_connections)
-
-
 # ----------------------------------------------------------------------------------------------- store
 
 
@@ -356,27 +236,11 @@ class FeedbackStore:
     """Feedback records in SQLite or PostgreSQL. Thread-safe; share one instance per process."""
 
     def __init__(self, url: str) -> None:
-        engine_url = _engine_url(url)
-        self._backend: Literal["sqlite", "postgresql"]
-        if engine_url.get_backend_name() == "sqlite":
-            self._backend = "sqlite"
-            _prepare_sqlite_file(cast(str, engine_url.database))
-            engine = sa.create_engine(engine_url, hide_parameters=True, logging_name=_ENGINE_LOGGING_NAME)
-            event.listen(engine, "connect", _sqlite_on_connect)
-            event.listen(engine, "begin", _sqlite_on_begin)
-        else:
-            self._backend = "postgresql"
-            engine = sa.create_engine(
-                engine_url,
-                hide_parameters=True,
-                logging_name=_ENGINE_LOGGING_NAME,
-                pool_pre_ping=True,
-                connect_args={"connect_timeout": 10, "application_name": "epidural-cds-feedback"},
-            )
-            event.listen(engine, "connect", _postgresql_on_connect)
+        engine, self._backend = open_engine(
+            url, setting="feedback_db", logging_name=_ENGINE_LOGGING_NAME, synchronous="FULL"
+        )
         self._engine = engine
         self._closed = False
-        _track_for_fork(engine)
         try:
             self._create_schema()
         except BaseException:
@@ -518,7 +382,7 @@ class FeedbackStore:
             raise RuntimeError("FeedbackStore is closed")
         with self._engine.connect() as conn:
             if write:
-                conn.execution_options(**{_WRITE_TRANSACTION: True})
+                conn.execution_options(**{WRITE_TRANSACTION: True})
             if snapshot and self._backend == "postgresql":
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():

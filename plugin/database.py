@@ -1,0 +1,166 @@
+"""The service's own database (SQLite by default, PostgreSQL for several hosts): engines set up the same way for
+every table that lives there.
+
+SQLite connections run in WAL mode with a busy timeout, so several worker processes share one file; write
+transactions start with ``BEGIN IMMEDIATE`` (execution option `WRITE_TRANSACTION`) so they queue on the write lock up
+front. ``synchronous`` is chosen per store: FULL where an acknowledged write must survive a power cut (feedback),
+NORMAL where losing the last moments of writes is harmless (seen token ids). PostgreSQL runs on psycopg 3 with
+``synchronous_commit`` on. Engines never echo bound parameters, and a process that forks drops the connections it
+inherited. URLs: ``sqlite:///relative/path.db``, ``sqlite:////abs/path.db`` (the parent directory is created 0700,
+the file 0600), ``postgresql://user:pass@host:port/db``; anything else is a `ValueError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sqlite3
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any, Final, Literal, cast
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+Backend = Literal["sqlite", "postgresql"]
+Synchronous = Literal["FULL", "NORMAL"]
+
+SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+WRITE_TRANSACTION: Final = "epidural_cds_write"  # execution option: SQLite BEGIN IMMEDIATE
+
+
+def open_engine(
+    url: str, *, setting: str, logging_name: str, synchronous: Synchronous = "FULL"
+) -> tuple[Engine, Backend]:
+    """An engine for `url` (the value of the setting named `setting`, for messages), set up as the module docstring
+    says, and which backend it is."""
+    engine_url = _engine_url(url, setting)
+    if engine_url.get_backend_name() == "sqlite":
+        _prepare_sqlite_file(cast(str, engine_url.database))
+        engine = sa.create_engine(engine_url, hide_parameters=True, logging_name=logging_name)
+        event.listen(engine, "connect", functools.partial(_sqlite_on_connect, synchronous=synchronous))
+        event.listen(engine, "begin", _sqlite_on_begin)
+        backend: Backend = "sqlite"
+    else:
+        engine = sa.create_engine(
+            engine_url,
+            hide_parameters=True,
+            logging_name=logging_name,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 10, "application_name": f"epidural-cds-{logging_name}"},
+        )
+        event.listen(engine, "connect", _postgresql_on_connect)
+        backend = "postgresql"
+    _track_for_fork(engine)
+    return engine, backend
+
+
+def _engine_url(url: str, setting: str) -> URL:
+    """Parse and check a store URL; pin PostgreSQL to psycopg 3. Never echoes the URL (it may hold a password)."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        raise ValueError(
+            f"{setting} is not a database URL: use sqlite:///path/to/feedback.db or postgresql://user:pass@host:port/db"
+        ) from None
+    scheme = parsed.drivername
+    if scheme in ("sqlite", "sqlite+pysqlite"):
+        if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
+            raise ValueError(f"{setting} names an in-memory SQLite database, which is not durable: give a file path")
+        return parsed.set(drivername="sqlite+pysqlite")
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ValueError(
+        f"{setting} has an unsupported URL scheme {scheme!r}: use sqlite:///path/to/feedback.db "
+        "or postgresql://user:pass@host:port/db"
+    )
+
+
+def _prepare_sqlite_file(database: str) -> None:
+    """Create the parent directory (0700) and the database file (0600) so that PHI is private from the start."""
+    path = Path(database)
+    parent = path.parent
+    if not parent.is_dir():
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.exists():
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker created it first
+        return
+    os.close(fd)
+    dir_fd = os.open(parent, os.O_RDONLY)  # make the new directory entry itself durable
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any, *, synchronous: Synchronous) -> None:
+    # The driver must not open transactions on its own: _sqlite_on_begin issues BEGIN (IMMEDIATE for
+    # writes), which also makes DDL transactional. This is SQLAlchemy's documented pysqlite recipe.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        mode = _switch_to_wal(cursor)
+        if mode.lower() != "wal":
+            raise RuntimeError(
+                f"SQLite refused WAL journal mode (got {mode!r}); the database must be on a local filesystem"
+            )
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
+    finally:
+        cursor.close()
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> str:
+    """``PRAGMA journal_mode=WAL``, retried while locked: when several processes open a new database
+    at once, the switch can fail at once with "database is locked" (SQLite does not always apply
+    the busy handler to it). Gives up after the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.002
+    while True:
+        try:
+            (mode,) = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
+            return str(mode)
+        except sqlite3.OperationalError as error:
+            code = getattr(error, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF
+            if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE_TRANSACTION) else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        (setting,) = cursor.fetchone()
+        if setting == "off":  # 'local' and stronger already wait for the WAL flush; keep them
+            cursor.execute("SET SESSION synchronous_commit TO on")
+    dbapi_connection.commit()
+
+
+_live_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+_live_engines_lock = threading.Lock()
+
+
+def _drop_inherited_connections() -> None:
+    for engine in list(_live_engines):
+        engine.dispose(close=False)  # the parent still owns those sockets / file handles
+
+
+def _track_for_fork(engine: Engine) -> None:
+    with _live_engines_lock:
+        _live_engines.add(engine)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_connections)
