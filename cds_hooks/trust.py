@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 from urllib.parse import unquote, urlsplit
 
 import anyio
@@ -91,6 +91,30 @@ class _ClientKeys:
     fetched_at: float | None = None
     # Serialises refetches so a burst of tokens with a new kid costs one JWKS request.
     lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+
+class ReplayGuard(Protocol):
+    """Remembers which (iss, jti) pairs were used, until `deadline`, when their token could no longer pass exp.
+
+    Replay protection only holds if every process that serves the same clients shares one guard: the service runs
+    several workers (and hosts), so the plugin gives the verifier one backed by a shared store.
+    """
+
+    async def first_use(self, issuer: str, jti: str, deadline: float, now: float) -> bool:
+        """Record the pair; False when it was already recorded (a replay)."""
+        ...
+
+
+class InMemoryReplayGuard:
+    """A replay guard for a single process (tests, one-worker tools)."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self._cache = _ReplayCache(max_entries)
+
+    async def first_use(self, issuer: str, jti: str, deadline: float, now: float) -> bool:
+        return self._cache.check_and_add((issuer, jti), deadline, now)
 
 
 class _ReplayCache:
@@ -184,10 +208,8 @@ class JwtVerifier:
         jwks_refresh_cooldown_seconds: float = 30,
         jwks_max_age_seconds: float = 3600,
         now: Callable[[], float] = time.time,
-        replay_cache_size: int = 100_000,
+        replay_guard: ReplayGuard | None = None,
     ) -> None:
-        if replay_cache_size < 1:
-            raise ValueError("replay_cache_size must be at least 1")
         self._clients: dict[str, TrustedClient] = {}
         self._keys: dict[str, _ClientKeys] = {}
         for client in clients:
@@ -201,7 +223,7 @@ class JwtVerifier:
         self._cooldown = jwks_refresh_cooldown_seconds
         self._max_age = jwks_max_age_seconds
         self._now = now
-        self._seen = _ReplayCache(replay_cache_size)
+        self._seen = replay_guard or InMemoryReplayGuard()
 
     async def verify(self, authorization_header: str | None, audience: str) -> VerifiedToken:
         """Accept the bearer JWT for a call to the service at URL `audience`, else Unauthorized."""
@@ -244,7 +266,7 @@ class JwtVerifier:
         tenant = _optional_str(claims, "tenant")
 
         # Last, so a token refused for any other reason does not burn its jti.
-        if not self._seen.check_and_add((client.issuer, jti), expires_at + self._leeway, now):
+        if not await self._seen.first_use(client.issuer, jti, expires_at + self._leeway, now):
             _reject("replayed jti")
         return VerifiedToken(
             issuer=client.issuer,

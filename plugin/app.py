@@ -28,6 +28,7 @@ from plugin.patient_data import FetchSettings
 from plugin.policies.catalog import load_catalog
 from plugin.services import Evaluator, cds_services
 from plugin.settings import Settings
+from plugin.token_replay import TokenReplayStore
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,12 @@ def create_app(
     catalog = load_catalog(settings.policy_dir)
     store = FeedbackStore(settings.feedback_db)
     http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(settings.fhir_budget_seconds), trust_env=False)
+    # Seen token ids live in the service database, so a token replayed to another worker is refused too.
+    replay_store = TokenReplayStore(settings.feedback_db) if settings.auth else None
     verifier = (
-        JwtVerifier(_trusted_clients(settings), http, leeway_seconds=settings.jwt_leeway_seconds)
+        JwtVerifier(
+            _trusted_clients(settings), http, leeway_seconds=settings.jwt_leeway_seconds, replay_guard=replay_store
+        )
         if settings.auth
         else None
     )
@@ -77,6 +82,8 @@ def create_app(
         finally:
             await http.aclose()
             store.close()
+            if replay_store is not None:
+                replay_store.close()
 
     app = FastAPI(
         title="epidural-cds",

@@ -30,6 +30,17 @@ Synchronous = Literal["FULL", "NORMAL"]
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 WRITE_TRANSACTION: Final = "epidural_cds_write"  # execution option: SQLite BEGIN IMMEDIATE
+_DDL_LOCK_KEY: Final = 0x0E91_D0A1_FEED  # pg_advisory_xact_lock key serialising create_all across processes
+
+
+def create_tables(engine: Engine, backend: Backend, metadata: sa.MetaData) -> None:
+    """Create `metadata`'s tables and indexes if missing; safe when several processes start at once."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_TRANSACTION: True})  # SQLite: BEGIN IMMEDIATE holds off other writers
+        with conn.begin():
+            if backend == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_DDL_LOCK_KEY)))
+            metadata.create_all(conn)
 
 
 def open_engine(

@@ -64,7 +64,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Dialect
 
-from plugin.database import WRITE_TRANSACTION, open_engine
+from plugin.database import WRITE_TRANSACTION, create_tables, open_engine
 
 __all__ = [
     "FeedbackRecord",
@@ -96,7 +96,6 @@ class _NoResultRows(logging.Filter):
 _engine_logger = logging.getLogger(f"sqlalchemy.engine.Engine.{_ENGINE_LOGGING_NAME}")
 _engine_logger.setLevel(logging.WARNING)
 _engine_logger.addFilter(_NoResultRows())
-_DDL_LOCK_KEY: Final = 0x0E91_D0A1_FEED  # pg_advisory_xact_lock key serialising create_all across processes
 
 
 # --------------------------------------------------------------------------------------------- records
@@ -242,7 +241,7 @@ class FeedbackStore:
         self._engine = engine
         self._closed = False
         try:
-            self._create_schema()
+            create_tables(engine, self._backend, _metadata)
         except BaseException:
             engine.dispose()
             raise
@@ -387,10 +386,3 @@ class FeedbackStore:
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
-
-    def _create_schema(self) -> None:
-        """Create the table and its indexes if missing; safe when several processes start at once."""
-        with self._transaction(write=True) as conn:  # SQLite: BEGIN IMMEDIATE holds off other writers
-            if self._backend == "postgresql":
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_DDL_LOCK_KEY)))
-            _metadata.create_all(conn)
