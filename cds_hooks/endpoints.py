@@ -73,7 +73,7 @@ def cds_router(
         "/cds-services/{service_id}",
         summary="Call a CDS service",
         openapi_extra=_json_body_schema(HookRequest),
-        responses=_error_responses(400, 401, 403, 404, 412, 413),
+        responses=_error_responses(400, 401, 403, 404, 412, 413, 503),
     )
     async def call_service(service_id: str, request: Request) -> Response:
         started = time.perf_counter()
@@ -110,7 +110,7 @@ def cds_router(
         "/cds-services/{service_id}/feedback",
         summary="Report what happened to cards",
         openapi_extra=_json_body_schema(FeedbackRequest),
-        responses=_error_responses(400, 401, 404, 413),
+        responses=_error_responses(400, 401, 404, 413, 503),
     )
     async def receive_feedback(service_id: str, request: Request) -> Response:
         service_named(service_id)
@@ -206,6 +206,7 @@ _ERROR_DESCRIPTIONS = {
     404: "No CDS service with that id",
     412: "Required data neither prefetched nor obtainable from fhirServer",
     413: "Request body over the size limit",
+    503: "The service's own storage failed; retry later",
 }
 
 

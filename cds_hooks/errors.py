@@ -6,7 +6,8 @@ CdsHooksError                 (abstract; never raised itself)
 ├── Forbidden                 403  a trusted client asked for something it may not (e.g. a fhirServer off its list)
 ├── UnknownService            404  no service with that id
 ├── PrefetchUnavailable       412  required data neither prefetched nor obtainable from fhirServer
-└── PayloadTooLarge           413  request body over the configured limit
+├── PayloadTooLarge           413  request body over the configured limit
+└── ServiceUnavailable        503  the service's own storage failed; the client may retry
 """
 
 from __future__ import annotations
@@ -54,3 +55,8 @@ class PrefetchUnavailable(CdsHooksError):
 class PayloadTooLarge(CdsHooksError):
     status = 413
     code = "too-costly"
+
+
+class ServiceUnavailable(CdsHooksError):
+    status = 503
+    code = "transient"

@@ -13,11 +13,12 @@ from datetime import UTC, date, datetime
 
 import anyio.to_thread
 import httpx
+import sqlalchemy.exc
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 from cds_hooks.endpoints import cds_router, install_error_handlers, json_response
-from cds_hooks.errors import Unauthorized
+from cds_hooks.errors import ServiceUnavailable, Unauthorized
 from cds_hooks.models import FeedbackItem
 from cds_hooks.operation_outcome import operation_outcome
 from cds_hooks.trust import JwtVerifier, TrustedClient, VerifiedToken
@@ -110,7 +111,12 @@ def create_app(
     async def feedback(service_id: str, items: Sequence[FeedbackItem]) -> int:
         received = datetime.now(UTC)
         records = [_feedback_record(service_id, item, received) for item in items]
-        return await anyio.to_thread.run_sync(store.record, records)
+        try:
+            return await anyio.to_thread.run_sync(store.record, records)
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            # Nothing was acknowledged, so the EHR's retry loses nothing; 503 tells it to retry.
+            logger.error("feedback not stored", extra={"service_id": service_id, "error_type": type(error).__name__})
+            raise ServiceUnavailable("feedback could not be stored; retry later") from None
 
     install_error_handlers(app)
     app.add_middleware(

@@ -12,8 +12,8 @@ What is stored, and why
     ``userComment`` may hold PHI. It is stored (the EHR sent it on purpose) but never logged: this
     module logs counts only, `FeedbackRecord`'s repr leaves it out, the engine is created with
     ``hide_parameters=True`` so neither SQL logging nor database errors echo bound values, and the
-    engine's logger drops SQLAlchemy's DEBUG records of result rows even when an operator turns SQL logging on. A SQLite file is created
-    with mode 0600 inside a directory created with mode 0700.
+    engine's logger drops SQLAlchemy's DEBUG records of result rows even when an operator turns SQL
+    logging on. A SQLite file is created with mode 0600 inside a directory created with mode 0700.
 
 Durability
     `FeedbackStore.record` writes all the records of one post in ONE transaction and returns only

@@ -9,6 +9,7 @@ table does not fsync each insert.
 
 from __future__ import annotations
 
+import logging
 from typing import Final
 
 import anyio.to_thread
@@ -16,7 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from cds_hooks.errors import ServiceUnavailable
 from plugin.database import WRITE_TRANSACTION, create_tables, open_engine
+
+logger = logging.getLogger(__name__)
 
 _metadata = sa.MetaData()
 seen_tokens: Final = sa.Table(
@@ -40,7 +44,12 @@ class TokenReplayStore:
         self._inserts = 0
 
     async def first_use(self, issuer: str, jti: str, deadline: float, now: float) -> bool:
-        return await anyio.to_thread.run_sync(self._record, issuer, jti, deadline, now)
+        try:
+            return await anyio.to_thread.run_sync(self._record, issuer, jti, deadline, now)
+        except sa.exc.SQLAlchemyError as error:
+            # Without the record of seen ids no token can be accepted safely; the EHR may retry the call.
+            logger.error("seen token ids unavailable", extra={"error_type": type(error).__name__})
+            raise ServiceUnavailable("the service cannot check tokens right now; retry later") from None
 
     def _record(self, issuer: str, jti: str, deadline: float, now: float) -> bool:
         dialect = sqlite_dialect if self._backend == "sqlite" else pg_dialect

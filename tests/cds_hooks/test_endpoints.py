@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+import sqlalchemy.exc
 from fastapi.testclient import TestClient
 
 from tests.fhir_fixtures import hook_request
@@ -201,3 +202,14 @@ def test_invalid_feedback_is_a_400(service: TestClient, body: dict[str, Any]) ->
 def test_feedback_for_an_unknown_service_is_a_404(service: TestClient) -> None:
     response = service.post("/cds-services/nope/feedback", json={"feedback": []})
     assert response.status_code == 404
+
+
+def test_feedback_that_cannot_be_stored_is_a_503_to_retry(service: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def database_down(records: object) -> int:
+        raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(service.app.state.feedback_store, "record", database_down)  # type: ignore[attr-defined]
+    feedback = {"feedback": [{"card": "c1", "outcome": "accepted", "outcomeTimestamp": "2026-11-27T10:00:00Z"}]}
+    response = service.post("/cds-services/epidural-order-sign/feedback", json=feedback)
+    assert response.status_code == 503
+    assert outcome_of(response)["issue"][0]["code"] == "transient"

@@ -12,10 +12,11 @@ import anyio
 import httpx
 import jwt
 import pytest
+import sqlalchemy.exc
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from cds_hooks.errors import Unauthorized
+from cds_hooks.errors import ServiceUnavailable, Unauthorized
 from cds_hooks.trust import JwtVerifier, TrustedClient
 from plugin.token_replay import TokenReplayStore
 
@@ -79,3 +80,17 @@ def test_ids_past_their_deadline_are_purged(tmp_path: Path) -> None:
     with sqlite3.connect(database) as connection:
         remaining = [row[0] for row in connection.execute("SELECT jti FROM seen_tokens")]
     assert remaining == ["new"]
+
+
+async def test_an_unreachable_database_refuses_tokens_with_a_503(tmp_path: Path) -> None:
+    store = TokenReplayStore(f"sqlite:///{tmp_path}/tokens.db")
+
+    def database_down(*arguments: object) -> bool:
+        raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    store._record = database_down  # type: ignore[method-assign]
+    try:
+        with pytest.raises(ServiceUnavailable):
+            await store.first_use(ISSUER, "jti-1", time.time() + 300, time.time())
+    finally:
+        store.close()
