@@ -1,5 +1,8 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from fhir_mappings.code_systems import SNOMED_CT
-from fhir_mappings.intent import read_intent
+from fhir_mappings.intent import _vocabulary, read_intent
 from fhir_mappings.readers import read_draft_orders, read_procedures
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion
 from tests.fhir_fixtures import procedure, service_request
@@ -86,3 +89,39 @@ def test_procedure_body_site_coding_reaches_the_performed_intent() -> None:
     reading = read_procedures([procedure("p1", "62321", "2026-11-27", bodySite=[site])])
     [injection] = reading.performed.facts
     assert injection.intent.body_site_regions == LUMBAR_SACRAL
+
+
+_VOCABULARY_WORDS = [
+    "transforaminal",
+    "caudal",
+    "fluoro",
+    "CT-guided",
+    "no fluoroscopy",
+    "phenol",
+    "Bilateral",
+    "L4-L5",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(_VOCABULARY_WORDS), st.text(max_size=6), st.sampled_from([" ", "-", "/", "ſ", "K"])),
+        max_size=12,
+    )
+)
+def test_the_ascii_prefilter_never_changes_what_the_vocabulary_finds(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    vocabulary = _vocabulary()
+    phrase_sets = [
+        *(phrases for phrases, _ in vocabulary.approach),
+        *(phrases for phrases, _ in vocabulary.guidance),
+        vocabulary.without_guidance,
+        vocabulary.catheter,
+        vocabulary.neurolytic,
+        vocabulary.bilateral,
+        *(phrases for phrases, _ in vocabulary.region),
+    ]
+    for phrases in phrase_sets:
+        assert phrases.search(text) == (phrases.pattern.search(text) is not None)
+        assert phrases.sub(" ", text) == phrases.pattern.sub(" ", text)
