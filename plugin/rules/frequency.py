@@ -129,13 +129,16 @@ def _exempt(session: ProposedSession, policy: AppliedPolicy) -> Finding:
 
 
 def session_budget(history: SessionHistory, policy: AppliedPolicy, as_of: date) -> list[Finding]:
-    """Sessions used and left in each window, booked sessions and the next eligible date, per pool with any use."""
+    """Sessions used and left in each window, booked sessions and the next eligible date, for each pool with a session
+    inside the policy's longest window or a booking ahead: an injection years ago limits nothing, and a card about it
+    on every chart opening would teach the front desk to ignore the card."""
     findings: list[Finding] = []
     limits = policy.payer.frequency.limits
+    longest = max(limit.months for limit in limits)
     for pool, ledger in sorted(history.pools.items(), key=lambda item: _pool_label(item[0])):
-        if not ledger.dates:
-            continue
         upcoming = sorted(day for day in ledger.booked if day >= as_of)
+        if not upcoming and not ledger.used_in_window_ending(as_of, longest):
+            continue
         lines = []
         short = []
         none_left = False

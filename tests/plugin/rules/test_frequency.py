@@ -243,3 +243,18 @@ def test_budget_counts_a_booked_session_as_taken() -> None:
 
 def test_no_budget_card_without_injection_history_or_bookings() -> None:
     assert budget(HookFacts(record=ClinicalRecord()), MEDICARE, TODAY) == []
+
+
+def test_no_budget_card_when_every_session_is_older_than_the_longest_window() -> None:
+    facts = HookFacts(record=ClinicalRecord(performed=(performed("62323", date(2024, 3, 1)),)))
+    assert budget(facts, MEDICARE, TODAY) == []
+
+
+def test_a_booking_ahead_shows_the_budget_even_without_recent_sessions() -> None:
+    facts = HookFacts(
+        record=ClinicalRecord(
+            performed=(performed("62323", date(2024, 3, 1)),), bookings=(booking("62323", date(2026, 12, 5)),)
+        )
+    )
+    [finding] = budget(facts, MEDICARE, TODAY)
+    assert "1 booked" in finding.summary
