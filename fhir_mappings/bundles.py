@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 
@@ -52,3 +52,17 @@ def index_by_reference(resources: Iterable[Any]) -> dict[str, dict[str, Any]]:
         if isinstance(resource, dict) and isinstance(resource.get("id"), str) and resource.get("resourceType"):
             index[reference_of(resource)] = resource
     return index
+
+
+def separate_included(
+    resources: Iterable[Any], included_types: Collection[str]
+) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+    """A search's results apart from the resources `_include` brought along (those of `included_types`), the latter
+    indexed by `Type/id` for resolving the results' references."""
+    results: list[Any] = []
+    included: list[Any] = []
+    for resource in resources:
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        is_included = isinstance(kind, str) and kind in included_types
+        (included if is_included else results).append(resource)
+    return results, index_by_reference(included)

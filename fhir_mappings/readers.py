@@ -364,7 +364,13 @@ def read_imaging_studies(values: Iterable[Any]) -> Reading[ImagingEvidence]:
     return _read_each(values, "ImagingStudy", views.IMAGING_STUDY, convert)
 
 
-def read_coverages(values: Iterable[Any]) -> Reading[PayerCoverage]:
+def read_coverages(
+    values: Iterable[Any], payors: Mapping[str, Mapping[str, Any]] | None = None
+) -> Reading[PayerCoverage]:
+    """Coverages with their payers' names: the payor reference's display, the Organization it names (from `payors`,
+    e.g. `_include`d), and the plan names of its classes."""
+    resolvable = payors or {}
+
     def convert(coverage: views.CoverageView, label: str) -> PayerCoverage:
         type_codes = tuple(
             (coding.system or "", coding.code.strip())
@@ -372,6 +378,10 @@ def read_coverages(values: Iterable[Any]) -> Reading[PayerCoverage]:
             if coding.code
         )
         names = [payor.display for payor in coverage.payor if payor.display]
+        for reference in _references(coverage.payor):
+            organization = resolvable.get(reference)
+            if organization is not None and isinstance(organization.get("name"), str):
+                names.append(organization["name"])
         names.extend(item.name for item in coverage.class_ if item.name)
         period = coverage.period
         return PayerCoverage(

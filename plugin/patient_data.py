@@ -51,7 +51,7 @@ _TEMPLATES = {
     DataKey.PROCEDURES: "Procedure?patient={{context.patientId}}",
     DataKey.CONDITIONS: "Condition?patient={{context.patientId}}",
     DataKey.IMAGING_STUDIES: "ImagingStudy?patient={{context.patientId}}",
-    DataKey.COVERAGE: "Coverage?patient={{context.patientId}}",
+    DataKey.COVERAGE: "Coverage?patient={{context.patientId}}&_include=Coverage:payor",
     DataKey.APPOINTMENTS: "Appointment?patient={{context.patientId}}&_include=Appointment:based-on",
 }
 _DESCRIPTIONS = {

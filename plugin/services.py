@@ -13,7 +13,7 @@ import httpx
 
 from cds_hooks.endpoints import CdsService
 from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
-from fhir_mappings.bundles import index_by_reference, resources_in
+from fhir_mappings.bundles import index_by_reference, resources_in, separate_included
 from fhir_mappings.facts import ClinicalRecord, SkippedResource
 from fhir_mappings.readers import (
     read_appointments,
@@ -210,16 +210,13 @@ def read_record(data: PatientData) -> ClinicalRecord:
     procedures = read_procedures(resources_in(data.values.get(DataKey.PROCEDURES)))
     conditions = read_conditions(resources_in(data.values.get(DataKey.CONDITIONS)))
     imaging = read_imaging_studies(resources_in(data.values.get(DataKey.IMAGING_STUDIES)))
-    coverages = read_coverages(resources_in(data.values.get(DataKey.COVERAGE)))
-    appointment_resources = list(resources_in(data.values.get(DataKey.APPOINTMENTS)))
-    # `_include=Appointment:based-on` brings the orders the appointments are for into the same Bundle.
-    included_orders = [
-        r for r in appointment_resources if isinstance(r, dict) and r.get("resourceType") == "ServiceRequest"
-    ]
-    appointments = read_appointments(
-        [r for r in appointment_resources if not any(r is order for order in included_orders)],
-        index_by_reference(included_orders),
+    # The prefetch templates `_include` the payors of coverages and the orders appointments are based on.
+    coverage_resources, payors = separate_included(resources_in(data.values.get(DataKey.COVERAGE)), {"Organization"})
+    coverages = read_coverages(coverage_resources, payors)
+    appointment_resources, orders = separate_included(
+        resources_in(data.values.get(DataKey.APPOINTMENTS)), {"ServiceRequest"}
     )
+    appointments = read_appointments(appointment_resources, orders)
     return ClinicalRecord(
         performed=tuple(procedures.performed.facts),
         other_procedures=tuple(procedures.other),

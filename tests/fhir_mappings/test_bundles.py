@@ -1,6 +1,6 @@
 import pytest
 
-from fhir_mappings.bundles import relative_reference
+from fhir_mappings.bundles import relative_reference, separate_included
 
 
 @pytest.mark.parametrize(
@@ -16,3 +16,12 @@ from fhir_mappings.bundles import relative_reference
 )
 def test_references_written_any_way_become_type_and_id(reference: str, expected: str) -> None:
     assert relative_reference(reference) == expected
+
+
+def test_included_resources_are_set_apart_and_indexed() -> None:
+    coverage = {"resourceType": "Coverage", "id": "c1"}
+    payer = {"resourceType": "Organization", "id": "o1", "name": "Medicare"}
+    odd = {"resourceType": ["Organization"], "id": "x"}
+    results, included = separate_included([coverage, payer, odd, "junk"], {"Organization"})
+    assert results == [coverage, odd, "junk"]
+    assert included == {"Organization/o1": payer}

@@ -151,3 +151,11 @@ def test_absolute_and_versioned_references_are_read_as_type_and_id() -> None:
     [injection] = read_procedures([resource]).performed.facts
     assert injection.encounter == "Encounter/e7"
     assert injection.reason_references == ("Condition/c1",)
+
+
+def test_payer_name_comes_from_the_organization_the_coverage_references() -> None:
+    insurance = coverage("c1", payor="ignored")
+    insurance["payor"] = [{"reference": "Organization/org-1"}]
+    organization = {"resourceType": "Organization", "id": "org-1", "name": "Molina Healthcare of Ohio"}
+    [fact] = read_coverages([insurance], {"Organization/org-1": organization}).facts
+    assert fact.payor_names == ("Molina Healthcare of Ohio",)

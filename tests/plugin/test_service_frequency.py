@@ -146,3 +146,17 @@ def test_unreadable_history_is_reported_not_fatal(service: TestClient) -> None:
     assert rule_ids(body) == ["data-incomplete", "frequency-budget"]
     incomplete = next(card for card in body["cards"] if card["source"]["topic"]["code"] == "data-incomplete")
     assert "Procedure/bad" in incomplete["detail"]
+
+
+def test_payer_named_only_by_an_included_organization_chooses_its_policy(service: TestClient) -> None:
+    insurance = coverage("cov-1", payor="ignored")
+    insurance["payor"] = [{"reference": "Organization/molina"}]
+    request = hook_request("patient-view", procedures=HISTORY, coverages=[insurance])
+    request["prefetch"]["coverage"]["entry"].append(
+        {
+            "resource": {"resourceType": "Organization", "id": "molina", "name": "Molina Healthcare"},
+            "search": {"mode": "include"},
+        }
+    )
+    [card] = post(service, "epidural-patient-view", request)["cards"]
+    assert "molina-esi" in card["detail"]
