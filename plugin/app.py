@@ -72,7 +72,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Loading the ICD-10-CM table before the first request keeps it out of a clinician's wait.
-        await anyio.to_thread.run_sync(icd10cm.load)
+        table = await anyio.to_thread.run_sync(icd10cm.load)
+        if today() > table.valid_through:
+            # Diagnosis checks still run (codes rarely change), but an operator should ship the newer release.
+            logger.warning(
+                "ICD-10-CM table is past its release period",
+                extra={"release": table.release, "valid_through": table.valid_through.isoformat()},
+            )
         # The ~100k long-lived objects of the code tables would otherwise be walked by every full collection, which
         # showed as 20-40 ms latency spikes (bench/RESULTS.md); frozen, the collector skips them.
         gc.collect()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,12 @@ def test_probes_need_no_jwt_when_auth_is_on(tmp_path: Path) -> None:
         assert client.get("/cds-services").status_code == 401
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 200
+
+
+def test_an_icd10cm_table_past_its_release_period_is_logged_at_start_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(auth=False, feedback_db=f"sqlite:///{tmp_path / 'feedback.db'}")
+    with caplog.at_level(logging.WARNING), TestClient(create_app(settings, today=lambda: date(2030, 1, 1))):
+        pass
+    assert "ICD-10-CM table is past its release period" in caplog.text
