@@ -31,11 +31,11 @@ import httpx
 import orjson
 
 from bench.patients import order_sign_request
+from bench.processes import LOOPBACK, cpu_seconds, free_port, proc_status, worker_pids
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 VENV_BIN = ROOT / ".venv" / "bin"
-LOOPBACK = "127.0.0.1"
 ORDER_SIGN = "/cds-services/epidural-order-sign"
 FLOOR = "/healthz"
 BODY_FLOOR = "body floor"  # bench/floor_app.py: the same stack, reading and parsing the same body, nothing else
@@ -99,45 +99,6 @@ def http_client(timeout: float) -> httpx.Client:
     return httpx.Client(timeout=timeout, transport=httpx.HTTPTransport(socket_options=_NODELAY))
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (peak RSS) of a process, in kB."""
-    values: dict[str, int] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            values[name] = int(rest.split()[0])
-    return values
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == pid and b"spawn_main" in cmdline:
-            found.append(int(entry.name))
-    return sorted(found)
-
-
 class Service:
     """A server process in its own process group on a free loopback port: by default `epidural-cds serve --no-auth`
     as shipped; `app` serves another ASGI app of the bench with uvicorn, as the service is served."""
@@ -191,14 +152,14 @@ class Service:
                 if response.status_code != 200:
                     raise RuntimeError(f"order-sign answered {response.status_code}: {response.text[:300]}")
                 elapsed = time.perf_counter() - self.spawned_at
-                pids = [self._process.pid, *children_of(self._process.pid)]
+                pids = [self._process.pid, *worker_pids(self._process.pid)]
                 self.startup_cpu = sum(cpu_seconds(pid) for pid in pids)
                 return elapsed
         raise RuntimeError(f"the service did not answer within {timeout} s")
 
     def worker_pids(self) -> list[int]:
         assert self._process is not None
-        return children_of(self._process.pid) if self.workers > 1 else [self._process.pid]
+        return worker_pids(self._process.pid) if self.workers > 1 else [self._process.pid]
 
     def memory(self) -> dict[str, int]:
         """Peak RSS (kB) of each worker, and of the supervisor when there is one."""

@@ -1,4 +1,4 @@
-"""scripts/soak.py, shortened: the real service under mixed load, then SIGTERM with requests in flight."""
+"""bench/soak.py, shortened: the real service under mixed load, then SIGTERM with requests in flight."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-SOAK = Path(__file__).resolve().parents[2] / "scripts" / "soak.py"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.integration
 def test_a_short_soak_serves_everything_loses_no_feedback_and_shuts_down_gracefully() -> None:
     run = subprocess.run(
-        [sys.executable, str(SOAK), "--seconds", "8", "--concurrency", "6"],
+        [sys.executable, "-m", "bench.soak", "--seconds", "8", "--concurrency", "6"],
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=180,

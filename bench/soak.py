@@ -1,6 +1,6 @@
 """Soak test: the real service under steady mixed load, then SIGTERM with requests in flight.
 
-    .venv/bin/python scripts/soak.py [--seconds 60] [--concurrency 8] [--workers 2] [--port P]
+    .venv/bin/python -m bench.soak [--seconds 60] [--concurrency 8] [--workers 2] [--port P]
 
 Starts `epidural-cds serve --no-auth --workers N` on 127.0.0.1 with a fresh SQLite feedback store, sends the shipped
 example hooks (examples/*.json) and feedback posts for cards it was given, at a steady concurrency, for `--seconds`.
@@ -22,7 +22,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from bench.processes import free_port, proc_status, worker_pids
 from plugin.feedback import FeedbackStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,38 +75,9 @@ def _examples() -> list[Hook]:
     return hooks
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _rss_bytes(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def _worker_pids(parent: int) -> list[int]:
-    """uvicorn's worker processes: the parent's children started by multiprocessing's spawn_main."""
-    workers = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"spawn_main" in cmdline:
-            workers.append(int(entry.name))
-    return sorted(workers)
+    kilobytes = proc_status(pid).get("VmRSS")
+    return None if kilobytes is None else kilobytes * 1024
 
 
 def _feedback_body(card: str, serial: int) -> dict[str, Any]:
@@ -123,7 +94,7 @@ def _feedback_body(card: str, serial: int) -> dict[str, Any]:
 class Soak:
     def __init__(self, arguments: argparse.Namespace, workdir: Path) -> None:
         self.arguments = arguments
-        self.port = arguments.port or _free_port()
+        self.port = arguments.port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.feedback_url = f"sqlite:///{workdir / 'feedback.db'}"
         self.log_path = workdir / "service.log"
@@ -167,11 +138,11 @@ class Soak:
 
     def _all_workers_up(self) -> bool:
         assert self.server is not None
-        return len(_worker_pids(self.server.pid)) == self.arguments.workers
+        return len(worker_pids(self.server.pid)) == int(self.arguments.workers)
 
     def measure_rss(self, moment: str) -> None:
         assert self.server is not None
-        self.rss[moment] = {pid: _rss_bytes(pid) for pid in _worker_pids(self.server.pid)}
+        self.rss[moment] = {pid: _rss_bytes(pid) for pid in worker_pids(self.server.pid)}
 
     def stop_service(self) -> None:
         if self.server is not None and self.server.poll() is None:
