@@ -27,10 +27,19 @@ _ALIASES: dict[str, frozenset[str]] = {
 }
 
 
+# Every alias → its canonical URI, so a coding's system is recognised with one lookup (codings are read by the
+# thousand in a long history).
+_CANONICAL: dict[str, str] = {alias: canonical for canonical, aliases in _ALIASES.items() for alias in aliases}
+_PROCEDURE_SYSTEMS = frozenset({CPT, HCPCS})
+
+
 def is_system(system: str | None, canonical: str) -> bool:
-    return system is not None and system.strip() in _ALIASES.get(canonical, frozenset({canonical}))
+    if system is None:
+        return False
+    written = system.strip()
+    return _CANONICAL.get(written, written) == canonical
 
 
 def is_procedure_code_system(system: str | None) -> bool:
     """CPT and HCPCS share one code space for the codes we read (CPT is HCPCS Level I)."""
-    return is_system(system, CPT) or is_system(system, HCPCS)
+    return system is not None and _CANONICAL.get(system.strip()) in _PROCEDURE_SYSTEMS

@@ -10,9 +10,11 @@ import re
 from datetime import date
 
 # FHIR R4 dateTime: year, optional month/day, optional time with a zone (the spec requires one; EHRs often omit it).
+# The clock's ranges are in the pattern (hours 00-23, minutes 00-59, seconds up to a leap second 60.x), so one match
+# decides validity: dates are read for every resource of a history.
 _DATE_TIME = re.compile(
-    r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
-    r"(?:T(?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(?P<zone>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})"
+    r"(?:T(?:[01]\d|2[0-3]):[0-5]\d(?::(?:[0-5]\d|60)(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?"
 )
 
 
@@ -20,19 +22,13 @@ def calendar_date(value: object) -> date | None:
     """The day a FHIR date/dateTime names, or None when it names no single valid day (partial or malformed)."""
     if not isinstance(value, str):
         return None
-    match = _DATE_TIME.match(value.strip())
-    if match is None or match["day"] is None:
+    match = _DATE_TIME.fullmatch(value.strip())
+    if match is None:
         return None
-    if match["time"] is not None and not _valid_time(match["time"]):
+    year, month, day = match.groups()
+    if day is None:
         return None
     try:
-        return date(int(match["year"]), int(match["month"]), int(match["day"]))
+        return date(int(year), int(month), int(day))
     except ValueError:
         return None
-
-
-def _valid_time(clock: str) -> bool:
-    parts = clock.split(":")
-    hour, minute = int(parts[0]), int(parts[1])
-    second = float(parts[2]) if len(parts) > 2 else 0.0
-    return hour < 24 and minute < 60 and second < 61

@@ -26,6 +26,17 @@ _SEGMENT = r"(?:C[1-8]|T1[0-2]|T[1-9]|L[1-5]|S[1-5])"
 _LEVEL = re.compile(rf"\b({_SEGMENT})(?:\s*(?:-|–|/|to)\s*({_SEGMENT}))?\b", re.IGNORECASE)
 
 
+class _Text:
+    """A text with its lower-cased form, made once: every phrase list of the vocabulary looks at the same texts."""
+
+    __slots__ = ("lowered", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        # Non-ASCII text can match case-folded forms a lower() test misses, so it always goes to the regex.
+        self.lowered = text.lower() if text.isascii() else None
+
+
 @dataclass(frozen=True, slots=True)
 class _Phrases:
     """Whole-word, case-insensitive matching of a list of phrases.
@@ -38,17 +49,15 @@ class _Phrases:
     pattern: re.Pattern[str]
     folded: tuple[str, ...]
 
-    def _may_match(self, text: str) -> bool:
-        if not text.isascii():
-            return True
-        lowered = text.lower()
-        return any(phrase in lowered for phrase in self.folded)
+    def _may_match(self, text: _Text) -> bool:
+        lowered = text.lowered
+        return lowered is None or any(phrase in lowered for phrase in self.folded)
 
-    def search(self, text: str) -> bool:
-        return self._may_match(text) and self.pattern.search(text) is not None
+    def search(self, text: _Text) -> bool:
+        return self._may_match(text) and self.pattern.search(text.text) is not None
 
-    def sub(self, replacement: str, text: str) -> str:
-        return self.pattern.sub(replacement, text) if self._may_match(text) else text
+    def sub(self, replacement: str, text: _Text) -> _Text:
+        return _Text(self.pattern.sub(replacement, text.text)) if self._may_match(text) else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +126,10 @@ def read_intent(
     """The intent stated in `words` (all free text of the order), `body_site_words` (its body sites' text) and
     `body_site_codes` (its body sites' codings, as (system, code))."""
     vocabulary = _vocabulary()
-    without_guidance = vocabulary.without_guidance.search(words)
+    said = _Text(words)
+    without_guidance = vocabulary.without_guidance.search(said)
     # "without fluoroscopy" names fluoroscopy only to deny it, so the denied phrases are removed before looking.
-    affirmed = vocabulary.without_guidance.sub(" ", words)
+    affirmed = vocabulary.without_guidance.sub(" ", said)
     approaches = {approach for pattern, approach in vocabulary.approach if pattern.search(affirmed)}
     guidance = frozenset(modality for pattern, modality in vocabulary.guidance if pattern.search(affirmed))
     catheter: bool | None = None
@@ -132,19 +142,20 @@ def read_intent(
     return StatedIntent(
         approach=approaches.pop() if len(approaches) == 1 else None,
         levels=parse_levels(words + " " + body_site_words),
-        body_site_regions=_regions_named(affirmed + " " + body_site_words) | _regions_coded(body_site_codes),
+        body_site_regions=_regions_named(_Text(affirmed.text + " " + body_site_words))
+        | _regions_coded(body_site_codes),
         guidance=guidance,
         without_guidance=without_guidance and not guidance,
         catheter=catheter,
         neurolytic=vocabulary.neurolytic.search(affirmed),
         bilateral=vocabulary.bilateral.search(affirmed),
-        pump_trial=vocabulary.pump_trial.search(words),
+        pump_trial=vocabulary.pump_trial.search(said),
     )
 
 
-def _regions_named(words: str) -> frozenset[SpinalRegion]:
+def _regions_named(words: _Text) -> frozenset[SpinalRegion]:
     named = {region for pattern, region in _vocabulary().region if pattern.search(words)}
-    named.update(region_of_segment(level.upper) for level in parse_levels(words))
+    named.update(region_of_segment(level.upper) for level in parse_levels(words.text))
     return frozenset(named)
 
 

@@ -2,7 +2,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fhir_mappings.code_systems import SNOMED_CT
-from fhir_mappings.intent import _vocabulary, read_intent
+from fhir_mappings.intent import _Text, _vocabulary, read_intent
 from fhir_mappings.readers import read_draft_orders, read_procedures
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion
 from tests.fhir_fixtures import procedure, service_request
@@ -123,5 +123,5 @@ def test_the_ascii_prefilter_never_changes_what_the_vocabulary_finds(pieces: lis
         *(phrases for phrases, _ in vocabulary.region),
     ]
     for phrases in phrase_sets:
-        assert phrases.search(text) == (phrases.pattern.search(text) is not None)
-        assert phrases.sub(" ", text) == phrases.pattern.sub(" ", text)
+        assert phrases.search(_Text(text)) == (phrases.pattern.search(text) is not None)
+        assert phrases.sub(" ", _Text(text)).text == phrases.pattern.sub(" ", text)
