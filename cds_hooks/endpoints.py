@@ -1,6 +1,6 @@
 """The CDS Hooks HTTP surface: discovery, service calls and feedback, with one table from errors to statuses.
 
-The router reads bodies itself (size limit first, then orjson) instead of letting FastAPI bind a model, so that a
+The router reads bodies itself (size limit first, then the JSON) instead of letting FastAPI bind a model, so that a
 10 MB prefetch is parsed once and a malformed one becomes a 400 OperationOutcome rather than a framework error page.
 """
 
@@ -79,7 +79,8 @@ def cds_router(
         started = time.perf_counter()
         service = service_named(service_id)
         caller = await authenticate(request)
-        hook_request = _parse(HookRequest, await read_body(request, max_body_bytes))
+        body = await read_body(request, max_body_bytes)
+        hook_request = HookRequest.from_json(body) or _parse(HookRequest, body)
         if _nests_deeper(hook_request.context, MAX_CONTEXT_DEPTH):
             raise InvalidRequest(f"context nests deeper than {MAX_CONTEXT_DEPTH} levels")
         if hook_request.hook != service.descriptor.hook:

@@ -1,9 +1,67 @@
-"""Resources out of whatever an EHR sends: a searchset Bundle, a single resource, a list, or nothing."""
+"""Resources out of whatever an EHR sends: a searchset Bundle, a single resource, a list, or nothing.
+
+A value may still be raw JSON (`msgspec.Raw`, as prefetch values leave the request body): `opened` parses a Bundle
+only down to its entries, whose resources stay raw until a reader decodes the fields it needs from their bytes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from typing import Any
+from typing import Any, TypedDict
+
+import msgspec
+import orjson
+
+
+class _Entry(TypedDict, total=False):
+    fullUrl: Any
+    resource: msgspec.Raw
+    search: Any
+
+
+class _Bundle(TypedDict, total=False):
+    resourceType: Any
+    id: Any
+    type: Any
+    total: Any
+    link: Any
+    entry: list[_Entry]
+
+
+class _Identity(TypedDict, total=False):
+    resourceType: Any
+    id: Any
+
+
+_BUNDLE = msgspec.json.Decoder(_Bundle)
+_IDENTITY = msgspec.json.Decoder(_Identity)
+
+
+def opened(value: Any) -> Any:
+    """A value ready for `resources_in`: raw JSON holding a Bundle becomes the Bundle with raw entry resources;
+    other raw JSON is parsed whole; anything already parsed is returned as it is."""
+    if not isinstance(value, msgspec.Raw):
+        return value
+    try:
+        bundle = _BUNDLE.decode(value)
+    except (msgspec.ValidationError, RecursionError):  # not an object, entries of another shape, or deep nesting
+        return parsed(value)
+    return bundle if bundle.get("resourceType") == "Bundle" else parsed(value)
+
+
+def parsed(value: Any) -> Any:
+    """Raw JSON as Python values, by the parser that read the request body (so with its limits and number
+    handling); anything else as it is. The body was well-formed JSON, so is each of its slices."""
+    return orjson.loads(memoryview(value)) if isinstance(value, msgspec.Raw) else value
+
+
+def _kind(resource: Any) -> Any:
+    if isinstance(resource, msgspec.Raw):
+        try:
+            return _IDENTITY.decode(resource).get("resourceType")
+        except (msgspec.ValidationError, RecursionError):
+            resource = parsed(resource)
+    return resource.get("resourceType") if isinstance(resource, dict) else None
 
 
 def resources_in(value: Any) -> Iterator[Any]:
@@ -48,7 +106,8 @@ def reference_of(resource: dict[str, Any]) -> str:
 def index_by_reference(resources: Iterable[Any]) -> dict[str, dict[str, Any]]:
     """`Type/id` → resource, for resolving references within what the request already carries."""
     index: dict[str, dict[str, Any]] = {}
-    for resource in resources:
+    for item in resources:
+        resource = parsed(item)
         if isinstance(resource, dict) and isinstance(resource.get("id"), str) and resource.get("resourceType"):
             index[reference_of(resource)] = resource
     return index
@@ -62,7 +121,7 @@ def separate_included(
     results: list[Any] = []
     included: list[Any] = []
     for resource in resources:
-        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        kind = _kind(resource)
         is_included = isinstance(kind, str) and kind in included_types
         (included if is_included else results).append(resource)
     return results, index_by_reference(included)

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+import msgspec
 
 from fhir_mappings import views
-from fhir_mappings.bundles import relative_reference, resources_in
+from fhir_mappings.bundles import parsed, relative_reference, resources_in
 from fhir_mappings.code_systems import ICD_10_CM, is_procedure_code_system, is_system
 from fhir_mappings.dates import calendar_date
 from fhir_mappings.facts import (
@@ -30,7 +30,7 @@ from fhir_mappings.icd10cm import normalize as normalize_icd10
 from fhir_mappings.intent import read_intent
 from fhir_mappings.spine import injection_codes
 
-V = TypeVar("V", bound=views.View)
+V = TypeVar("V", bound=views.ResourceView)
 F = TypeVar("F")
 
 # "62323-50", "64483 RT": a five-character procedure code followed by two-character modifiers.
@@ -57,23 +57,31 @@ class Reading(Generic[F]):
 
 
 def _read_each(
-    values: Iterable[Any], resource_type: str, adapter: TypeAdapter[V], convert: Callable[[V, str], F | None]
+    values: Iterable[Any], resource_type: str, view: type[V], convert: Callable[[V, str], F | None]
 ) -> Reading[F]:
     reading: Reading[F] = Reading()
-    for position, resource in enumerate(values):
-        label = _label(resource, resource_type, position)
-        if not isinstance(resource, dict):
-            reading.skipped.append(SkippedResource(label, "not a JSON object"))
-            continue
-        if resource.get("resourceType") != resource_type:
-            if resource.get("resourceType") != "OperationOutcome":
-                reading.skipped.append(SkippedResource(label, f"expected {resource_type}"))
-            continue
+    for position, value in enumerate(values):
+        # Raw JSON is read straight into the view; what does not fit is parsed and read as usual, to say why.
+        read = views.decode_view(value, view) if isinstance(value, msgspec.Raw) else None
+        if read is not None and read.resource_type == resource_type:
+            label = f"{resource_type}/{read.id}" if read.id is not None else f"{resource_type} #{position + 1}"
+        else:
+            resource = parsed(value)
+            label = _label(resource, resource_type, position)
+            if not isinstance(resource, dict):
+                reading.skipped.append(SkippedResource(label, "not a JSON object"))
+                continue
+            if resource.get("resourceType") != resource_type:
+                if resource.get("resourceType") != "OperationOutcome":
+                    reading.skipped.append(SkippedResource(label, f"expected {resource_type}"))
+                continue
+            try:
+                read = views.read_view(resource, view)
+            except views.ViewMismatch as mismatch:
+                reading.skipped.append(SkippedResource(label, f"unreadable {mismatch.where}"))
+                continue
         try:
-            fact = convert(adapter.validate_python(resource), label)
-        except ValidationError as error:
-            where = ".".join(str(part) for part in error.errors()[0]["loc"])
-            reading.skipped.append(SkippedResource(label, f"unreadable {where}"))
+            fact = convert(read, label)
         except Unreadable as reason:
             reading.skipped.append(SkippedResource(label, str(reason)))
         else:
@@ -228,7 +236,7 @@ def read_draft_orders(values: Iterable[Any]) -> tuple[Reading[InjectionOrder], R
         )
 
     reading: Reading[InjectionOrder | CompanionOrder] = _read_each(
-        service_requests, "ServiceRequest", views.SERVICE_REQUEST, convert
+        service_requests, "ServiceRequest", views.ServiceRequestView, convert
     )
     injections.skipped.extend(reading.skipped)
     for fact in reading.facts:
@@ -245,12 +253,31 @@ class ProcedureReading:
     other: list[OtherProcedure] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _CodeReading:
+    codes: tuple[str, ...]
+    modifiers: tuple[str, ...]
+    primary: str | None
+    words: tuple[str, ...]
+
+
 def read_procedures(values: Iterable[Any]) -> ProcedureReading:
     result = ProcedureReading()
-    # Histories repeat the same code texts, notes and body sites: each distinct wording is read once per call.
+    # Histories repeat the same codings, code texts, notes and body sites: each distinct one is read once per call.
+    # The memos live for one call only, so no patient's text outlives its request.
+    code_readings: dict[views.CodeableConceptView | None, _CodeReading] = {}
     intents: dict[tuple[str, str, tuple[tuple[str | None, str], ...]], StatedIntent] = {}
 
-    def intent_of(words: str, body_site: list[views.CodeableConceptView]) -> StatedIntent:
+    def code_reading_of(concept: views.CodeableConceptView | None) -> _CodeReading:
+        reading = code_readings.get(concept)
+        if reading is None:
+            codes, modifiers = _procedure_codes([concept])
+            reading = code_readings[concept] = _CodeReading(
+                codes, modifiers, _primary_injection_code(codes), tuple(_texts(concept))
+            )
+        return reading
+
+    def intent_of(words: str, body_site: tuple[views.CodeableConceptView, ...]) -> StatedIntent:
         wording = (words, " ".join(_texts(*body_site)), _codings(body_site))
         intent = intents.get(wording)
         if intent is None:
@@ -258,20 +285,20 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
         return intent
 
     def convert(procedure: views.ProcedureView, label: str) -> PerformedInjection | None:
-        codes, modifiers = _procedure_codes([procedure.code])
+        coded = code_reading_of(procedure.code)
         performed = procedure.performed_date_time or (
             procedure.performed_period.start if procedure.performed_period else None
         )
         performed_on = calendar_date(performed)
-        words = " ".join([*_texts(procedure.code), *(note.text for note in procedure.note if note.text)])
-        code = _primary_injection_code(codes)
-        if code is None:
-            if not codes and not words:
+        notes = tuple(note.text for note in procedure.note if note.text)
+        words = " ".join((*coded.words, *notes))
+        if coded.primary is None:
+            if not coded.codes and not words:
                 raise Unreadable("no procedure code")
             result.other.append(
                 OtherProcedure(
                     label,
-                    codes,
+                    coded.codes,
                     procedure.status or "unknown",
                     performed_on,
                     _reference(procedure.encounter),
@@ -281,13 +308,14 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
             return None
         if performed_on is None:
             raise Unreadable("no performed date")
+        table = injection_codes()
         return PerformedInjection(
             source=label,
-            code=code,
+            code=coded.primary,
             status=procedure.status or "unknown",
             performed_on=performed_on,
-            units=sum(1 for c in codes if injection_codes().get(c) is not None),
-            modifiers=tuple(dict.fromkeys(modifiers + tuple(_extension_modifiers(procedure.extension)))),
+            units=sum(1 for c in coded.codes if table.get(c) is not None),
+            modifiers=tuple(dict.fromkeys(coded.modifiers + tuple(_extension_modifiers(procedure.extension)))),
             encounter=_reference(procedure.encounter),
             based_on=_references(procedure.based_on),
             reason_codes=_icd10_codes(procedure.reason_code),
@@ -303,10 +331,10 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
             has_outcome=procedure.outcome is not None,
             has_complication_record=bool(procedure.complication),
             has_follow_up=bool(procedure.follow_up),
-            notes=tuple(note.text for note in procedure.note if note.text),
+            notes=notes,
         )
 
-    result.performed = _read_each(values, "Procedure", views.PROCEDURE, convert)
+    result.performed = _read_each(values, "Procedure", views.ProcedureView, convert)
     return result
 
 
@@ -331,7 +359,7 @@ def read_conditions(values: Iterable[Any]) -> Reading[Diagnosis]:
             recorded_on=calendar_date(condition.recorded_date or condition.onset_date_time),
         )
 
-    return _read_each(values, "Condition", views.CONDITION, convert)
+    return _read_each(values, "Condition", views.ConditionView, convert)
 
 
 def _first_code(concept: views.CodeableConceptView | None) -> str | None:
@@ -361,7 +389,7 @@ def read_imaging_studies(values: Iterable[Any]) -> Reading[ImagingEvidence]:
             available=study.status not in ("cancelled", "entered-in-error"),
         )
 
-    return _read_each(values, "ImagingStudy", views.IMAGING_STUDY, convert)
+    return _read_each(values, "ImagingStudy", views.ImagingStudyView, convert)
 
 
 def read_coverages(
@@ -396,7 +424,7 @@ def read_coverages(
             status=coverage.status or "active",
         )
 
-    return _read_each(values, "Coverage", views.COVERAGE, convert)
+    return _read_each(values, "Coverage", views.CoverageView, convert)
 
 
 def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[str, Any]]) -> Reading[BookedSession]:
@@ -414,8 +442,8 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
             if order is None:
                 continue
             try:
-                based_on = views.SERVICE_REQUEST.validate_python(order)
-            except ValidationError:
+                based_on = views.read_view(dict(order), views.ServiceRequestView)
+            except views.ViewMismatch:
                 continue
             concepts.extend([based_on.code, *based_on.order_detail])
             words.extend(_texts(based_on.code, *based_on.order_detail))
@@ -432,7 +460,7 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
             text=text,
         )
 
-    return _read_each(values, "Appointment", views.APPOINTMENT, convert)
+    return _read_each(values, "Appointment", views.AppointmentView, convert)
 
 
 def all_resources(value: Any) -> list[Any]:

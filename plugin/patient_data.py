@@ -20,7 +20,7 @@ import httpx
 
 from cds_hooks.errors import PrefetchUnavailable
 from cds_hooks.models import HookRequest
-from fhir_mappings.bundles import is_operation_outcome
+from fhir_mappings.bundles import is_operation_outcome, opened
 from plugin.fhir_client import FhirClient, FhirUnavailable, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -100,8 +100,8 @@ async def gather(
     prefetch = request.prefetch or {}
     to_fetch: dict[DataKey, Any] = {}
     for key in (*required, *optional):
-        if key.value in prefetch and not is_operation_outcome(prefetch[key.value]):
-            value = prefetch[key.value]
+        value = opened(prefetch[key.value]) if key.value in prefetch else None
+        if key.value in prefetch and not is_operation_outcome(value):
             data.values[key] = value
             if _has_next_page(value):
                 to_fetch[key] = value
