@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from fhir.resources.R4B.bundle import Bundle
 
 from plugin.sandbox.scenarios import Scenario
 
@@ -33,6 +32,10 @@ def transaction_bundle(scenario: Scenario) -> dict[str, Any]:
             for resource in scenario.resources
         ],
     }
+    # Imported here, not at the top: `epidural-cds serve` imports this module through the CLI, and every service
+    # worker would otherwise carry the R4B models (~9 MB, ~70 ms of start-up) that only sandbox loading uses.
+    from fhir.resources.R4B.bundle import Bundle  # noqa: PLC0415
+
     Bundle.model_validate(bundle)
     return bundle
 

@@ -147,3 +147,11 @@ def test_serve_with_no_auth_warns_loudly_before_serving(tmp_path: Path) -> None:
         first_lines = [process.stderr.readline() for _ in range(3)]
         process.terminate()
     assert "--no-auth: JWT checks and the fhirServer allow-list are OFF" in "".join(first_lines)
+
+
+def test_the_service_and_its_cli_do_not_load_the_r4b_models_only_sandbox_loading_uses() -> None:
+    # Each worker imports the CLI (multiprocessing spawns it as the main module); the R4B models are ~9 MB apiece.
+    probe = "import sys, plugin.cli, plugin.asgi; print('fhir.resources' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+
+    assert loaded.strip() == "False"
