@@ -43,9 +43,13 @@ class CodedInjection:
         return tuple(entry.code for entry, _ in self.lines)
 
 
-def coded_injections(facts: HookFacts, as_of: date) -> list[CodedInjection]:
+def coded_injections(facts: HookFacts, as_of: date) -> tuple[CodedInjection, ...]:
     """The draft orders with a known injection code (on their requested date, else `as_of`) and the completed
-    injections performed in the encounter."""
+    injections performed in the encounter; read once per call for all the code checks."""
+    return facts.derived("coded-injections", (as_of,), lambda: _coded_injections(facts, as_of))
+
+
+def _coded_injections(facts: HookFacts, as_of: date) -> tuple[CodedInjection, ...]:
     table = injection_codes()
     judged: list[CodedInjection] = []
     for order in facts.orders:
@@ -76,7 +80,7 @@ def coded_injections(facts: HookFacts, as_of: date) -> list[CodedInjection]:
                 False,
             )
         )
-    return judged
+    return tuple(judged)
 
 
 def _entries(codes: Iterable[str]) -> Iterator[InjectionCode]:

@@ -60,6 +60,7 @@ class _Context:
     policy: AppliedPolicy
     conditions: tuple[Diagnosis, ...]  # every Condition on record; () when they could not be read
     nonspecific: frozenset[str]
+    usable: tuple[Diagnosis, ...]  # the Conditions a suggestion may rest on: active and confirmed
 
     @property
     def citing(self) -> Citing:
@@ -67,11 +68,6 @@ class _Context:
         conventions = self.policy.conventions
         link = conventions.diagnosis.link
         return Citing(conventions.id, conventions.version, link.title, str(link.url))
-
-    @property
-    def usable(self) -> tuple[Diagnosis, ...]:
-        """Conditions a suggestion may rest on."""
-        return tuple(diagnosis for diagnosis in self.conditions if diagnosis.active and diagnosis.confirmed)
 
     def named(self, code: str) -> str:
         return f"{code} {self.title(code)}".rstrip()
@@ -106,15 +102,27 @@ class _Context:
 
 
 def _context(facts: HookFacts, policy: AppliedPolicy) -> _Context:
+    """What every diagnosis rule of the call judges by, worked out once for them all."""
+    return facts.derived("diagnosis-context", (policy,), lambda: _new_context(facts, policy))
+
+
+def _new_context(facts: HookFacts, policy: AppliedPolicy) -> _Context:
+    conditions = facts.record.diagnoses if facts.conditions_known else ()
     return _Context(
         icd=icd10cm.load(),
         policy=policy,
-        conditions=facts.record.diagnoses if facts.conditions_known else (),
+        conditions=conditions,
         nonspecific=frozenset(normalize(code) for code in policy.conventions.nonspecific_diagnoses),
+        usable=tuple(diagnosis for diagnosis in conditions if diagnosis.active and diagnosis.confirmed),
     )
 
 
-def _subjects(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[_Subject]:
+def _subjects(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> tuple[_Subject, ...]:
+    """The call's subjects, the same for every diagnosis rule, so read from the facts once."""
+    return facts.derived("diagnosis-subjects", (policy, as_of), lambda: _new_subjects(facts, policy, as_of))
+
+
+def _new_subjects(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> tuple[_Subject, ...]:
     companion_codes = frozenset(code for companion in facts.companions for code in companion.codes)
     subjects = [
         _Subject(
@@ -157,7 +165,7 @@ def _subjects(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[_Sub
                 draft=False,
             )
         )
-    return subjects
+    return tuple(subjects)
 
 
 def _region(code: str | None, intent: StatedIntent) -> SpinalRegion | None:

@@ -45,6 +45,7 @@ def check_sessions(
     """Each proposed session against the history, in date order, each later one counting the earlier ones."""
     frequency = policy.payer.frequency
     findings: list[Finding] = []
+    counting: dict[Pool, Ledger] = {}
     grouped: dict[tuple[Pool, date], list[ProposedSession]] = {}
     for session in proposed:
         if not history.counts(session.code):
@@ -56,7 +57,9 @@ def check_sessions(
         if known:
             grouped.setdefault((pool, session.on), []).append(session)
     for (pool, day), sessions in sorted(grouped.items(), key=lambda item: item[0][1]):
-        ledger = history.pools[pool]
+        ledger = counting.get(pool)
+        if ledger is None:
+            ledger = counting[pool] = history.ledger(pool).copy()
         injections = sum(session.injections for session in sessions)
         findings.extend(_judge(sessions[0], pool, day, injections, ledger, policy))
         ledger.add(day, injections)
@@ -218,19 +221,15 @@ def proposed_bookings(facts: HookFacts, history: SessionHistory, as_of: date) ->
 
 
 def order_frequency(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
-    history = SessionHistory.build(policy.payer.frequency, facts.record.performed, facts.record.bookings)
+    history = SessionHistory.of(facts, policy.payer.frequency)
     return check_sessions(proposed_orders(facts, as_of), history, policy)
 
 
 def booking_frequency(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
     """Each proposed appointment, counting the patient's other booked sessions but not itself."""
-    exclude = [booking.source for booking in facts.proposed]
-    history = SessionHistory.build(
-        policy.payer.frequency, facts.record.performed, facts.record.bookings, exclude=exclude
-    )
+    history = SessionHistory.of(facts, policy.payer.frequency)
     return check_sessions(proposed_bookings(facts, history, as_of), history, policy)
 
 
 def budget(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
-    history = SessionHistory.build(policy.payer.frequency, facts.record.performed, facts.record.bookings)
-    return session_budget(history, policy, as_of)
+    return session_budget(SessionHistory.of(facts, policy.payer.frequency), policy, as_of)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar, cast
 
 from fhir_mappings.facts import BookedSession, ClinicalRecord, CompanionOrder, InjectionOrder, PerformedInjection
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,21 @@ class HookFacts:
     encounter: str | None = None
     conditions_known: bool = True
     imaging_known: bool = True
+    _derived: dict[str, tuple[tuple[object, ...], object]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def derived(self, name: str, inputs: tuple[object, ...], compute: Callable[[], T]) -> T:
+        """`compute()`, which derives `name` from these facts and `inputs`, run once for as long as the inputs are the
+        same: several rules of one call read the same derived facts (the session history, the diagnosis subjects), and
+        deriving them again for each rule was most of a call's work on a long history. Whatever it returns is shared,
+        so callers must not change it."""
+        known = self._derived.get(name)
+        if known is not None and known[0] == inputs:
+            return cast(T, known[1])
+        value = compute()
+        self._derived[name] = (inputs, value)
+        return value
 
 
 Rule = Callable[[HookFacts, AppliedPolicy, date], Iterable[Finding]]

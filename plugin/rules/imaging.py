@@ -365,12 +365,20 @@ def order_imaging_required(facts: HookFacts, policy: AppliedPolicy, as_of: date)
 # Discharge --------------------------------------------------------------------------------------------------------
 
 
-def _guidance_charges(facts: HookFacts, conventions: CodingConventions) -> list[tuple[OtherProcedure, tuple[str, ...]]]:
-    return [
-        (charge, codes)
-        for charge in facts.record.other_procedures
-        if charge.happened and (codes := _guidance_codes(charge.codes, conventions))
-    ]
+def _guidance_charges(
+    facts: HookFacts, conventions: CodingConventions
+) -> tuple[tuple[OtherProcedure, tuple[str, ...]], ...]:
+    """Guidance Procedures on record with their guidance codes: one pass over the history for every discharge rule
+    and every injection judged."""
+    return facts.derived(
+        "guidance-charges",
+        (conventions,),
+        lambda: tuple(
+            (charge, codes)
+            for charge in facts.record.other_procedures
+            if charge.happened and (codes := _guidance_codes(charge.codes, conventions))
+        ),
+    )
 
 
 def _beside(charge: OtherProcedure, injection: PerformedInjection) -> bool:

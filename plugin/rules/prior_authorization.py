@@ -14,15 +14,12 @@ from plugin.rules.sessions import SessionHistory, is_exempt, pool_of
 
 
 def order_prior_authorization(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
-    history = SessionHistory.build(policy.payer.frequency, facts.record.performed, facts.record.bookings)
+    history = SessionHistory.of(facts, policy.payer.frequency)
     return list(_check(proposed_orders(facts, as_of), history, policy))
 
 
 def booking_prior_authorization(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
-    exclude = [booking.source for booking in facts.proposed]
-    history = SessionHistory.build(
-        policy.payer.frequency, facts.record.performed, facts.record.bookings, exclude=exclude
-    )
+    history = SessionHistory.of(facts, policy.payer.frequency)
     return list(_check(proposed_bookings(facts, history, as_of), history, policy))
 
 
@@ -37,7 +34,7 @@ def _check(proposed: Iterable[ProposedSession], history: SessionHistory, policy:
         known, pool = pool_of(frequency, session.code, session.intent)
         if not known:
             continue
-        ledger = history.pools[pool]
+        ledger = history.ledger(pool)
         earlier = ledger.used_in_window_ending(session.on, requirement.window_months)
         number = len([day for day in earlier if day != session.on]) + 1
         if number >= requirement.from_session:

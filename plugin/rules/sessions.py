@@ -8,6 +8,7 @@ A session is a calendar date with at least one counted injection; a window of N 
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from fhir_mappings.facts import BookedSession, PerformedInjection, StatedIntent
 from fhir_mappings.spine import SpinalRegion, injection_codes
 from plugin.policies.schema import Frequency, WindowLimit
 from plugin.rules.calendar import add_months
+from plugin.rules.hook_facts import HookFacts
 
 # Appointments in these states hold a slot (FHIR R4 AppointmentStatus); proposed, cancelled, noshow and the rest do not.
 RESERVING_STATUSES = frozenset({"booked", "pending", "arrived", "checked-in"})
@@ -50,8 +52,19 @@ class Ledger:
     injections_on: dict[date, int] = field(default_factory=dict)
     booked: set[date] = field(default_factory=set)
     _dates: list[date] = field(default_factory=list)
+    # Injections on the sessions before each position of `_dates`, and the windows starting on each session by their
+    # length in months (`_windows`); worked out when first needed and dropped by any change.
+    _before: list[int] | None = field(default=None, repr=False, compare=False)
+    _starting: dict[int, tuple[list[date], list[tuple[int, int, int]]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def copy(self) -> Ledger:
+        return Ledger(dict(self.injections_on), set(self.booked), list(self._dates))
 
     def add(self, day: date, injections: int, *, booked: bool = False) -> None:
+        self._before = None
+        self._starting = {}
         if day in self.injections_on:
             # A booking on a day already counted is the same session, not more injections.
             if not booked:
@@ -67,25 +80,54 @@ class Ledger:
     def dates(self) -> list[date]:
         return self._dates
 
-    def _between(self, start: date, end: date) -> list[date]:
-        return self._dates[bisect.bisect_left(self._dates, start) : bisect.bisect_left(self._dates, end)]
+    def _injections_before(self) -> list[int]:
+        if self._before is None:
+            self._before = [0, *itertools.accumulate(self.injections_on[day] for day in self._dates)]
+        return self._before
+
+    def _count(self, start: date, end: date) -> tuple[int, int]:
+        """(sessions, injections) in [start, end)."""
+        before = self._injections_before()
+        low = bisect.bisect_left(self._dates, start)
+        high = bisect.bisect_left(self._dates, end, low)
+        return high - low, before[high] - before[low]
+
+    def _windows(self, months: int) -> tuple[list[date], list[tuple[int, int, int]]]:
+        """For the window of `months` starting on each session: its end, and (sessions, injections, -position) in it.
+
+        Every window the frequency rules judge starts on a session or on the day judged, and the earliest-date search
+        judges many days against the same sessions: working each session's window out once makes the fullest of a
+        run of them one `max`, where the negative position lets the earliest of equally full windows win.
+        """
+        windows = self._starting.get(months)
+        if windows is None:
+            ends = [add_months(start, months) for start in self._dates]
+            counts = [
+                (*self._count(start, end), -position)
+                for position, (start, end) in enumerate(zip(self._dates, ends, strict=True))
+            ]
+            windows = self._starting[months] = (ends, counts)
+        return windows
 
     def worst_window(self, day: date, injections: int, limit: WindowLimit, *, adding: bool = True) -> Breach:
         """The window containing `day` that is fullest once a session with `injections` is added on `day` (or as it
-        stands, when not `adding`)."""
-        first = bisect.bisect_right(self._dates, day, key=lambda start: add_months(start, limit.months))
-        starts = self._dates[first : bisect.bisect_right(self._dates, day)]
-        worst: Breach | None = None
-        for start in [*starts, day]:
-            end = add_months(start, limit.months)
-            inside = self._between(start, end)
-            sessions = len(inside) + (1 if adding and day not in self.injections_on else 0)
-            total = sum(self.injections_on[d] for d in inside) + (injections if adding else 0)
-            candidate = Breach(limit, start, end, sessions, total)
-            if worst is None or (candidate.sessions, candidate.injections) > (worst.sessions, worst.injections):
-                worst = candidate
-        assert worst is not None
-        return worst
+        stands, when not `adding`): of those starting on a session before it that reach it, and the one starting on
+        `day`, the earliest of the fullest."""
+        ends, counts = self._windows(limit.months)
+        first = bisect.bisect_right(ends, day)
+        last = bisect.bisect_right(self._dates, day)
+        added_sessions = 1 if adding and day not in self.injections_on else 0
+        added_injections = injections if adding else 0
+        end = add_months(day, limit.months)
+        sessions, total = self._count(day, end)
+        worst = (sessions + added_sessions, total + added_injections)
+        if first < last:
+            sessions, total, position = max(counts[first:last])
+            if (sessions + added_sessions, total + added_injections) >= worst:
+                return Breach(
+                    limit, self._dates[-position], ends[-position], sessions + added_sessions, total + added_injections
+                )
+        return Breach(limit, day, end, *worst)
 
     def breach(self, day: date, injections: int, limits: Iterable[WindowLimit]) -> Breach | None:
         for limit in limits:
@@ -152,7 +194,7 @@ def is_exempt(frequency: Frequency, intent: StatedIntent, reason_codes: Iterable
     exemptions = frequency.exemptions
     if exemptions.pump_trial and intent.pump_trial:
         return True
-    return any(code in exemptions.reason_codes for code in reason_codes)
+    return bool(exemptions.reason_codes) and any(code in exemptions.reason_codes for code in reason_codes)
 
 
 def pool_of(frequency: Frequency, code: str | None, intent: StatedIntent) -> tuple[bool, Pool]:
@@ -174,14 +216,38 @@ def injections_in(code_units: int, modifiers: Iterable[str]) -> int:
 
 @dataclass
 class SessionHistory:
-    """Every counted session of a patient under one policy, pooled by region (or all together)."""
+    """Every counted session of a patient under one policy, pooled by region (or all together).
+
+    One history serves every rule of a hook call (`of`), so none changes it once built: a rule that counts proposed
+    sessions in adds them to a copy of the pool's ledger.
+    """
 
     frequency: Frequency
-    pools: dict[Pool, Ledger] = field(default_factory=lambda: defaultdict(Ledger))
+    pools: dict[Pool, Ledger] = field(default_factory=dict)
     bookings: list[tuple[Pool, BookedSession]] = field(default_factory=list)
 
     def counts(self, code: str | None) -> bool:
         return code is not None and code in self.frequency.counted_codes
+
+    def ledger(self, pool: Pool) -> Ledger:
+        """The pool's sessions; a new empty ledger, not kept, for a pool without any."""
+        ledger = self.pools.get(pool)
+        return Ledger() if ledger is None else ledger
+
+    @classmethod
+    def of(cls, facts: HookFacts, frequency: Frequency) -> SessionHistory:
+        """The call's history: performed injections and bookings on record, except the appointments being booked,
+        which are judged rather than counted. Built once per call and shared."""
+        return facts.derived(
+            "session-history",
+            (frequency,),
+            lambda: cls.build(
+                frequency,
+                facts.record.performed,
+                facts.record.bookings,
+                exclude=[booking.source for booking in facts.proposed],
+            ),
+        )
 
     @classmethod
     def build(
@@ -194,22 +260,33 @@ class SessionHistory:
     ) -> SessionHistory:
         history = cls(frequency)
         excluded = set(exclude)
+        # The ledgers are filled in one go rather than a session at a time: this runs over the whole history.
+        counted = set(frequency.counted_codes)
+        injections_on: dict[Pool, dict[date, int]] = {}
+        booked: dict[Pool, set[date]] = defaultdict(set)
         for injection in performed:
-            if not injection.counts_as_performed or not history.counts(injection.code):
+            if injection.code not in counted or not injection.counts_as_performed:
                 continue
             if is_exempt(frequency, injection.intent, injection.reason_codes):
                 continue
             known, pool = pool_of(frequency, injection.code, injection.intent)
             if known:
-                history.pools[pool].add(injection.performed_on, injections_in(injection.units, injection.modifiers))
+                days = injections_on.setdefault(pool, {})
+                day = injection.performed_on
+                days[day] = days.get(day, 0) + injections_in(injection.units, injection.modifiers)
         for booking in bookings:
             if booking.source in excluded or booking.status not in RESERVING_STATUSES or booking.on is None:
                 continue
-            code = next((c for c in booking.codes if history.counts(c)), None)
+            code = next((c for c in booking.codes if c in counted), None)
             if code is None or is_exempt(frequency, booking.intent, ()):
                 continue
             known, pool = pool_of(frequency, code, booking.intent)
             if known:
-                history.pools[pool].add(booking.on, 1, booked=True)
+                days = injections_on.setdefault(pool, {})
+                # A booking on a day already counted is the same session, not more injections.
+                if booking.on not in days:
+                    days[booking.on] = 1
+                    booked[pool].add(booking.on)
                 history.bookings.append((pool, booking))
+        history.pools = {pool: Ledger(days, booked[pool], sorted(days)) for pool, days in injections_on.items()}
         return history

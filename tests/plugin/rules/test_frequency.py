@@ -4,6 +4,7 @@ from fhir_mappings.facts import ClinicalRecord, StatedIntent
 from plugin.rules.findings import RuleId, Severity
 from plugin.rules.frequency import booking_frequency, budget, order_frequency
 from plugin.rules.hook_facts import HookFacts
+from plugin.rules.sessions import SessionHistory
 from tests.plugin.rules.builders import applied, booking, order, performed
 
 MEDICARE = applied("medicare-esi-lcd")
@@ -258,3 +259,27 @@ def test_a_booking_ahead_shows_the_budget_even_without_recent_sessions() -> None
     )
     [finding] = budget(facts, MEDICARE, TODAY)
     assert "1 booked" in finding.summary
+
+
+def test_the_call_builds_one_session_history_for_all_its_rules() -> None:
+    facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR))
+    assert SessionHistory.of(facts, MEDICARE.payer.frequency) is SessionHistory.of(facts, MEDICARE.payer.frequency)
+
+
+def test_another_policy_gets_its_own_session_history() -> None:
+    facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR))
+    medicare = SessionHistory.of(facts, MEDICARE.payer.frequency)
+    assert SessionHistory.of(facts, GENERIC.payer.frequency).frequency is GENERIC.payer.frequency
+    assert SessionHistory.of(facts, MEDICARE.payer.frequency).frequency is medicare.frequency
+
+
+def test_judging_orders_leaves_the_shared_history_as_it_was() -> None:
+    facts = HookFacts(
+        record=ClinicalRecord(performed=FOUR_LUMBAR[:2]),
+        orders=(order("62323", date(2026, 12, 3), source="ServiceRequest/a"), order("62321", date(2026, 12, 3))),
+    )
+    history = SessionHistory.of(facts, MEDICARE.payer.frequency)
+    before = {pool: dict(ledger.injections_on) for pool, ledger in history.pools.items()}
+    first = order_frequency(facts, MEDICARE, TODAY)
+    assert {pool: dict(ledger.injections_on) for pool, ledger in history.pools.items()} == before
+    assert order_frequency(facts, MEDICARE, TODAY) == first

@@ -2,6 +2,7 @@ from datetime import date
 
 from fhir_mappings.facts import ClinicalRecord, StatedIntent
 from plugin.rules.findings import RuleId, Severity
+from plugin.rules.frequency import order_frequency
 from plugin.rules.hook_facts import HookFacts
 from plugin.rules.prior_authorization import booking_prior_authorization, order_prior_authorization
 from tests.plugin.rules.builders import applied, booking, order, performed
@@ -54,3 +55,16 @@ def test_booking_a_second_session_gets_the_card_too() -> None:
     facts = HookFacts(record=ClinicalRecord(performed=(performed("62323", date(2026, 6, 1)),)), proposed=(proposed,))
     [finding] = booking_prior_authorization(facts, GENERIC, TODAY)
     assert finding.subject == proposed.source
+
+
+def test_orders_judged_for_frequency_first_are_not_counted_as_earlier_sessions() -> None:
+    # Both rules read one shared history per call; the frequency check counts the orders in a copy of it.
+    orders = (order("62323", date(2026, 12, 3), source="ServiceRequest/a"), order("62323", date(2027, 1, 5)))
+    facts = HookFacts(record=ClinicalRecord(performed=(performed("62323", date(2026, 6, 1)),)), orders=orders)
+    alone = order_prior_authorization(facts, GENERIC, TODAY)
+    order_frequency(facts, GENERIC, TODAY)
+    assert order_prior_authorization(facts, GENERIC, TODAY) == alone
+    assert [finding.summary for finding in alone] == [
+        "Prior authorization may be needed: session 2 in 12 months",
+        "Prior authorization may be needed: session 2 in 12 months",
+    ]
