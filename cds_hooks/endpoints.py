@@ -156,12 +156,11 @@ def _nests_deeper(value: Any, limit: int) -> bool:
     pending: list[tuple[Any, int]] = [(value, 1)]
     while pending:
         item, depth = pending.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
         if depth > limit:
             return True
-        pending.extend((child, depth + 1) for child in children)
+        children = item.values() if isinstance(item, dict) else item
+        # Only containers are queued: most values of a FHIR resource are strings and numbers.
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
 
 

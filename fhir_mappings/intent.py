@@ -139,10 +139,13 @@ def read_intent(
         catheter = None if vocabulary.single_shot.search(affirmed) else True
     elif vocabulary.single_shot.search(affirmed):
         catheter = False
+    levels = parse_levels(words + " " + body_site_words)
+    # Regions come from the affirmed words; when nothing was denied those are the words, and so are their levels.
+    affirmed_levels = levels if affirmed is said else parse_levels(affirmed.text + " " + body_site_words)
     return StatedIntent(
         approach=approaches.pop() if len(approaches) == 1 else None,
-        levels=parse_levels(words + " " + body_site_words),
-        body_site_regions=_regions_named(_Text(affirmed.text + " " + body_site_words))
+        levels=levels,
+        body_site_regions=_regions_named(_Text(affirmed.text + " " + body_site_words), affirmed_levels)
         | _regions_coded(body_site_codes),
         guidance=guidance,
         without_guidance=without_guidance and not guidance,
@@ -153,9 +156,9 @@ def read_intent(
     )
 
 
-def _regions_named(words: _Text) -> frozenset[SpinalRegion]:
+def _regions_named(words: _Text, levels: tuple[SpinalLevel, ...]) -> frozenset[SpinalRegion]:
     named = {region for pattern, region in _vocabulary().region if pattern.search(words)}
-    named.update(region_of_segment(level.upper) for level in parse_levels(words.text))
+    named.update(region_of_segment(level.upper) for level in levels)
     return frozenset(named)
 
 
