@@ -6,10 +6,11 @@ the message text is fixed per call site for the same reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from datetime import UTC, datetime
+
+import orjson
 
 # uvicorn adds `color_message`, a copy of the message with terminal colour codes.
 _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName", "color_message"}
@@ -28,7 +29,7 @@ class JsonFormatter(logging.Formatter):
             # Type and stack only: an exception's message can quote the data it choked on.
             entry["error_type"] = record.exc_info[0].__name__
             entry["stack"] = "".join(traceback.format_tb(record.exc_info[2]))
-        return json.dumps(entry, default=str)
+        return orjson.dumps(entry, default=str).decode()
 
 
 def configure_logging(level: str = "INFO") -> None:
