@@ -544,7 +544,7 @@ def report(results: Results) -> tuple[str, str]:
             f"{row['orjson_loads_ms']:.2f}",
             f"{row['hook_request_ms']:.3f}",
             f"{row['read_record_ms']:.2f}",
-            f"{row['respond_ms'] - row['read_record_ms']:.2f}",
+            f"{row['rules_and_cards_ms']:.2f}",
             f"{row['serialise_ms']:.3f}",
             f"{row['handle_ms']:.2f}",
             f"{row['handle_ms'] / row['json_loads_ms']:.1f}×",

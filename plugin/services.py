@@ -250,9 +250,13 @@ class Evaluator:
         return self.respond(spec, request, data)
 
     def respond(self, spec: ServiceSpec, request: HookRequest, data: PatientData) -> CdsResponse:
+        return self.judge(spec, request, data, read_record(data))
+
+    def judge(self, spec: ServiceSpec, request: HookRequest, data: PatientData, record: ClinicalRecord) -> CdsResponse:
+        """The cards for a record already read: the policy, the rules and the cards, each run on its own."""
         started = time.perf_counter()
         as_of = self.today()
-        facts = spec.subjects(request, data, read_record(data))
+        facts = spec.subjects(request, data, record)
         selection = self.catalog.select(facts.record.coverages, as_of)
         policy = AppliedPolicy(selection.policy, self.catalog.conventions, selection.why)
         findings: list[Finding] = []
