@@ -6,6 +6,7 @@ only down to its entries, whose resources stay raw until a reader decodes the fi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any, TypedDict
 
@@ -49,10 +50,26 @@ def opened(value: Any) -> Any:
     return bundle if bundle.get("resourceType") == "Bundle" else parsed(value)
 
 
+# What a slice that no parser reads becomes: not a JSON object, so a reader skips it with a note.
+UNREADABLE = "unreadable JSON"
+
+
 def parsed(value: Any) -> Any:
-    """Raw JSON as Python values, by the parser that read the request body (so with its limits and number
-    handling); anything else as it is. The body was well-formed JSON, so is each of its slices."""
-    return orjson.loads(memoryview(value)) if isinstance(value, msgspec.Raw) else value
+    """Raw JSON as Python values, by orjson as when the whole body was parsed; anything else as it is.
+
+    The body was well-formed JSON, so is each slice, but msgspec, which read the body, steps over numbers it would
+    not convert and orjson refuses some that JSON allows (1e999 overflows a double); the standard library reads
+    those as infinity, which the views then refuse where a number is needed.
+    """
+    if not isinstance(value, msgspec.Raw):
+        return value
+    try:
+        return orjson.loads(memoryview(value))
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(bytes(value))
+        except (ValueError, RecursionError):
+            return UNREADABLE
 
 
 def _kind(resource: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import orjson
 from fastapi.testclient import TestClient
 
 from plugin.cards import RULE_SYSTEM, rule_of_card
@@ -146,6 +147,23 @@ def test_unreadable_history_is_reported_not_fatal(service: TestClient) -> None:
     assert rule_ids(body) == ["data-incomplete", "frequency-budget"]
     incomplete = next(card for card in body["cards"] if card["source"]["topic"]["code"] == "data-incomplete")
     assert "Procedure/bad" in incomplete["detail"]
+
+
+def test_a_number_beyond_a_double_in_the_history_costs_that_resource_only(service: TestClient) -> None:
+    # 1e999 is JSON, but no double holds it: read where it is not needed, skipped with a note where it is.
+    request = hook_request("patient-view", procedures=HISTORY, coverages=MEDICARE)
+    request["prefetch"]["procedures"]["entry"][0]["resource"]["vendorScore"] = 424242
+    request["prefetch"]["procedures"]["entry"].append(
+        {"resource": {"resourceType": "Procedure", "id": "huge", "status": 424242}}
+    )
+    body = orjson.dumps(request).replace(b"424242", b"1e999")
+
+    response = service.post("/cds-services/epidural-patient-view", content=body)
+
+    assert response.status_code == 200
+    assert rule_ids(response.json()) == ["data-incomplete", "frequency-budget"]
+    incomplete = next(card for card in response.json()["cards"] if card["source"]["topic"]["code"] == "data-incomplete")
+    assert "Procedure/huge" in incomplete["detail"]
 
 
 def test_payer_named_only_by_an_included_organization_chooses_its_policy(service: TestClient) -> None:
