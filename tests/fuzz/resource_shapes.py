@@ -157,14 +157,24 @@ def _base_resources() -> dict[str, list[dict[str, Any]]]:
 BASES = _base_resources()
 
 
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+def node_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """The path (keys and indexes) of every node of `value`, itself first."""
     yield path
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _paths(item, (*path, key))
+            yield from node_paths(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _paths(item, (*path, index))
+            yield from node_paths(item, (*path, index))
+
+
+def replaced_at(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    """A deep copy of `value` with the node at `path` replaced by `new`."""
+    if not path:
+        return new
+    copied = copy.deepcopy(value)
+    _at(copied, path[:-1])[path[-1]] = new
+    return copied
 
 
 def _at(value: Any, path: tuple[Any, ...]) -> Any:
@@ -176,7 +186,7 @@ def _at(value: Any, path: tuple[Any, ...]) -> Any:
 @st.composite
 def _mutation(draw: st.DrawFn, value: Any) -> Any:
     """`value` with one node replaced, removed, wrapped, unwrapped, or given an extra field."""
-    path = draw(st.sampled_from(list(_paths(value))))
+    path = draw(st.sampled_from(list(node_paths(value))))
     node = _at(value, path)
     action = draw(st.sampled_from(("replace", "remove", "wrap", "unwrap", "add")))
     if action == "add" and isinstance(node, dict):
@@ -209,7 +219,7 @@ def mutated(draw: st.DrawFn, base: Any) -> Any:
 
 def single_mutations(base: Any) -> Iterator[Any]:
     """Every copy of `base` with one node removed, wrapped in a list, or replaced by one of the ODD_LEAVES."""
-    for path in _paths(base):
+    for path in node_paths(base):
         replacements = [[_at(base, path)], *ODD_LEAVES]
         for new in replacements:
             value = copy.deepcopy(base)

@@ -25,7 +25,12 @@ from fhir_mappings.readers import (
     read_imaging_studies,
     read_procedures,
 )
-from tests.fuzz.resource_shapes import BASES, bundle_of, resources_like, single_mutations
+from tests.fuzz.resource_shapes import BASES, bundle_of, node_paths, replaced_at, resources_like, single_mutations
+
+# Number texts JSON allows that parsers read differently: beyond a double (orjson refuses them, msgspec steps over
+# them unread, the standard library makes them infinite), beyond 64 bits, negative zero, exponents.
+NUMBER_TEXTS = (b"1e999", b"-1e999", b"1e-999", b"123456789012345678901234567890", b"-0", b"-0.0", b"1E2", b"2.5e0")
+_SENTINEL = 987_654_321_987
 
 
 def _raw(value: Any) -> msgspec.Raw | None:
@@ -103,6 +108,31 @@ def test_every_odd_value_in_every_realistic_resource_reads_the_same_from_bytes()
                 assert read(opened(raw)) == read(orjson.loads(bytes(raw)))
                 swept += 1
     assert swept > 5_000
+
+
+@st.composite
+def _with_an_odd_number(draw: st.DrawFn) -> tuple[str, bytes]:
+    resource_type = draw(st.sampled_from(sorted(READERS)))
+    base = draw(st.sampled_from(BASES[resource_type]))
+    resource = replaced_at(base, draw(st.sampled_from(list(node_paths(base)))), _SENTINEL)
+    text = json.dumps({"resourceType": "Bundle", "entry": [{"resource": resource}, {"resource": base}]}).encode()
+    return resource_type, text.replace(str(_SENTINEL).encode(), draw(st.sampled_from(NUMBER_TEXTS)))
+
+
+def _parsed_whole(text: bytes) -> Any:
+    """The body as the ordinary path reads it: orjson, and the standard library for numbers orjson refuses."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+@given(_with_an_odd_number())
+def test_numbers_parsers_disagree_on_read_the_same_from_bytes(case: tuple[str, bytes]) -> None:
+    resource_type, text = case
+    raw = msgspec.json.decode(b'{"value": ' + text + b"}", type=dict[str, msgspec.Raw])["value"]
+
+    assert READERS[resource_type](opened(raw)) == READERS[resource_type](_parsed_whole(text))
 
 
 def test_an_included_payor_read_from_bytes_still_names_the_plan() -> None:
