@@ -16,13 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import orjson
+import msgspec
 
-from fhir_mappings.bundles import is_operation_outcome
+from fhir_mappings.bundles import is_operation_outcome, opened
 
 logger = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
+_JSON_TEXT = msgspec.json.Decoder(msgspec.Raw)  # checks the text is JSON, keeps it as it is
 
 
 class FhirUnavailable(Exception):
@@ -126,8 +127,9 @@ class FhirClient:
             if response.status_code != 200:
                 raise FhirUnavailable(f"the FHIR server answered {response.status_code}")
             try:
-                return orjson.loads(response.content)
-            except orjson.JSONDecodeError:
+                # Read like prefetch: a page's entry resources stay raw until a reader decodes what it needs.
+                return opened(_JSON_TEXT.decode(response.content))
+            except (msgspec.DecodeError, RecursionError):
                 raise FhirUnavailable("the FHIR server's answer is not JSON") from None
         raise FhirUnavailable("the FHIR server kept answering 429")
 

@@ -12,6 +12,7 @@ import respx
 
 from cds_hooks.errors import PrefetchUnavailable
 from cds_hooks.models import HookRequest
+from fhir_mappings.bundles import parsed
 from plugin.fhir_client import FhirClient, FhirUnavailable
 from plugin.patient_data import DataKey, FetchSettings, gather
 from tests.fhir_fixtures import procedure, searchset
@@ -62,7 +63,7 @@ async def test_search_sends_the_access_token_and_follows_next_links() -> None:
         )
         async with httpx.AsyncClient() as http:
             result = await FhirClient(http, BASE, "secret-token").search("Procedure?patient=p1")
-        assert [r["id"] for r in result.resources] == ["a", "b"]
+        assert [parsed(r)["id"] for r in result.resources] == ["a", "b"]
         assert result.incomplete is None
         assert first.calls.last.request.headers["authorization"] == "Bearer secret-token"
         assert second.calls.last.request.headers["authorization"] == "Bearer secret-token"
@@ -181,4 +182,4 @@ async def test_prefetched_first_page_is_completed_from_the_server() -> None:
                 http=http,
                 settings=FetchSettings(),
             )
-    assert [r["id"] for r in data.values[DataKey.PROCEDURES]] == ["a", "b"]
+    assert [parsed(r)["id"] for r in data.values[DataKey.PROCEDURES]] == ["a", "b"]

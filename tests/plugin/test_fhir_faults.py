@@ -20,6 +20,7 @@ import pytest
 import respx
 
 from cds_hooks.models import HookRequest
+from fhir_mappings.bundles import parsed
 from plugin.app import create_app
 from plugin.patient_data import DataKey, FetchSettings, PatientData, gather
 from plugin.settings import Settings
@@ -276,7 +277,7 @@ async def test_a_next_link_back_to_the_first_page_counts_no_entry_twice() -> Non
 
     data = await _gather(_request(DataKey.PROCEDURES), router)
 
-    assert [resource["id"] for resource in data.values[DataKey.PROCEDURES]] == ["pr-1", "pr-2"]
+    assert [parsed(resource)["id"] for resource in data.values[DataKey.PROCEDURES]] == ["pr-1", "pr-2"]
     assert route_1.call_count == 1
     assert "loop" in data.incomplete[DataKey.PROCEDURES]
 
