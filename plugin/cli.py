@@ -10,7 +10,6 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
@@ -125,8 +124,9 @@ def _serve(arguments: argparse.Namespace) -> int:
 
 def _check(arguments: argparse.Namespace) -> int:
     try:
-        document: Any = orjson.loads(arguments.request.read_bytes())
-        request = HookRequest.model_validate(document)
+        body = arguments.request.read_bytes()
+        # Read as the service reads a request body; the ordinary reading words what is wrong with one it cannot.
+        request = HookRequest.from_json(body) or HookRequest.model_validate(orjson.loads(body))
     except OSError as error:
         print(f"epidural-cds: cannot read {arguments.request}: {error.strerror}", file=sys.stderr)
         return 2
