@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -51,18 +50,20 @@ class Ledger:
 
     injections_on: dict[date, int] = field(default_factory=dict)
     booked: set[date] = field(default_factory=set)
-    _dates: list[date] = field(default_factory=list)
-    # Injections on the sessions before each position of `_dates`, and the windows starting on each session by their
-    # length in months (`_windows`); worked out when first needed and dropped by any change.
+    # The session dates in order, the injections on the sessions before each of them, and the windows starting on
+    # each session by their length in months (`_windows`): worked out when first needed and dropped by any change,
+    # so a whole history is added a session at a time and sorted once.
+    _dates: list[date] | None = field(default=None, repr=False, compare=False)
     _before: list[int] | None = field(default=None, repr=False, compare=False)
     _starting: dict[int, tuple[list[date], list[tuple[int, int, int]]]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
     def copy(self) -> Ledger:
-        return Ledger(dict(self.injections_on), set(self.booked), list(self._dates))
+        return Ledger(dict(self.injections_on), set(self.booked))
 
     def add(self, day: date, injections: int, *, booked: bool = False) -> None:
+        self._dates = None
         self._before = None
         self._starting = {}
         if day in self.injections_on:
@@ -71,25 +72,26 @@ class Ledger:
                 self.injections_on[day] += injections
                 self.booked.discard(day)
             return
-        bisect.insort(self._dates, day)
         self.injections_on[day] = injections
         if booked:
             self.booked.add(day)
 
     @property
     def dates(self) -> list[date]:
+        if self._dates is None:
+            self._dates = sorted(self.injections_on)
         return self._dates
 
     def _injections_before(self) -> list[int]:
         if self._before is None:
-            self._before = [0, *itertools.accumulate(self.injections_on[day] for day in self._dates)]
+            self._before = [0, *itertools.accumulate(self.injections_on[day] for day in self.dates)]
         return self._before
 
     def _count(self, start: date, end: date) -> tuple[int, int]:
         """(sessions, injections) in [start, end)."""
         before = self._injections_before()
-        low = bisect.bisect_left(self._dates, start)
-        high = bisect.bisect_left(self._dates, end, low)
+        low = bisect.bisect_left(self.dates, start)
+        high = bisect.bisect_left(self.dates, end, low)
         return high - low, before[high] - before[low]
 
     def _windows(self, months: int) -> tuple[list[date], list[tuple[int, int, int]]]:
@@ -101,10 +103,10 @@ class Ledger:
         """
         windows = self._starting.get(months)
         if windows is None:
-            ends = [add_months(start, months) for start in self._dates]
+            ends = [add_months(start, months) for start in self.dates]
             counts = [
                 (*self._count(start, end), -position)
-                for position, (start, end) in enumerate(zip(self._dates, ends, strict=True))
+                for position, (start, end) in enumerate(zip(self.dates, ends, strict=True))
             ]
             windows = self._starting[months] = (ends, counts)
         return windows
@@ -115,7 +117,7 @@ class Ledger:
         `day`, the earliest of the fullest."""
         ends, counts = self._windows(limit.months)
         first = bisect.bisect_right(ends, day)
-        last = bisect.bisect_right(self._dates, day)
+        last = bisect.bisect_right(self.dates, day)
         added_sessions = 1 if adding and day not in self.injections_on else 0
         added_injections = injections if adding else 0
         end = add_months(day, limit.months)
@@ -125,7 +127,7 @@ class Ledger:
             sessions, total, position = max(counts[first:last])
             if (sessions + added_sessions, total + added_injections) >= worst:
                 return Breach(
-                    limit, self._dates[-position], ends[-position], sessions + added_sessions, total + added_injections
+                    limit, self.dates[-position], ends[-position], sessions + added_sessions, total + added_injections
                 )
         return Breach(limit, day, end, *worst)
 
@@ -167,14 +169,14 @@ class Ledger:
         limit = window.limit
         if limit.max_sessions is None or window.sessions <= limit.max_sessions:
             return following
-        later = bisect.bisect_right(self._dates, day)
-        next_session = self._dates[later] if later < len(self._dates) else window.window_end
+        later = bisect.bisect_right(self.dates, day)
+        next_session = self.dates[later] if later < len(self.dates) else window.window_end
         return max(following, min(window.window_end, next_session))
 
     def used_in_window_ending(self, day: date, months: int) -> list[date]:
         """Sessions on or before `day` in the window of `months` that ends with `day`."""
-        first = bisect.bisect_right(self._dates, day, key=lambda start: add_months(start, months))
-        return [d for d in self._dates[first : bisect.bisect_right(self._dates, day)] if d not in self.booked]
+        first = bisect.bisect_right(self.dates, day, key=lambda start: add_months(start, months))
+        return [d for d in self.dates[first : bisect.bisect_right(self.dates, day)] if d not in self.booked]
 
 
 def _over(window: Breach, limit: WindowLimit) -> bool:
@@ -260,10 +262,7 @@ class SessionHistory:
     ) -> SessionHistory:
         history = cls(frequency)
         excluded = set(exclude)
-        # The ledgers are filled in one go rather than a session at a time: this runs over the whole history.
         counted = set(frequency.counted_codes)
-        injections_on: dict[Pool, dict[date, int]] = {}
-        booked: dict[Pool, set[date]] = defaultdict(set)
         for injection in performed:
             if injection.code not in counted or not injection.counts_as_performed:
                 continue
@@ -271,9 +270,9 @@ class SessionHistory:
                 continue
             known, pool = pool_of(frequency, injection.code, injection.intent)
             if known:
-                days = injections_on.setdefault(pool, {})
-                day = injection.performed_on
-                days[day] = days.get(day, 0) + injections_in(injection.units, injection.modifiers)
+                history.pools.setdefault(pool, Ledger()).add(
+                    injection.performed_on, injections_in(injection.units, injection.modifiers)
+                )
         for booking in bookings:
             if booking.source in excluded or booking.status not in RESERVING_STATUSES or booking.on is None:
                 continue
@@ -282,11 +281,6 @@ class SessionHistory:
                 continue
             known, pool = pool_of(frequency, code, booking.intent)
             if known:
-                days = injections_on.setdefault(pool, {})
-                # A booking on a day already counted is the same session, not more injections.
-                if booking.on not in days:
-                    days[booking.on] = 1
-                    booked[pool].add(booking.on)
+                history.pools.setdefault(pool, Ledger()).add(booking.on, 1, booked=True)
                 history.bookings.append((pool, booking))
-        history.pools = {pool: Ledger(days, booked[pool], sorted(days)) for pool, days in injections_on.items()}
         return history
