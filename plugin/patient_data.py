@@ -100,8 +100,7 @@ async def gather(
     prefetch = request.prefetch or {}
     to_fetch: dict[DataKey, Any] = {}
     for key in (*required, *optional):
-        value = opened(prefetch[key.value]) if key.value in prefetch else None
-        if key.value in prefetch and not is_operation_outcome(value):
+        if key.value in prefetch and not is_operation_outcome(value := opened(prefetch[key.value])):
             data.values[key] = value
             if _has_next_page(value):
                 to_fetch[key] = value
