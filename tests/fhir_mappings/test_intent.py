@@ -1,3 +1,6 @@
+from importlib import resources
+
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,22 +94,31 @@ def test_procedure_body_site_coding_reaches_the_performed_intent() -> None:
     assert injection.intent.body_site_regions == LUMBAR_SACRAL
 
 
+def _phrases_of(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [phrase for item in items for phrase in _phrases_of(item)]
+
+
+# Every phrase the shipped vocabulary knows, as written and in capitals, and level ranges the words sit beside.
 _VOCABULARY_WORDS = [
-    "transforaminal",
-    "caudal",
-    "fluoro",
-    "CT-guided",
-    "no fluoroscopy",
-    "phenol",
-    "Bilateral",
-    "L4-L5",
-]
+    variant
+    for phrase in _phrases_of(
+        yaml.safe_load(resources.files("fhir_mappings.data").joinpath("injection_vocabulary.yaml").read_text("utf-8"))
+    )
+    for variant in (phrase, phrase.upper())
+] + ["L4-L5", "Bilateral"]
 
 
 @settings(max_examples=500, deadline=None)
 @given(
     st.lists(
-        st.one_of(st.sampled_from(_VOCABULARY_WORDS), st.text(max_size=6), st.sampled_from([" ", "-", "/", "ſ", "K"])),
+        st.one_of(
+            st.sampled_from(_VOCABULARY_WORDS),
+            st.text(max_size=6),
+            st.sampled_from([" ", "-", "/", "_", "9", "x", "ſ", "K"]),
+        ),
         max_size=12,
     )
 )
@@ -118,8 +130,11 @@ def test_the_ascii_prefilter_never_changes_what_the_vocabulary_finds(pieces: lis
         *(phrases for phrases, _ in vocabulary.guidance),
         vocabulary.without_guidance,
         vocabulary.catheter,
+        vocabulary.single_shot,
+        vocabulary.bolus_only,
         vocabulary.neurolytic,
         vocabulary.bilateral,
+        vocabulary.pump_trial,
         *(phrases for phrases, _ in vocabulary.region),
     ]
     for phrases in phrase_sets:
