@@ -14,17 +14,13 @@ import msgspec
 import orjson
 
 
+# Only what the readers and the pager use: every other field of a Bundle is stepped over, not built.
 class _Entry(TypedDict, total=False):
-    fullUrl: Any
     resource: msgspec.Raw
-    search: Any
 
 
 class _Bundle(TypedDict, total=False):
     resourceType: Any
-    id: Any
-    type: Any
-    total: Any
     link: Any
     entry: list[_Entry]
 
