@@ -101,7 +101,7 @@ def _phrases_of(value: object) -> list[str]:
     return [phrase for item in items for phrase in _phrases_of(item)]
 
 
-# Every phrase the shipped vocabulary knows, as written and in capitals, and level ranges the words sit beside.
+# Every phrase the shipped vocabulary knows, as written and in capitals, plus a level range and a mixed-case phrase.
 _VOCABULARY_WORDS = [
     variant
     for phrase in _phrases_of(
