@@ -28,8 +28,23 @@ class Fact(msgspec.Struct, frozen=True, gc=False):
     dates and tuples of other facts, never a cycle, so the collector need not track them."""
 
 
+class Evidence(StrEnum):
+    """How strongly the record says something about *this* injection; the strength of a card follows it.
+
+    A one-click fix rests only on STRUCTURED data or a STATED fact; a MENTIONED one gives at most a warning worded as a
+    check, never a suggestion and never a critical card (docs/card-text.md, "Evidence")."""
+
+    STRUCTURED = "structured"  # a code, a bodySite coding, usedCode, a MedicationAdministration, an Observation value
+    STATED = "stated"  # an affirmed, unambiguous statement about this injection in the order, its reason or its note
+    MENTIONED = "mentioned"  # words that may be about this injection, but whose target or assertion is not certain
+
+
 class StatedIntent(Fact, frozen=True):
-    """What an order or note says about the injection in coded data and in its own words."""
+    """What an order or note says about the injection in coded data and in its own words.
+
+    `evidence` says, per attribute name ("approach", "levels", "body_site_regions", "guidance", "without_guidance",
+    "catheter", "neurolytic", "bilateral", "pump_trial"), how strong the reading that set it is; an attribute that is set
+    and not listed was read from an affirmed statement (STATED)."""
 
     approach: Approach | None = None
     levels: tuple[SpinalLevel, ...] = ()
@@ -40,6 +55,17 @@ class StatedIntent(Fact, frozen=True):
     neurolytic: bool = False
     bilateral: bool = False
     pump_trial: bool = False
+    evidence: tuple[tuple[str, Evidence], ...] = ()
+
+    def strength(self, attribute: str) -> Evidence:
+        for name, strength in self.evidence:
+            if name == attribute:
+                return strength
+        return Evidence.STATED
+
+    def supports_fix(self, attribute: str) -> bool:
+        """Whether a card may offer a one-click fix resting on `attribute`."""
+        return self.strength(attribute) is not Evidence.MENTIONED
 
 
 class InjectionOrder(Fact, frozen=True):
