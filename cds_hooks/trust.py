@@ -151,8 +151,9 @@ class _ReplayCache:
 
 def _reject(reason: str) -> NoReturn:
     logger.info("jwt rejected: %s", reason)
-    # `from None` keeps library exceptions (and anything they quote) out of tracebacks.
-    raise Unauthorized from None
+    # `from None` keeps library exceptions (and anything they quote) out of tracebacks. The reason travels in the
+    # error for the service's counters; the client still gets a bare 401.
+    raise Unauthorized(reason) from None
 
 
 def _bearer_token(authorization_header: str | None) -> str | None:
@@ -282,10 +283,10 @@ class JwtVerifier:
         # These unverified reads only choose which configured issuer and key to check against;
         # nothing from them is trusted until the signature verifies.
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            unverified_token = jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             _reject("malformed token")
+        header, unverified = unverified_token["header"], unverified_token["payload"]
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in _ALGORITHM_CURVES:
             _reject("algorithm not allowed")

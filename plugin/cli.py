@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import orjson
-import uvicorn
 from pydantic import ValidationError
 
 from cds_hooks.endpoints import describe_validation_error
@@ -25,6 +24,7 @@ from plugin.log_format import configure_logging
 from plugin.patient_data import FetchSettings
 from plugin.policies.catalog import PolicyCatalogError, check_directory, load_catalog
 from plugin.sandbox.cli import add_sandbox_commands
+from plugin.server import AddressInUse, ServeOptions, serve
 from plugin.services import SERVICES, Evaluator, ServiceSpec
 from plugin.settings import CONFIG_FILE_VARIABLE, SettingsError, load_settings
 from plugin.terminal import cards_table, table
@@ -109,17 +109,17 @@ def _serve(arguments: argparse.Namespace) -> int:
     except StartupRefused as error:
         print(f"epidural-cds: refusing to start: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        "plugin.asgi:app_from_environment",
-        factory=True,
+    options = ServeOptions(
         host=arguments.host,
         port=arguments.port,
         workers=arguments.workers,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
+        header_timeout_seconds=settings.header_timeout_seconds,
     )
-    return 0
+    try:
+        return serve(options)
+    except AddressInUse as error:
+        print(f"epidural-cds: {error}", file=sys.stderr)
+        return 2
 
 
 def _check(arguments: argparse.Namespace) -> int:

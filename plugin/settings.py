@@ -52,6 +52,9 @@ class Settings(BaseModel):
     fhir_page_cap: int = Field(default=20, ge=1, le=1000)
     fhir_page_size: int = Field(default=100, ge=1, le=1000)
     jwt_leeway_seconds: int = Field(default=60, ge=0, le=600)
+    # A client gets this long for a request's headers, then as long again for its body (plugin/request_deadlines.py).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("public_base_url")
     @classmethod
