@@ -97,6 +97,13 @@ def open_engine(
     return engine, backend
 
 
+def sqlite_file(url: str, setting: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL), so a read-only command can see it is missing without
+    creating it; a `ValueError` for a URL that is neither."""
+    parsed = _engine_url(url, setting)
+    return Path(cast(str, parsed.database)) if parsed.get_backend_name() == "sqlite" else None
+
+
 def _engine_url(url: str, setting: str) -> URL:
     """Parse and check a store URL; pin PostgreSQL to psycopg 3. Never echoes the URL (it may hold a password)."""
     try:

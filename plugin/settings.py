@@ -7,6 +7,7 @@ Unknown keys, in the file or the environment, stop start-up with a message namin
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 ENV_PREFIX = "EPIDURAL_CDS_"
 CONFIG_FILE_VARIABLE = "EPIDURAL_CDS_CONFIG"  # the config file's path, not a setting
-DEFAULT_FEEDBACK_DB = "sqlite:///var/epidural-cds/feedback.db"
+
+
+def default_feedback_db(environ: Mapping[str, str] = os.environ) -> str:
+    """The per-user data file, whatever the working directory: `$XDG_DATA_HOME/epidural-cds/feedback.db`, or
+    `~/.local/share/epidural-cds/feedback.db` when XDG_DATA_HOME is unset (or, against the XDG spec, relative)."""
+    data_home = Path(environ.get("XDG_DATA_HOME") or "")
+    if not data_home.is_absolute():
+        data_home = Path.home() / ".local" / "share"
+    return f"sqlite:///{data_home / 'epidural-cds' / 'feedback.db'}"
 
 
 class SettingsError(Exception):
@@ -43,7 +52,7 @@ class Settings(BaseModel):
 
     public_base_url: str | None = None
     policy_dir: Path | None = None
-    feedback_db: str = DEFAULT_FEEDBACK_DB
+    feedback_db: str = Field(default_factory=default_feedback_db)
     trusted_clients: list[TrustedClientSettings] = Field(default_factory=list)
     auth: bool = True
     cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
