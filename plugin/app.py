@@ -185,8 +185,9 @@ def create_app(
 
     # No JWT: Prometheus cannot mint CDS Hooks tokens, and the metrics hold no PHI (docs/operations.md).
     @app.get("/metrics", summary="Prometheus metrics, all workers summed", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
+    async def prometheus_metrics(request: Request) -> Response:
+        body, content_type = metrics.exposition(request.headers.get("accept", ""))
+        return Response(body, headers={"Content-Type": content_type})
 
     return app
 

@@ -17,19 +17,11 @@ from collections.abc import Collection, Iterable
 from typing import Final
 
 import httpx
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MULTIPROCESS_DIR_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
-CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 
 _LATENCY_BUCKETS: Final = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -77,14 +69,16 @@ def feedback_written(stored: int | None) -> None:
         FEEDBACK_ITEMS.inc(stored)
 
 
-def exposition() -> bytes:
-    """Every metric in the Prometheus text format: summed over the workers' files in multi-process mode."""
+def exposition(accept: str) -> tuple[bytes, str]:
+    """Every metric (summed over the workers' files in multi-process mode) and its content type, in the format the
+    scraper's Accept header asks for: Prometheus text, or OpenMetrics."""
+    encode, content_type = choose_encoder(accept)
     directory = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
     if directory is None:
-        return generate_latest(REGISTRY)
+        return encode(REGISTRY), content_type
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]  # unannotated
-    return generate_latest(registry)
+    return encode(registry), content_type
 
 
 def forget_worker(pid: int | None) -> None:

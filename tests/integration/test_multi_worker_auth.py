@@ -48,7 +48,7 @@ def test_a_token_is_accepted_once_whichever_worker_it_reaches(tmp_path: Path) ->
         str(port),
     ]
     with running_process("epidural-cds", command, f"{base}/readyz", timeout=60):
-        # Fresh connections, so the kernel spreads the calls over both workers' shared socket.
+        # Fresh connections, so the kernel spreads the calls over both workers' sockets.
         statuses = [
             httpx.post(
                 url, content=EXAMPLE.read_bytes(), headers={"Authorization": f"Bearer {token}"}, trust_env=False
