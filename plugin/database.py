@@ -45,6 +45,10 @@ class LazyTables:
         self._created = False
         self._lock = threading.Lock()
 
+    @property
+    def created(self) -> bool:
+        return self._created
+
     def ensure(self) -> None:
         """Create the tables if this process has not yet; raises SQLAlchemy's errors while the database is down."""
         if self._created:

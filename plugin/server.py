@@ -52,6 +52,8 @@ class ServeOptions:
     workers: int
     header_timeout_seconds: float
     graceful_shutdown_seconds: int = 10
+    app: str = "plugin.asgi:app_from_environment"  # another ASGI app: the benchmark serves its floor the same way
+    factory: bool = True
 
 
 class AddressInUse(Exception):
@@ -91,8 +93,8 @@ def run_worker(options: ServeOptions) -> None:
 def _serve_one(options: ServeOptions) -> None:
     listener = _listening_socket(options.host, options.port)
     config = uvicorn.Config(
-        "plugin.asgi:app_from_environment",
-        factory=True,
+        options.app,
+        factory=options.factory,
         http=header_deadline_protocol(options.header_timeout_seconds),
         log_config=None,
         access_log=False,
