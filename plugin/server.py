@@ -57,11 +57,13 @@ class ServeOptions:
 
 
 class AddressInUse(Exception):
-    """Another server listens on the address; the message names it."""
+    """The workers cannot share the address (another server listens there); the message names it."""
 
 
 def serve(options: ServeOptions) -> int:
     """Run the service until SIGTERM or SIGINT; the exit status for the command line."""
+    if options.port == 0 and options.workers > 1:
+        raise AddressInUse("port 0 would give each worker a different port: give the port to listen on")
     ensure_address_free(options.host, options.port)
     if options.workers == 1:
         run_worker(options)

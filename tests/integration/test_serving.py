@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -83,6 +84,24 @@ def test_keep_alive_connections_are_spread_over_every_worker() -> None:
     # The kernel hashes each connection to one worker's socket: all 16 on one worker would be a 1 in 32,768 chance.
     assert all(count > 0 for count in opened.values()), opened
     assert sum(opened.values()) >= 16
+
+
+def test_a_worker_that_dies_is_replaced_and_the_service_keeps_answering() -> None:
+    port = free_port()
+    with ExitStack() as stack:
+        _serve(stack, port, workers=2)
+        supervisor = _supervisor_pid(port)
+        killed, survivor = worker_pids(supervisor)
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 60  # a bound on the wait, not an assertion on time
+        while (workers := worker_pids(supervisor)) == [survivor] or killed in workers:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        answers = [httpx.get(f"http://127.0.0.1:{port}/healthz", trust_env=False).status_code for _ in range(8)]
+    assert killed not in workers
+    assert len(workers) == 2
+    assert answers == [200] * 8
 
 
 def _raw_exchange(port: int, request: bytes) -> bytes:
