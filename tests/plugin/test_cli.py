@@ -1,17 +1,24 @@
-"""The command line as a user runs it: a real process, real files."""
+"""The command line as a user runs it, on real files: through `main` in this process, with the environment and working
+directory the test gives (which keeps `make unit` fast), and as a real process where only a process shows it (the
+banner printed before serving, the modules a worker imports)."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest.mock import patch
 
 from bench.processes import free_port
 from plugin.cards import card_uuid
+from plugin.cli import main
 from plugin.feedback import FeedbackRecord, FeedbackStore
 from plugin.rules.findings import RuleId
 
@@ -19,16 +26,33 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 
 
+def _never_serve(options: object) -> int:
+    raise AssertionError(f"the command went on to serve ({options}) instead of refusing")
+
+
 def cli(*arguments: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "plugin", *arguments],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    """`epidural-cds ARGUMENTS` run by `main` in this process, in `cwd` with exactly the environment `env`. A `serve`
+    that does not refuse to start fails the test instead of serving."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved_environment, saved_cwd = dict(os.environ), Path.cwd()
+    root = logging.getLogger()
+    saved_logging = (root.handlers[:], root.level)  # serve configures the root logger for its JSON lines
+    os.environ.clear()
+    os.environ.update(saved_environment if env is None else env)
+    os.chdir(cwd)
+    try:
+        with redirect_stdout(stdout), redirect_stderr(stderr), patch("plugin.cli.serve", _never_serve):
+            try:
+                status = main(list(arguments))
+            except SystemExit as exit_:  # argparse: --help, --version, usage errors
+                status = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+        root.handlers[:], level = saved_logging
+        root.setLevel(level)
+    return subprocess.CompletedProcess(list(arguments), status, stdout.getvalue(), stderr.getvalue())
 
 
 def test_check_prints_the_cards_as_a_table() -> None:
