@@ -39,9 +39,7 @@ def app(tmp_path: Path) -> FastAPI:
     feedback_db = tmp_path / "feedback.db"
     # Generated requests name arbitrary fhirServer URLs: every fetch is answered here, none leaves the process.
     no_network = httpx.MockTransport(lambda request: httpx.Response(503))
-    return create_app(
-        Settings(auth=False, feedback_db=f"sqlite:///{feedback_db}"), today=lambda: TODAY, transport=no_network
-    )
+    return create_app(Settings(feedback_db=f"sqlite:///{feedback_db}"), today=lambda: TODAY, transport=no_network)
 
 
 @pytest.fixture
