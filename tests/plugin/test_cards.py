@@ -36,7 +36,12 @@ def test_foreign_uuids_name_no_rule() -> None:
 
 
 def test_cards_come_most_severe_first() -> None:
-    cards = render([finding(Severity.INFO), finding(Severity.CRITICAL), finding(Severity.WARNING)], DRAFTS)
+    findings = [
+        finding(Severity.INFO, subject="ServiceRequest/a", summary="a"),
+        finding(Severity.CRITICAL, subject="ServiceRequest/b", summary="b"),
+        finding(Severity.WARNING, subject="ServiceRequest/c", summary="c"),
+    ]
+    cards = render(findings, DRAFTS)
     assert [card.indicator for card in cards] == ["critical", "warning", "info"]
 
 
