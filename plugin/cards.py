@@ -143,7 +143,9 @@ TECHNICAL_PREFIX = "Record: "
 
 def problem_of(finding: Finding) -> Problem | RuleId:
     """The problem a finding is about; a rule this module does not know is a problem of its own."""
-    return finding.problem or _PROBLEM_OF.get(finding.rule, finding.rule)
+    if finding.problem is not None:
+        return finding.problem
+    return _PROBLEM_OF.get(finding.rule, finding.rule)
 
 
 def render(findings: Iterable[Finding], drafts: Mapping[str, Mapping[str, Any]]) -> list[Card]:
@@ -156,7 +158,7 @@ def render(findings: Iterable[Finding], drafts: Mapping[str, Mapping[str, Any]])
 def merged(findings: Iterable[Finding]) -> list[list[Finding]]:
     """Findings grouped so that each group is one problem: the same problem of the same order (or of the same
     session, for a problem of a whole session), and any findings that say exactly the same thing. Each group leads
-    with its most severe finding, then the one whose rule comes first in the contract's list."""
+    with its most severe finding, then one with a fix, then the one whose rule comes first in the contract's list."""
     groups: dict[tuple[object, ...], list[Finding]] = {}
     for finding in findings:
         problem = problem_of(finding)
@@ -181,6 +183,11 @@ def merged(findings: Iterable[Finding]) -> list[list[Finding]]:
         sorted(group, key=lambda f: (_SEVERITY_RANK[f.severity], _RANK.get(f.rule, len(_RANK))))
         for group in groups.values()
     ]
+
+
+def _precedence(finding: Finding) -> tuple[int, bool, int]:
+    """The most severe first; then one with a fix, so the card's summary says what its suggestion does."""
+    return _SEVERITY_RANK[finding.severity], not finding.fixes, _RANK.get(finding.rule, len(_RANK))
 
 
 def card_summary(text: str) -> str:

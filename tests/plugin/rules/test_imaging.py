@@ -293,7 +293,7 @@ def test_without_imaging_injection_with_archived_fluoroscopy_names_the_with_imag
     [finding] = discharged(discharge(injection("62322"), studies=[study()]), GENERIC)
     assert finding.rule is RuleId.CODE_IMAGING_MISMATCH
     assert "62323" in finding.summary
-    assert "ImagingStudy/rf" in finding.detail
+    assert "ImagingStudy/rf" in finding.references
     assert finding.fixes == ()
 
 
@@ -337,7 +337,7 @@ def test_medicare_injection_without_images_is_critical_and_says_nothing_was_foun
     assert finding.rule is RuleId.IMAGING_EVIDENCE_MISSING
     assert finding.severity is Severity.CRITICAL
     assert finding.citing == MEDICARE.citing
-    assert "nothing" in finding.detail
+    assert "no imaging study on record is linked" in finding.detail
 
 
 def test_injection_without_images_is_a_warning_when_the_payer_does_not_require_imaging() -> None:
@@ -355,12 +355,13 @@ def test_catheter_code_outside_medicare_imaging_codes_gets_a_warning() -> None:
 def test_ultrasound_study_is_not_evidence_and_is_named() -> None:
     [finding] = discharged(discharge(injection("62323"), studies=[study("ImagingStudy/us", "US")]))
     assert finding.rule is RuleId.IMAGING_EVIDENCE_MISSING
-    assert "ImagingStudy/us: ultrasound" in finding.detail
+    assert "an ultrasound study (modality US)" in finding.detail
+    assert finding.references == ("ImagingStudy/us",)
 
 
 def test_fluoroscopy_study_without_stored_instances_is_not_evidence_and_is_named() -> None:
     [finding] = discharged(discharge(injection("62323"), studies=[study(instances=0)]))
-    assert "fluoroscopy (modality RF); 0 stored instance(s)" in finding.detail
+    assert "a fluoroscopy study (modality RF) of 2026-11-20: 0 stored images" in finding.detail
 
 
 def test_cancelled_fluoroscopy_study_is_not_evidence() -> None:
@@ -371,7 +372,7 @@ def test_cancelled_fluoroscopy_study_is_not_evidence() -> None:
 def test_fluoroscopy_study_of_another_visit_is_not_evidence() -> None:
     other_visit = study(started_on=date(2026, 6, 1), encounter="Encounter/old")
     [finding] = discharged(discharge(injection("62323"), studies=[other_visit]))
-    assert "nothing" in finding.detail
+    assert "no imaging study on record is linked" in finding.detail
 
 
 def test_c_arm_study_linked_by_procedure_reference_is_evidence() -> None:
@@ -419,4 +420,4 @@ def test_qualifying_studies_returns_only_linked_evidence() -> None:
 
 def test_study_of_another_modality_is_named_by_its_code() -> None:
     [finding] = discharged(discharge(injection("62323"), studies=[study("ImagingStudy/mr", "MR")]))
-    assert "ImagingStudy/mr: other imaging (modality MR); modality not RF/XA/CT" in finding.detail
+    assert "an imaging study (modality MR) of 2026-11-20: modality not RF/XA/CT" in finding.detail
