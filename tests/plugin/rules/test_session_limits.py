@@ -90,7 +90,8 @@ def test_catheter_codes_are_not_counted_by_medicare() -> None:
 def test_two_regions_in_one_session_exceed_medicare() -> None:
     [finding] = sign(line("64483", "lumbar"), line("64479", "cervical"))
     assert finding.summary.startswith("2 spinal regions")
-    assert "cervical/thoracic: ServiceRequest/cervical" in finding.detail
+    assert "cervical/thoracic: 64479" in finding.detail
+    assert finding.subject == "ServiceRequest/cervical"
 
 
 def test_two_regions_on_different_days_are_two_sessions() -> None:
@@ -104,7 +105,7 @@ def test_levels_of_two_regions_in_one_order_are_two_regions() -> None:
 
 def test_modifier_59_is_named_as_not_getting_round_one_region() -> None:
     [finding] = sign(line("64483", "lumbar"), line("64479", "cervical", modifiers=("59",)))
-    assert "Modifier 59 on ServiceRequest/cervical" in finding.detail
+    assert "Modifier 59 on 64479" in finding.detail
     assert MEDICARE.conventions.session_counting.distinct_procedure_citation in finding.detail
 
 
