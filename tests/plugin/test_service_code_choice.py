@@ -164,7 +164,7 @@ def test_forbidden_modifier_on_an_interlaminar_code_is_flagged(service: TestClie
 def test_bilateral_interlaminar_order_breaks_medicare(service: TestClient) -> None:
     [card] = sign(service, service_request("o1", "62323", "Bilateral lumbar interlaminar ESI L4-L5, fluoroscopy"))
     assert rule(card) == "modifier-invalid"
-    assert "medicare-esi-lcd" in card["detail"]
+    assert "**Medicare epidural steroid injection LCDs (all MACs, 2021 family)**" in card["detail"]
 
 
 def test_three_transforaminal_levels_exceed_medicare_only(service: TestClient) -> None:
