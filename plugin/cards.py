@@ -179,10 +179,7 @@ def merged(findings: Iterable[Finding]) -> list[list[Finding]]:
             None,
         )
         (same if same is not None else groups.setdefault(key, [])).append(finding)
-    return [
-        sorted(group, key=lambda f: (_SEVERITY_RANK[f.severity], _RANK.get(f.rule, len(_RANK))))
-        for group in groups.values()
-    ]
+    return [sorted(group, key=_precedence) for group in groups.values()]
 
 
 def _precedence(finding: Finding) -> tuple[int, bool, int]:

@@ -10,11 +10,12 @@ from fhir_mappings.facts import (
     ClinicalRecord,
     CompanionOrder,
     Diagnosis,
+    Evidence,
     InjectionOrder,
     PerformedInjection,
     StatedIntent,
 )
-from fhir_mappings.spine import SpinalLevel
+from fhir_mappings.spine import SpinalLevel, SpinalRegion
 from plugin.rules import diagnosis
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.diagnosis import (
@@ -296,6 +297,25 @@ def test_thoracic_root_disorder_conflicts_with_a_lumbar_injection() -> None:
 def test_lumbar_diagnosis_conflicts_with_a_cervical_transforaminal_code() -> None:
     [finding] = diagnosis_conflict(facts(order("64479", date(2026, 12, 3), reason_codes=("M54.16",))), MEDICARE, TODAY)
     assert "lumbar/sacral" in finding.summary
+
+
+def test_a_diagnosis_of_the_region_injected_is_not_blamed_for_a_code_of_the_other_region() -> None:
+    caudal_coded_cervical = order(
+        "62321",
+        date(2026, 12, 3),
+        reason_codes=("M51.17",),
+        intent=StatedIntent(body_site_regions=frozenset({SpinalRegion.LUMBAR_SACRAL})),
+    )
+    assert diagnosis_conflict(facts(caudal_coded_cervical), MEDICARE, TODAY) == []
+
+
+def test_a_region_only_mentioned_does_not_decide_the_region_injected() -> None:
+    words = StatedIntent(
+        body_site_regions=frozenset({SpinalRegion.LUMBAR_SACRAL}), evidence=(("body_site_regions", Evidence.MENTIONED),)
+    )
+    cervical = order("62321", date(2026, 12, 3), reason_codes=("M51.17",), intent=words)
+    [finding] = diagnosis_conflict(facts(cervical), MEDICARE, TODAY)
+    assert "lumbar/sacral diagnosis" in finding.summary
 
 
 def test_thoracolumbar_diagnosis_fits_either_region() -> None:
