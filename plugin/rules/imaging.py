@@ -269,7 +269,8 @@ def _mismatch(
     references = tuple(sign.reference for sign in guided_by if sign.reference)
     target: InjectionCode | None = None
     if sibling is not None and firm:
-        summary = f"{entry.code} is a without-imaging code, but guidance is used: use {sibling.code}"
+        verb = "use" if ordered else "bill"
+        summary = f"{entry.code} is a without-imaging code, but guidance is used: {verb} {sibling.code}"
         detail = (
             f"{entry.code} ({entry.display}) is coded, but " + "; ".join(sign.words for sign in guided_by) + ". "
             f"With fluoroscopy or CT guidance the code is **{sibling.code}** ({sibling.display})."
@@ -289,7 +290,10 @@ def _mismatch(
             return None
         if unguided is not None and denial.firm:
             target = unguided
-            summary = f"{denial.words.capitalize()}, but {entry.code} includes guidance: use {target.code}"
+            summary = (
+                f"{denial.words.capitalize()}, but {entry.code} includes guidance: "
+                f"{'use' if ordered else 'bill'} {target.code}"
+            )
             detail = (
                 f"{entry.code} ({entry.display}) includes fluoroscopy or CT guidance, but {denial.words}. "
                 f"Without fluoroscopy or CT the code is **{target.code}** ({target.display}); if fluoroscopy or CT "
