@@ -1,7 +1,7 @@
 """Write the synthetic denial fixtures (tests/fixtures/denials/, copied to examples/denials/): X12 835 remittances,
 CARIN Blue Button ExplanationOfBenefits (NDJSON), a ClaimResponse answering a Claim (a JSON Bundle), and the
-Coverages that map member ids to patients (NDJSON, as a Bulk Data export of the EHR gives them). No real patient data: names are
-SYNTHETIC, member ids SYNM…, NPIs from the test range.
+Coverages that map member ids to patients (NDJSON, as a Bulk Data export of the EHR gives them). No real patient
+data: names are SYNTHETIC, member ids SYNM…, NPIs from the test range.
 
 The segment counts (SE01) and the balance of every line and claim (charge − adjustments = paid) are computed, not
 typed; `epidural-cds denials import` reads the result through x12sdk, which checks both.
