@@ -156,18 +156,18 @@ def _csv(report: DenialReport) -> str:
                      "preventable_amount", "overridden_then_denied", "override_reasons", "accepted_then_paid",
                      "paid_amount"])  # fmt: skip
     for f in report.families:
-        writer.writerow(["family", f.family, f.payer, "", f.denials, f.preventable, f.denied_amount,
-                         f.preventable_amount, "", "", "", ""])  # fmt: skip
+        writer.writerow(["family", f.family, f.payer, "", f.denials, f.preventable, f"{f.denied_amount:.2f}",
+                         f"{f.preventable_amount:.2f}", "", "", "", ""])  # fmt: skip
     for r in report.rules:
         reasons = "; ".join(f"{reason.reason} ({reason.count})" for reason in r.override_reasons)
-        writer.writerow(["rule", "", "", r.rule_id, "", "", r.denied_amount, "", r.overridden_then_denied, reasons,
-                         r.accepted_then_paid, r.paid_amount])  # fmt: skip
+        writer.writerow(["rule", "", "", r.rule_id, "", "", f"{r.denied_amount:.2f}", "", r.overridden_then_denied,
+                         reasons, r.accepted_then_paid, f"{r.paid_amount:.2f}"])  # fmt: skip
     return out.getvalue()
 
 
 def _json_value(value: object) -> object:
     if isinstance(value, Decimal):
-        return str(value)
+        return f"{value:.2f}"
     raise TypeError(type(value).__name__)
 
 

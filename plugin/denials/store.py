@@ -19,6 +19,7 @@ from plugin.denials.tables import members, metadata, remittance_lines
 from plugin.feedback import feedback_table
 
 _CHUNK = 200  # rows per INSERT: 21 parameters each, under both backends' limits
+_CENT = Decimal("0.01")
 
 
 class DenialStore:
@@ -122,9 +123,9 @@ def _row(line: RemittanceLine, file_name: str, now: datetime) -> dict[str, Any]:
         "cpt": line.cpt,
         "modifiers": ",".join(line.modifiers),
         "units": line.units,
-        "billed": line.billed,
-        "paid": line.paid,
-        "adjustments": json.dumps([[a.group, a.carc, str(a.amount)] for a in line.adjustments]),
+        "billed": line.billed.quantize(_CENT),
+        "paid": line.paid.quantize(_CENT),
+        "adjustments": json.dumps([[a.group, a.carc, str(a.amount.quantize(_CENT))] for a in line.adjustments]),
         "rarcs": ",".join(line.rarcs),
         "policy": line.policy,
         "imported_at": now,
@@ -144,8 +145,8 @@ def _line(row: sa.RowMapping) -> RemittanceLine:
         cpt=row["cpt"],
         modifiers=tuple(m for m in row["modifiers"].split(",") if m),
         units=Decimal(row["units"]),
-        billed=Decimal(row["billed"]),
-        paid=Decimal(row["paid"]),
+        billed=Decimal(row["billed"]).quantize(_CENT),
+        paid=Decimal(row["paid"]).quantize(_CENT),
         adjustments=tuple(Adjustment(g, c, Decimal(a)) for g, c, a in json.loads(row["adjustments"])),
         rarcs=tuple(r for r in row["rarcs"].split(",") if r),
         policy=row["policy"],
