@@ -283,6 +283,12 @@ COVERAGES = [
         "id": f"coverage-p{n}",
         "status": "active",
         "subscriberId": f"SYNM000000{n}",
+        "identifier": [
+            {
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MB"}]},
+                "value": f"SYNM000000{n}",
+            }
+        ],
         "beneficiary": {"reference": f"Patient/p{n}"},
         "payor": [{"display": "SYNTHETIC MEDICARE JF"}],
     }
