@@ -34,7 +34,8 @@ _CODES = spinal_injection_codes(frozenset({"76000", "77002", "77003", "77012", "
 
 def _generator() -> ModuleType:
     spec = importlib.util.spec_from_file_location("denial_fixtures", _GENERATOR)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
