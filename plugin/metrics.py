@@ -50,7 +50,7 @@ _REASON: Final = re.compile(r"[A-Za-z][A-Za-z0-9 _-]{0,63}")
 
 
 def jwt_rejected(reason: str) -> None:
-    # Reasons are fixed texts of cds_hooks.trust, some with a status code or an exception class name.
+    # Reasons are the fixed reason classes of cds_hooks.trust (`Unauthorized.kind`); the check keeps it that way.
     JWT_REJECTIONS.labels(reason=reason if _REASON.fullmatch(reason) else "other").inc()
 
 

@@ -3,7 +3,9 @@
 A CDS Hooks token's `jti` may be used once. Each uvicorn worker is its own process, so a replay cache in memory lets
 a token replayed to another worker through; the ids live in the service's database instead (SQLite by default, the
 same PostgreSQL as feedback across hosts). An id is kept until its token could no longer pass the `exp` check, then
-purged.
+purged. On SQLite the ids live in a file of their own beside the feedback file (`feedback.db` →
+`feedback-seen-tokens.db`): every authenticated call writes one, and must not queue behind a feedback post holding
+the feedback file's write lock.
 
 Every authenticated call writes one id, so the write is kept short (bench/RESULTS.md, "JWT overhead"): one
 ``INSERT ... ON CONFLICT DO NOTHING`` sent straight to the database driver, committed on its own, without
@@ -29,7 +31,7 @@ import sqlalchemy as sa
 
 from cds_hooks.errors import ServiceUnavailable
 from plugin import metrics
-from plugin.database import LazyTables, open_engine, sqlite_file
+from plugin.database import LazyTables, open_engine, own_sqlite_file, sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +60,14 @@ class TokenReplayStore:
     """A `cds_hooks.trust.ReplayGuard` backed by the service database. Thread-safe; one per process."""
 
     def __init__(self, url: str) -> None:
+        own_url = own_sqlite_file(url, "seen-tokens")
         self._engine, self._backend = open_engine(
-            url, setting="feedback_db", logging_name="tokens", synchronous="NORMAL"
+            own_url, setting="feedback_db", logging_name="tokens", synchronous="NORMAL"
         )
         self._tables = LazyTables(self._engine, self._backend, _metadata)
         self._driver_error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
         self._inserts = 0
-        self._sqlite_path = sqlite_file(url, "feedback_db")
+        self._sqlite_path = sqlite_file(own_url, "feedback_db")
         self._loop_connection: sqlite3.Connection | None = None
 
     def check(self) -> None:
