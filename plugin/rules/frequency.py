@@ -69,7 +69,8 @@ def check_sessions(
 def _judge(
     session: ProposedSession, pool: Pool, day: date, injections: int, ledger: Ledger, policy: AppliedPolicy
 ) -> Iterable[Finding]:
-    limits = policy.payer.frequency.limits
+    # Each session is judged by the policy version in force on its date.
+    limits = policy.on(day).frequency.limits
     breach = ledger.breach(day, injections, limits)
     if breach is not None:
         earliest = ledger.earliest_compliant(day, injections, limits)
@@ -77,7 +78,7 @@ def _judge(
         through = breach.window_end - timedelta(days=1)
         yield Finding(
             rule=RuleId.FREQUENCY_LIMIT_EXCEEDED,
-            severity=Severity.CRITICAL,
+            severity=policy.ceiling(Severity.CRITICAL, breach.limit.source),
             summary=_clip(
                 f"Session on {day.isoformat()} breaks {_window_words(breach.limit)} ({_pool_label(pool)})"
                 + (f"; earliest {earliest.isoformat()}" if earliest else "")
@@ -87,7 +88,9 @@ def _judge(
                 f"{_window_words(breach.limit)} in any rolling window ({_pool_label(pool)}). "
                 f"The window {breach.window_start.isoformat()} to {through.isoformat()} would hold "
                 f"{breach.measure}, counting past and booked sessions and this one. {when}"
-                f"\n\n{policy.payer.frequency.citation}." + policy.caveat
+                f"\n\n{policy.payer.frequency.citation}."
+                + policy.verification(breach.limit.source)
+                + policy.caveat
             ),
             subject=session.source,
             citing=policy.citing,
