@@ -106,7 +106,9 @@ class PolicyCatalog:
             if policy is not None:
                 why = f"the primary coverage ({_named(primary)}) matched {reason}"
                 return PolicySelection(policy, primary, why, False, self.versions_of(rule.policy), state)
-        return self._default(on, primary, f"no policy is configured for the primary coverage ({_named(primary)})", state)
+        return self._default(
+            on, primary, f"no policy is configured for the primary coverage ({_named(primary)})", state
+        )
 
     def _default(self, on: date, coverage: PayerCoverage | None, why: str, state: str | None) -> PolicySelection:
         policy_id = self.mapping.default_policy
@@ -225,7 +227,9 @@ def load_catalog(policy_dir: Path | None = None) -> PolicyCatalog:
                 problems.append(
                     PolicyProblem(mapping_file, f"rules.{position}.policy", f"unknown policy {rule.policy!r}")
                 )
-    ordered = {policy_id: tuple(sorted(found, key=lambda p: p.effective.start)) for policy_id, found in versions.items()}
+    ordered = {
+        policy_id: tuple(sorted(found, key=lambda p: p.effective.start)) for policy_id, found in versions.items()
+    }
     for policy_id, found in ordered.items():
         problems.extend(_version_problems(origins[policy_id], found))
     if problems or conventions is None or mapping is None:
@@ -277,7 +281,9 @@ def audit(catalog: PolicyCatalog) -> list[PolicyProblem]:
             prefix = f"version {policy.version}: " if len(versions) > 1 else ""
             for number in quoted_numbers(policy):
                 if number.source is None:
-                    problems.append(PolicyProblem(file, prefix + number.field, f"no quote and source for {number.what}"))
+                    problems.append(
+                        PolicyProblem(file, prefix + number.field, f"no quote and source for {number.what}")
+                    )
                 elif number.source.url.scheme != "https":
                     problems.append(PolicyProblem(file, prefix + number.field + ".source.url", "not an https URL"))
             for position, citation in enumerate(policy.sources):

@@ -62,7 +62,9 @@ def quoted_numbers(policy: PayerPolicy) -> list[QuotedNumber]:
         numbers.append(QuotedNumber("repeat", what, repeat.source))
     care = policy.conservative_care
     if care is not None:
-        numbers.append(QuotedNumber("conservative_care", f"{_plural(care.weeks, 'week')} of conservative care", care.source))
+        numbers.append(
+            QuotedNumber("conservative_care", f"{_plural(care.weeks, 'week')} of conservative care", care.source)
+        )
     imaging = policy.diagnostic_imaging
     if imaging is not None:
         what = f"{'/'.join(imaging.modalities)} within {imaging.months} months"

@@ -88,9 +88,7 @@ def _judge(
                 f"{_window_words(breach.limit)} in any rolling window ({_pool_label(pool)}). "
                 f"The window {breach.window_start.isoformat()} to {through.isoformat()} would hold "
                 f"{breach.measure}, counting past and booked sessions and this one. {when}"
-                f"\n\n{policy.payer.frequency.citation}."
-                + policy.verification(breach.limit.source)
-                + policy.caveat
+                f"\n\n{policy.payer.frequency.citation}." + policy.verification(breach.limit.source) + policy.caveat
             ),
             subject=session.source,
             citing=policy.citing,
