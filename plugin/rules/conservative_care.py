@@ -20,15 +20,23 @@ from plugin.rules.hook_facts import HookFacts
 
 
 @cache
-def _care_words(care: ConservativeCare) -> re.Pattern[str]:
-    words = "|".join(re.escape(phrase) for phrase in sorted(care.phrases, key=len, reverse=True))
+def _words(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    words = "|".join(re.escape(phrase) for phrase in sorted(phrases, key=len, reverse=True))
     return re.compile(rf"\b(?:{words}|conservative (?:care|therapy|treatment))\b", re.I)
 
 
 @cache
-def _stated_weeks(care: ConservativeCare) -> re.Pattern[str]:
-    words = _care_words(care).pattern
+def _durations(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    words = _words(phrases).pattern
     return re.compile(rf"(\d{{1,2}})\s*(weeks?|wks?|months?)\b[^.;\n]{{0,40}}?{words}", re.I)
+
+
+def _care_words(care: ConservativeCare) -> re.Pattern[str]:
+    return _words(tuple(care.phrases))
+
+
+def _stated_weeks(care: ConservativeCare) -> re.Pattern[str]:
+    return _durations(tuple(care.phrases))
 
 
 def _weeks_stated(texts: list[str], care: ConservativeCare) -> int:
