@@ -265,6 +265,17 @@ def read_care(data: PatientData) -> CareHistory:
     )
 
 
+def unused(policy: AppliedPolicy) -> frozenset[DataKey]:
+    """The criteria data the applied policy never reads: its absence skips nothing, so no card mentions it."""
+    versions = policy.versions or (policy.payer,)
+    keys = set()
+    if all(version.repeat is None for version in versions):
+        keys.add(DataKey.OBSERVATIONS)
+    if all(version.diagnostic_imaging is None for version in versions):
+        keys.add(DataKey.DIAGNOSTIC_REPORTS)
+    return frozenset(keys)
+
+
 def applied(selection: PolicySelection, catalog: PolicyCatalog) -> AppliedPolicy:
     return AppliedPolicy(
         selection.policy,
@@ -310,7 +321,9 @@ class Evaluator:
                 # One faulty check must not cost the clinician every other card; it is logged and named instead.
                 logger.exception("rule failed", extra={"service_id": spec.id, "rule": rule.__name__})
                 failed.append(rule.__name__)
-        findings.extend(data_incomplete(data, facts.record.skipped, spec.optional, failed_checks=failed))
+        findings.extend(
+            data_incomplete(data, facts.record.skipped, spec.optional - unused(policy), failed_checks=failed)
+        )
         drafts = index_by_reference(_draft_resources(request))
         response = CdsResponse(cards=cards.render(findings, drafts))
         logger.info(

@@ -1,5 +1,6 @@
 """Prior authorization: which of the policy's requirements apply to this session, by the program's dates, the state
-where the service is furnished, the code, the phase and the session's number in its window."""
+where the service is furnished (the coverage mapping's `service_state`), the code, the phase and the session's number
+in its window."""
 
 from __future__ import annotations
 
@@ -39,16 +40,15 @@ def _judge(place: Placed, requirement: PriorAuthorization, policy: AppliedPolicy
     code = session.code or ""
     if requirement.codes and code not in requirement.codes and code not in requirement.conditional_codes:
         return None
-    state = policy.service_state
-    if requirement.states and state is not None and state not in requirement.states:
+    # A state-bound program (WISeR) is judged only where the operator has said which state the site is in: a card on
+    # every order elsewhere would teach clinicians to ignore it.
+    if requirement.states and policy.service_state not in requirement.states:
         return None
     earlier = place.ledger.used_in_window_ending(day, requirement.window_months)
     number = len([other for other in earlier if other != day]) + 1
     if number < requirement.from_session:
         return None
     conditions: list[str] = []
-    if requirement.states and state is None:
-        conditions.append(f"if the service is furnished in {', '.join(requirement.states)}")
     if code in requirement.conditional_codes:
         conditions.append(f"{code} {requirement.conditional_codes[code]}")
     if requirement.sites:

@@ -97,18 +97,30 @@ BRIEF_NOTE = Documentation(
 MEDICARE = ("Medicare Part B", "1")
 MOLINA = ("Molina Healthcare", None)
 COMMERCIAL = ("Acme Health PPO", None)
+CIGNA = ("Cigna Healthcare", None)
+BCBST = ("BlueCross BlueShield of Tennessee", None)
 
 
 class _Patient:
     """A scenario chart with the parts every scenario shares: coverage, today's visit, earlier conservative care."""
 
-    def __init__(self, name: str, today: date, *, given: str, plan: tuple[str, str | None], gender: str = "female"):
+    def __init__(
+        self,
+        name: str,
+        today: date,
+        *,
+        given: str,
+        plan: tuple[str, str | None],
+        gender: str = "female",
+        conservative_care: bool = True,
+    ):
         self.today = today
         self.chart = Chart(PATIENT_PREFIX + name, today, given=given, gender=gender, born=date(1954, 4, 2))
         payor, sopt = plan
         self.chart.coverage(payor, sopt=sopt)
         self.visit = self.chart.encounter("visit", today)
-        self.chart.physical_therapy("physical-therapy", add_months(today, -14))
+        if conservative_care:
+            self.chart.physical_therapy("physical-therapy", add_months(today, -14))
 
     def months_ago(self, months: int) -> date:
         return add_months(self.today, -months)
@@ -250,12 +262,16 @@ def molina_cap(today: date) -> Scenario:
         reasons=[reason],
         documentation=COMPLETE_NOTE,
     )
-    patient.past_sessions([8, 5, 2], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
+    # The last session 3 months back: past Molina's 60-day repeat interval on any day.
+    patient.past_sessions([8, 5, 3], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
     return patient.scenario(
         "molina-cap",
         "Molina member: 62322 is not on Molina's counted list, so 3 of 4 sessions are used and the order takes "
-        "the last (Medicare would count 4)",
-        {Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_LIMIT_REACHED), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        "the last (Medicare would count 4); a repeat without documented sustained relief (MCP-032)",
+        {
+            Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_LIMIT_REACHED, RuleId.REPEAT_CRITERIA_UNMET),
+            Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET),
+        },
         draft_orders=[patient.order(reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)],
     )
 
@@ -458,8 +474,12 @@ def nonspecific_diagnosis(today: date) -> Scenario:
     nonspecific = _rules(RuleId.DIAGNOSIS_NONSPECIFIC)
     return patient.scenario(
         "nonspecific-diagnosis",
-        "62323 for M54.50 low back pain while M51.16 disc disorder with radiculopathy is on record",
-        {Hook.ORDER_SELECT: nonspecific, Hook.ORDER_SIGN: nonspecific},
+        "62323 for M54.50 low back pain while M51.16 disc disorder with radiculopathy is on record; the unmapped "
+        "plan gets the typical commercial rule, which asks for a recent MRI or CT and prior authorization",
+        {
+            Hook.ORDER_SELECT: nonspecific,
+            Hook.ORDER_SIGN: nonspecific | _rules(RuleId.DIAGNOSTIC_IMAGING_MISSING, RuleId.PRIOR_AUTH_REQUIRED),
+        },
         draft_orders=[patient.order(axial)],
     )
 
@@ -525,8 +545,12 @@ def prior_auth(today: date) -> Scenario:
     patient.past_sessions([4], reason)
     return patient.scenario(
         "prior-auth",
-        "Commercial plan (conservative default policy): a second session in 12 months needs prior authorization",
-        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        "Unmapped commercial plan (typical commercial rule, eviCore CMM-200): prior authorization, and a repeat "
+        "without documented sustained relief",
+        {
+            Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED, RuleId.REPEAT_CRITERIA_UNMET),
+            Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET),
+        },
         draft_orders=[patient.order(reason)],
     )
 
@@ -540,6 +564,42 @@ def uncoded_procedure(today: date) -> Scenario:
         "uncoded-procedure",
         "A clean order, but the record holds a procedure with no code: the card says it was ignored",
         {Hook.ORDER_SIGN: incomplete, Hook.PATIENT_VIEW: incomplete},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def cigna_too_soon(today: date) -> Scenario:
+    patient = _Patient("cigna-too-soon", today, given="Cora", plan=CIGNA)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.chart.injection(
+        "esi-10d",
+        "62323",
+        today - timedelta(days=10),
+        INTERLAMINAR_L4_L5,
+        reasons=[reason],
+        documentation=COMPLETE_NOTE,
+    )
+    return patient.scenario(
+        "cigna-too-soon",
+        "Cigna member (eviCore CMM-200): a repeat 10 days after the last session, under the 14-day interval, without "
+        "documented sustained relief; eviCore reviews every session",
+        {
+            Hook.ORDER_SIGN: _rules(
+                RuleId.INTERVAL_TOO_SHORT, RuleId.REPEAT_CRITERIA_UNMET, RuleId.PRIOR_AUTH_REQUIRED
+            ),
+            Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET),
+        },
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def bcbst_no_conservative_care(today: date) -> Scenario:
+    patient = _Patient("bcbst-no-conservative-care", today, given="Tessa", plan=BCBST, conservative_care=False)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "bcbst-no-conservative-care",
+        "BCBS Tennessee member: a first injection with no physical therapy or other conservative care on record",
+        {Hook.ORDER_SIGN: _rules(RuleId.CONSERVATIVE_CARE_UNDOCUMENTED)},
         draft_orders=[patient.order(reason)],
     )
 
@@ -571,6 +631,8 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     unguided_code_with_images,
     prior_auth,
     uncoded_procedure,
+    cigna_too_soon,
+    bcbst_no_conservative_care,
 )
 
 

@@ -36,10 +36,8 @@ def test_wiser_is_not_asked_outside_its_states() -> None:
     assert sign(order("64483", date(2026, 12, 3)), policy=MEDICARE_IN_FLORIDA) == []
 
 
-def test_wiser_with_the_state_unknown_is_information_naming_the_states() -> None:
-    [finding] = sign(order("64483", date(2026, 12, 3)), policy=MEDICARE)
-    assert finding.severity is Severity.INFO
-    assert "AZ, NJ, OH, OK, TX, WA" in finding.summary
+def test_wiser_is_not_judged_where_the_service_state_is_not_configured() -> None:
+    assert sign(order("64483", date(2026, 12, 3)), policy=MEDICARE) == []
 
 
 def test_wiser_covers_its_last_day_and_ends_after_it() -> None:
