@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+from fhir_mappings.bundles import parsed
 from fhir_mappings.code_systems import is_system
 from fhir_mappings.dates import calendar_date
 from fhir_mappings.facts import Fact
@@ -79,7 +80,7 @@ def _label(resource: Mapping[str, Any], kind: str) -> str:
 def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
     """Final 0-10 pain severity Observations (LOINC 72514-3, 38208-5) with a day and a number."""
     scores: list[PainScore] = []
-    for resource in values:
+    for resource in map(parsed, values):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "Observation":
             continue
         if resource.get("status") not in _FINAL_OBSERVATION:
@@ -105,7 +106,7 @@ def read_diagnostic_studies(
 ) -> tuple[DiagnosticStudy, ...]:
     """MR and CT ImagingStudies (DICOM modality codes) and radiology reports whose words say MRI or CT."""
     studies: list[DiagnosticStudy] = []
-    for resource in imaging_studies:
+    for resource in map(parsed, imaging_studies):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "ImagingStudy":
             continue
         if resource.get("status") in {"cancelled", "entered-in-error"}:
@@ -127,7 +128,7 @@ def read_diagnostic_studies(
                 regions=_regions(text),
             )
         )
-    for resource in diagnostic_reports:
+    for resource in map(parsed, diagnostic_reports):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "DiagnosticReport":
             continue
         if resource.get("status") not in _FINAL_REPORT:
