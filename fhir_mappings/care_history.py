@@ -114,7 +114,8 @@ def read_diagnostic_studies(
         modalities = {str(c.get("code")) for c in _modality_codings(resource) if c.get("code") in {"MR", "CT"}}
         if not modalities:
             continue
-        series = resource.get("series") if isinstance(resource.get("series"), list) else []
+        listed = resource.get("series")
+        series: list[Any] = listed if isinstance(listed, list) else []
         text = _words(
             resource.get("description"),
             resource.get("procedureCode"),
