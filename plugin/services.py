@@ -258,7 +258,9 @@ class Evaluator:
         as_of = self.today()
         facts = spec.subjects(request, data, record)
         selection = self.catalog.select(facts.record.coverages, as_of)
-        policy = AppliedPolicy(selection.policy, self.catalog.conventions, selection.why)
+        policy = AppliedPolicy(
+            selection.policy, self.catalog.conventions, selection.why, session_types=self.catalog.session_types
+        )
         findings: list[Finding] = []
         failed: list[str] = []
         for rule in spec.rules:

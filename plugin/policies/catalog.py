@@ -20,9 +20,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from fhir_mappings.code_systems import is_system
 from fhir_mappings.facts import PayerCoverage
-from plugin.policies.schema import CodingConventions, CoverageMapping, CoverageSelector, PayerPolicy
+from plugin.policies.schema import CodingConventions, CoverageMapping, CoverageSelector, PayerPolicy, SessionTypes
 
-PolicyDocument = PayerPolicy | CodingConventions | CoverageMapping
+PolicyDocument = PayerPolicy | CodingConventions | CoverageMapping | SessionTypes
 _DOCUMENT: TypeAdapter[PolicyDocument] = TypeAdapter(PolicyDocument)
 _SHIPPED_PACKAGE = "plugin.policies"
 
@@ -66,6 +66,7 @@ class PolicyCatalog:
     conventions: CodingConventions
     mapping: CoverageMapping
     origins: dict[str, str] = field(default_factory=dict)
+    session_types: SessionTypes | None = None
 
     @property
     def default_policy(self) -> PayerPolicy:
@@ -114,7 +115,7 @@ def _read_documents(named: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, P
             for problem in error.errors(include_url=False):
                 # The union tag is the first location part; drop it so the field reads as the file spells it.
                 location = [str(part) for part in problem["loc"]]
-                if location and location[0] in {"PayerPolicy", "CodingConventions", "CoverageMapping"}:
+                if location and location[0] in {"PayerPolicy", "CodingConventions", "CoverageMapping", "SessionTypes"}:
                     location = location[1:]
                 problems.append(PolicyProblem(name, ".".join(location) or "(file)", problem["msg"]))
     return documents, problems
@@ -145,6 +146,7 @@ def load_catalog(policy_dir: Path | None = None) -> PolicyCatalog:
     origins: dict[str, str] = {}
     conventions: CodingConventions | None = None
     mapping: CoverageMapping | None = None
+    session_types: SessionTypes | None = None
     for name, document in documents:
         if isinstance(document, PayerPolicy):
             policies[document.id] = document
@@ -152,6 +154,10 @@ def load_catalog(policy_dir: Path | None = None) -> PolicyCatalog:
         elif isinstance(document, CodingConventions):
             conventions = document
             origins[document.id] = name
+        elif isinstance(document, SessionTypes):
+            # Shipped files come first: an operator's file is laid over the shipped one, not in place of it.
+            session_types = document if session_types is None else document.merged_over(session_types)
+            origins["session-types"] = name
         else:
             mapping = document
             origins["coverage-mapping"] = name
@@ -170,7 +176,9 @@ def load_catalog(policy_dir: Path | None = None) -> PolicyCatalog:
                 )
     if problems or conventions is None or mapping is None:
         raise PolicyCatalogError(problems)
-    return PolicyCatalog(policies=policies, conventions=conventions, mapping=mapping, origins=origins)
+    return PolicyCatalog(
+        policies=policies, conventions=conventions, mapping=mapping, origins=origins, session_types=session_types
+    )
 
 
 def check_directory(policy_dir: Path | None) -> list[PolicyProblem]:

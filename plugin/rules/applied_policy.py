@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plugin.policies.schema import CodingConventions, PayerPolicy
+from plugin.policies.schema import CodingConventions, PayerPolicy, SessionTypes
 from plugin.rules.findings import Citing
 
 
@@ -13,6 +13,8 @@ class AppliedPolicy:
     payer: PayerPolicy
     conventions: CodingConventions
     why: str
+    session_types: SessionTypes | None = None
+    """The site's appointment types and what is never a session (the catalog's `session-types` file)."""
 
     @property
     def citing(self) -> Citing:

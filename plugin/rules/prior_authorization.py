@@ -10,16 +10,16 @@ from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.frequency import ProposedSession, proposed_bookings, proposed_orders
 from plugin.rules.hook_facts import HookFacts
-from plugin.rules.sessions import SessionHistory, is_exempt, pool_of
+from plugin.rules.sessions import SessionHistory, is_exempt
 
 
 def order_prior_authorization(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
-    history = SessionHistory.of(facts, policy.payer.frequency)
-    return list(_check(proposed_orders(facts, as_of), history, policy))
+    history = SessionHistory.of(facts, policy, as_of)
+    return list(_check(proposed_orders(facts, history, as_of), history, policy))
 
 
 def booking_prior_authorization(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
-    history = SessionHistory.of(facts, policy.payer.frequency)
+    history = SessionHistory.of(facts, policy, as_of)
     return list(_check(proposed_bookings(facts, history, as_of), history, policy))
 
 
@@ -29,12 +29,9 @@ def _check(proposed: Iterable[ProposedSession], history: SessionHistory, policy:
         return
     frequency = policy.payer.frequency
     for session in proposed:
-        if not history.counts(session.code) or is_exempt(frequency, session.intent, session.reason_codes):
+        if session.counted is None or is_exempt(frequency, session.intent, session.reason_codes):
             continue
-        known, pool = pool_of(frequency, session.code, session.intent)
-        if not known:
-            continue
-        ledger = history.ledger(pool)
+        ledger = history.ledger(session.counted.pool)
         earlier = ledger.used_in_window_ending(session.on, requirement.window_months)
         number = len([day for day in earlier if day != session.on]) + 1
         if number >= requirement.from_session:

@@ -13,7 +13,9 @@ CATALOG = load_catalog()
 
 
 def applied(policy_id: str) -> AppliedPolicy:
-    return AppliedPolicy(CATALOG.policies[policy_id], CATALOG.conventions, "chosen by the test")
+    return AppliedPolicy(
+        CATALOG.policies[policy_id], CATALOG.conventions, "chosen by the test", session_types=CATALOG.session_types
+    )
 
 
 def performed(
