@@ -122,12 +122,11 @@ def _exceeded(
     through = breach.window_end - timedelta(days=1)
     # A count resting on words (an uncoded order, an appointment known by its words) is likely, not certain.
     likely = worded or ledger.rests_on_words(breach)
+    cap = f"{_window_words(breach.limit)} ({_pool_label(pool)})"
     if likely:
-        summary = (
-            f"Check the session count: {day.isoformat()} may break {_window_words(breach.limit)} ({_pool_label(pool)})"
-        )
+        summary = f"Check the session count: a session on {day.isoformat()} may break {cap}"
     else:
-        summary = f"Session on {day.isoformat()} breaks {_window_words(breach.limit)} ({_pool_label(pool)})"
+        summary = f"Session on {day.isoformat()} breaks {cap}"
     if earliest:
         summary += f"; earliest {earliest.isoformat()}"
     basis = ""
