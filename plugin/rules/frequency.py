@@ -276,7 +276,7 @@ def session_budget(history: SessionHistory, policy: AppliedPolicy, as_of: date) 
         if upcoming:
             lines.append("- Booked: " + ", ".join(day.isoformat() for day in upcoming))
             short.append(f"{len(upcoming)} booked")
-        lines.extend(_why_these_numbers(ledger, stale.get(pool, [])))
+        lines.extend(_why_these_numbers(ledger, stale.get(pool, []), history.not_sessions.get(pool, 0)))
         next_eligible = ledger.earliest_compliant(as_of, 1, list(limits), additional=True)
         eligible_words = (
             f"next eligible date {next_eligible.isoformat()}" if next_eligible else "no eligible date within 3 years"
@@ -298,9 +298,14 @@ def session_budget(history: SessionHistory, policy: AppliedPolicy, as_of: date) 
     return findings
 
 
-def _why_these_numbers(ledger: Ledger, stale: Sequence[date]) -> list[str]:
+def _why_these_numbers(ledger: Ledger, stale: Sequence[date], not_sessions: int) -> list[str]:
     """What a reader needs to trust the counts: what was left out, and what rests on words."""
     lines = []
+    if not_sessions:
+        lines.append(
+            f"- {plural(not_sessions, 'perioperative or labour epidural')} "
+            f"{'was' if not_sessions == 1 else 'were'} not counted: not an epidural steroid injection."
+        )
     if stale:
         days = ", ".join(day.isoformat() for day in sorted(stale))
         lines.append(
@@ -330,7 +335,7 @@ def proposed_orders(facts: HookFacts, history: SessionHistory, as_of: date) -> l
     proposed = []
     for order in facts.orders:
         not_a_session = reader.is_not_a_session(
-            order.codes, order.text, order.reason_codes, bool(order.intent.catheter)
+            order.codes, order.text, order.reason_codes, catheter=bool(order.intent.catheter)
         )
         proposed.append(
             ProposedSession(
@@ -351,7 +356,7 @@ def proposed_bookings(facts: HookFacts, history: SessionHistory, as_of: date) ->
     reader = history.reader
     proposed = []
     for booking in facts.proposed:
-        not_a_session = reader.is_not_a_session(booking.codes, booking.text, (), bool(booking.intent.catheter))
+        not_a_session = reader.is_not_a_session(booking.codes, booking.text, (), catheter=bool(booking.intent.catheter))
         proposed.append(
             ProposedSession(
                 source=booking.source,

@@ -93,7 +93,14 @@ class SessionReader:
     def counts(self, code: str | None) -> bool:
         return code is not None and code in self._counted
 
-    def is_not_a_session(self, codes: Iterable[str], words: str, reason_codes: Iterable[str], catheter: bool) -> bool:
+    @staticmethod
+    def is_catheter(code: str | None, intent: StatedIntent) -> bool:
+        entry = injection_codes().get(code)
+        return bool(intent.catheter) or (entry is not None and entry.catheter)
+
+    def is_not_a_session(
+        self, codes: Iterable[str], words: str, reason_codes: Iterable[str], *, catheter: bool
+    ) -> bool:
         """A perioperative or labour epidural: said in its words, or a catheter for a postoperative or obstetric
         reason."""
         if self._not_session_words is not None and self._not_session_words.search(words):

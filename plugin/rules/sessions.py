@@ -232,8 +232,8 @@ class SessionHistory:
     """The regions of the counted sessions on each date, whatever the policy's pools."""
     stale_bookings: list[tuple[Pool, BookedSession]] = field(default_factory=list)
     """Past appointments still marked booked or pending: not counted, since nothing shows they took place."""
-    not_sessions: int = 0
-    """Perioperative and labour epidurals on record: not counted."""
+    not_sessions: dict[Pool, int] = field(default_factory=dict)
+    """Perioperative and labour epidurals on record or booked, by pool: not counted."""
     _sides: dict[tuple[Pool, date, str], set[str]] = field(default_factory=dict, repr=False, compare=False)
     """The sides (RT, LT) counted for each code on each date, while the history is built."""
 
@@ -290,14 +290,17 @@ class SessionHistory:
         if not injection.counts_as_performed or not reader.counts(injection.code):
             return
         intent = injection.intent
-        words = " ".join(injection.notes)
-        if reader.is_not_a_session((injection.code,), words, injection.reason_codes, bool(intent.catheter)):
-            self.not_sessions += 1
-            return
-        if is_exempt(self.frequency, intent, injection.reason_codes):
-            return
         counted = reader.coded(injection.code, intent)
         if counted is None:
+            return
+        # Perioperative and labour epidurals are catheters; only those are read for it, which keeps the notes of a
+        # long history of single shots unread here.
+        if reader.is_catheter(injection.code, intent) and reader.is_not_a_session(
+            (injection.code,), " ".join(injection.notes), injection.reason_codes, catheter=True
+        ):
+            self.not_sessions[counted.pool] = self.not_sessions.get(counted.pool, 0) + 1
+            return
+        if is_exempt(self.frequency, intent, injection.reason_codes):
             return
         injections = injections_in(injection.units, injection.modifiers, self.frequency)
         if self.frequency.bilateral_injections == 1 and self._other_side_on_record(injection, counted.pool):
@@ -320,8 +323,8 @@ class SessionHistory:
         counted = reader.booking(booking)
         if counted is None:
             return
-        if reader.is_not_a_session(booking.codes, booking.text, (), bool(booking.intent.catheter)):
-            self.not_sessions += 1
+        if reader.is_not_a_session(booking.codes, booking.text, (), catheter=bool(booking.intent.catheter)):
+            self.not_sessions[counted.pool] = self.not_sessions.get(counted.pool, 0) + 1
             return
         if stale and booking.status in _UNCONFIRMED:
             self.stale_bookings.append((counted.pool, booking))

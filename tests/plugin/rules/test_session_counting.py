@@ -110,6 +110,13 @@ def test_a_catheter_for_chronic_pain_is_counted_where_the_policy_counts_catheter
     assert [f.rule for f in order_frequency(facts, WITH_CATHETERS, TODAY)] == [RuleId.FREQUENCY_LIMIT_EXCEEDED]
 
 
+def test_the_budget_says_a_postoperative_catheter_was_not_counted() -> None:
+    catheter = performed("62327", date(2026, 10, 15), reason_codes=("G89.18",))
+    [card] = budget(HookFacts(record=ClinicalRecord(performed=(*FOUR_LUMBAR[:3], catheter))), WITH_CATHETERS, TODAY)
+    assert "3/4 used" in card.summary
+    assert "1 perioperative or labour epidural was not counted" in card.detail
+
+
 def test_a_single_shot_for_postoperative_pain_is_still_a_session() -> None:
     postoperative = performed("62323", date(2026, 10, 15), reason_codes=("G89.18",))
     facts = HookFacts(
