@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from fhir_mappings.facts import BookedSession, Modality, StatedIntent
 from fhir_mappings.spine import Approach, InjectionCode, SpinalRegion, injection_codes
@@ -37,11 +38,14 @@ class Counted:
     inferred: bool
 
 
+@cache
 def _normalised(text: str) -> str:
     return " ".join(re.sub(r"[^0-9a-z]+", " ", text.lower()).split())
 
 
-def _phrases(words: Iterable[str]) -> re.Pattern[str] | None:
+@cache
+def _phrases(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Whole-word, case-insensitive matching of `words`; compiled once per list, not once per hook call."""
     ordered = sorted(words, key=len, reverse=True)
     if not ordered:
         return None
@@ -86,17 +90,17 @@ class SessionReader:
                 self._by_code.setdefault((entry.system, entry.code.strip()), entry)
             elif entry.text is not None:
                 self._by_text.setdefault(_normalised(entry.text), entry)
+        self._code_regions: dict[str, SpinalRegion] = {}
+        self._catheter_codes = frozenset(entry.code for entry in injection_codes().codes.values() if entry.catheter)
         not_sessions = types.not_sessions if types is not None else None
-        self._not_session_words = _phrases(not_sessions.phrases) if not_sessions is not None else None
+        self._not_session_words = _phrases(tuple(not_sessions.phrases)) if not_sessions is not None else None
         self._not_session_reasons = tuple(not_sessions.reason_code_prefixes) if not_sessions is not None else ()
 
     def counts(self, code: str | None) -> bool:
         return code is not None and code in self._counted
 
-    @staticmethod
-    def is_catheter(code: str | None, intent: StatedIntent) -> bool:
-        entry = injection_codes().get(code)
-        return bool(intent.catheter) or (entry is not None and entry.catheter)
+    def is_catheter(self, code: str | None, intent: StatedIntent) -> bool:
+        return bool(intent.catheter) or code in self._catheter_codes
 
     def is_not_a_session(
         self, codes: Iterable[str], words: str, reason_codes: Iterable[str], *, catheter: bool
@@ -105,16 +109,21 @@ class SessionReader:
         reason."""
         if self._not_session_words is not None and self._not_session_words.search(words):
             return True
-        table = injection_codes()
-        is_catheter = catheter or any((entry := table.get(code)) is not None and entry.catheter for code in codes)
+        is_catheter = catheter or any(code in self._catheter_codes for code in codes)
         return is_catheter and any(code.startswith(self._not_session_reasons) for code in reason_codes if code)
 
     def coded(self, code: str | None, intent: StatedIntent) -> Counted | None:
         """A session by its code: None when the policy does not count the code or its pool cannot be told."""
-        if not self.counts(code):
+        if code is None or code not in self._counted:
             return None
-        entry = injection_codes().get(code)
-        region = entry.region if entry is not None and entry.region is not None else _one_region(intent)
+        # A history repeats a few codes thousands of times: each code's region is looked up once per call.
+        region = self._code_regions.get(code)
+        if region is None:
+            entry = injection_codes().get(code)
+            region = entry.region if entry is not None else None
+            if region is None:
+                return self._in_pool(_one_region(intent), inferred=False)
+            self._code_regions[code] = region
         return self._in_pool(region, inferred=False)
 
     def worded(self, intent: StatedIntent) -> Counted | None:
@@ -177,11 +186,18 @@ class SessionReader:
         return self._in_pool(region, inferred=False)
 
     def _in_pool(self, region: SpinalRegion | None, *, inferred: bool) -> Counted | None:
-        if self.frequency.scope == "combined":
-            return Counted(None, region, inferred)
-        if region is None:
+        if self.frequency.scope != "combined" and region is None:
             return None
-        return Counted(region, region, inferred)
+        return _COUNTED[(self.frequency.scope == "combined", region, inferred)]
+
+
+# Every way a session can count, made once: a history of thousands of sessions shares these few.
+_COUNTED = {
+    (combined, region, inferred): Counted(None if combined else region, region, inferred)
+    for combined in (False, True)
+    for region in (*SpinalRegion, None)
+    for inferred in (False, True)
+}
 
 
 def _one_region(intent: StatedIntent) -> SpinalRegion | None:
