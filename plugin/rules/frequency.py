@@ -149,11 +149,20 @@ def _exceeded(
             f"{_title(policy)} allows {_window_words(breach.limit)} in any rolling window ({_pool_label(pool)}). "
             f"The window {breach.window_start.isoformat()} to {through.isoformat()} would hold "
             f"{breach.measure}, counting past and booked sessions and this one. {when}{basis}"
-            f"\n\n{policy.payer.frequency.citation}." + policy.caveat
+            f"\n\n{policy.payer.frequency.citation}.{_bilateral_note(breach, policy)}" + policy.caveat
         ),
         subject=session.source,
         citing=policy.citing,
     )
+
+
+def _bilateral_note(window: Breach, policy: AppliedPolicy) -> str:
+    """How bilateral injections were counted, when the count is of injections and the policy says how."""
+    frequency = policy.payer.frequency
+    if window.over_sessions or frequency.bilateral_citation is None:
+        return ""
+    each = plural(frequency.bilateral_injections, "injection")
+    return f" A bilateral injection at one level counts as {each}: {frequency.bilateral_citation}."
 
 
 def _reached(

@@ -39,9 +39,14 @@ class Breach:
     injections: int
 
     @property
+    def over_sessions(self) -> bool:
+        """Whether the window holds too many sessions (else, or also at the cap, too many injections)."""
+        over = self.limit.max_sessions is not None and self.sessions > self.limit.max_sessions
+        return over or self.limit.max_injections is None
+
+    @property
     def measure(self) -> str:
-        over_sessions = self.limit.max_sessions is not None and self.sessions > self.limit.max_sessions
-        if over_sessions or self.limit.max_injections is None:
+        if self.over_sessions:
             return f"{self.sessions} sessions (cap {self.limit.max_sessions})"
         return f"{self.injections} injections (cap {self.limit.max_injections})"
 

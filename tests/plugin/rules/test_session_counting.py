@@ -271,6 +271,20 @@ def test_a_bilateral_line_counts_as_one_injection_where_the_policy_says_so() -> 
     assert [f.rule for f in order_frequency(facts, as_one, TODAY)] == [RuleId.FREQUENCY_LIMIT_REACHED]
 
 
+def test_an_injection_cap_card_says_how_the_policy_counts_bilateral_injections() -> None:
+    cited = with_frequency(
+        MEDICARE,
+        limits=[WindowLimit(months=12, max_injections=2)],
+        bilateral_injections=1,
+        bilateral_citation="A bilateral injection at one level is one injection (the plan's policy)",
+    )
+    history = (performed("64483", date(2026, 9, 1), modifiers=("50",)), performed("64483", date(2026, 10, 1)))
+    facts = HookFacts(record=ClinicalRecord(performed=history), orders=(order("64483", date(2026, 12, 3)),))
+    [finding] = order_frequency(facts, cited, TODAY)
+    assert "3 injections (cap 2)" in finding.detail
+    assert "counts as 1 injection: A bilateral injection at one level is one injection" in finding.detail
+
+
 def test_a_second_region_on_a_date_already_booked_is_flagged() -> None:
     cervical = booking("62321", date(2026, 12, 10))
     proposed = booking("62323", date(2026, 12, 10), status="proposed", source="Appointment/new")
