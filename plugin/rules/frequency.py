@@ -50,6 +50,12 @@ def _window_words(limit: WindowLimit) -> str:
     return f"{' / '.join(caps)} per {limit.months} months"
 
 
+_WORDED = (
+    "\n\nNo procedure code or known visit type says what this is: its words were read as an epidural steroid "
+    "injection. Confirm the code before relying on this count."
+)
+
+
 def _title(policy: AppliedPolicy) -> str:
     return f"**{policy.payer.title}**"
 
@@ -97,7 +103,7 @@ def _judge(
     for limit in limits:
         window = ledger.worst_window(day, injections, limit)
         if at_cap(window):
-            yield _reached(session, pool, day, injections, window, ledger, policy)
+            yield _reached(session, pool, day, injections, window, ledger, policy, worded=worded)
             return
 
 
@@ -131,10 +137,7 @@ def _exceeded(
         summary += f"; earliest {earliest.isoformat()}"
     basis = ""
     if worded:
-        basis = (
-            "\n\nThe order names no procedure code: its words were read as an epidural steroid injection in the "
-            f"{_pool_label(pool)} region. Confirm the code before relying on this count."
-        )
+        basis = _WORDED
     elif likely:
         basis = (
             "\n\nSome sessions of that window are known only from the words of an appointment: check them before "
@@ -173,6 +176,8 @@ def _reached(
     window: Breach,
     ledger: Ledger,
     policy: AppliedPolicy,
+    *,
+    worded: bool,
 ) -> Finding:
     limits = policy.payer.frequency.limits
     after = ledger.copy()
@@ -183,11 +188,14 @@ def _reached(
     return Finding(
         rule=RuleId.FREQUENCY_LIMIT_REACHED,
         severity=Severity.WARNING,
-        summary=_clip(f"Uses the last {_pool_label(pool)} session of {_window_words(window.limit)}; {eligible}"),
+        summary=_clip(
+            ("Check the session count: likely uses" if worded else "Uses")
+            + f" the last {_pool_label(pool)} session of {_window_words(window.limit)}; {eligible}"
+        ),
         detail=(
             f"This session on {day.isoformat()} is allowed by {_title(policy)} but uses the last one the window "
             f"{window.window_start.isoformat()} to {last_day.isoformat()} allows: {window.measure}. After it, the "
-            f"{eligible}.\n\n{policy.payer.frequency.citation}." + policy.caveat
+            f"{eligible}." + (_WORDED if worded else "") + f"\n\n{policy.payer.frequency.citation}." + policy.caveat
         ),
         subject=session.source,
         citing=policy.citing,

@@ -47,13 +47,14 @@ def test_an_uncoded_injection_order_is_counted_and_gets_a_check_never_critical()
     assert finding.severity is Severity.WARNING
     assert finding.summary.startswith("Check the session count")
     assert "Earliest compliant date: 2027-01-12" in finding.detail
-    assert "names no procedure code" in finding.detail
+    assert "No procedure code or known visit type says what this is" in finding.detail
 
 
 def test_an_uncoded_order_that_takes_the_last_session_says_so() -> None:
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR[:3]), orders=(uncoded(date(2026, 12, 3)),))
     [finding] = order_frequency(facts, MEDICARE, TODAY)
     assert finding.rule is RuleId.FREQUENCY_LIMIT_REACHED
+    assert finding.summary.startswith("Check the session count: likely uses the last lumbar/sacral session")
     assert "next eligible date 2027-01-12" in finding.summary
 
 
