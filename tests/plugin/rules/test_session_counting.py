@@ -50,6 +50,16 @@ def test_an_uncoded_injection_order_is_counted_and_gets_a_check_never_critical()
     assert "No procedure code or known visit type says what this is" in finding.detail
 
 
+def test_the_default_policy_for_an_unmapped_plan_never_gives_a_critical_card() -> None:
+    default = AppliedPolicy(
+        MEDICARE.payer.model_copy(update={"conservative_default": True}), MEDICARE.conventions, "no mapping"
+    )
+    facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR), orders=(order("62323", date(2026, 12, 3)),))
+    [finding] = order_frequency(facts, default, TODAY)
+    assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
+    assert finding.severity is Severity.WARNING
+
+
 def test_an_uncoded_order_that_takes_the_last_session_says_so() -> None:
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR[:3]), orders=(uncoded(date(2026, 12, 3)),))
     [finding] = order_frequency(facts, MEDICARE, TODAY)
