@@ -8,10 +8,11 @@ booking cards and the budget cards of patient-view and encounter-start work it o
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from fhir_mappings.facts import StatedIntent
+from fhir_mappings.spine import SpinalRegion
 from plugin.policies.schema import WindowLimit
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding, RuleId, Severity
@@ -68,11 +69,15 @@ def check_sessions(
     findings: list[Finding] = []
     counting: dict[Pool, Ledger] = {}
     grouped: dict[tuple[Pool, date], list[ProposedSession]] = {}
+    unplaced: list[ProposedSession] = []
     for session in proposed:
         if session.counted is None:
             continue
         if is_exempt(frequency, session.intent, session.reason_codes):
             findings.append(_exempt(session, policy))
+            continue
+        if session.counted.unplaced:
+            unplaced.append(session)
             continue
         grouped.setdefault((session.counted.pool, session.on), []).append(session)
     for (pool, day), sessions in sorted(grouped.items(), key=lambda item: item[0][1]):
@@ -83,7 +88,28 @@ def check_sessions(
         findings.extend(_judge(sessions, pool, day, injections, ledger, policy))
         findings.extend(_another_region_that_day(sessions[0], history, policy))
         ledger.add(day, injections, inferred=all(_inferred(session) for session in sessions))
+    for session in unplaced:
+        findings.extend(_judge_in_either_region(session, history, counting, policy))
     return findings
+
+
+def _judge_in_either_region(
+    session: ProposedSession, history: SessionHistory, counting: dict[Pool, Ledger], policy: AppliedPolicy
+) -> Iterable[Finding]:
+    """An injection read from words that name no region, under a per-region policy: judged as an injection of each
+    region, and the card of the region where it would break (or reach) the limit given, saying so."""
+    judged: list[tuple[SpinalRegion, Finding]] = []
+    for region in SpinalRegion:
+        ledger = counting.get(region)
+        found = _judge([session], region, session.on, session.injections, ledger or history.ledger(region), policy)
+        judged.extend((region, finding) for finding in found)
+    exceeded = [(region, finding) for region, finding in judged if finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED]
+    for region, finding in (exceeded or judged)[:1]:
+        note = (
+            f"\n\nIts words name no spinal region: it was judged as a {region.label} injection, the region where "
+            "the patient's count is tightest."
+        )
+        yield replace(finding, detail=finding.detail + note)
 
 
 def _inferred(session: ProposedSession) -> bool:

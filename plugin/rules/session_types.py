@@ -36,6 +36,8 @@ class Counted:
     pool: Pool
     region: SpinalRegion | None
     inferred: bool
+    unplaced: bool = False
+    """Counted by a per-region policy, but its words name no region: judged against each region, never recorded."""
 
 
 @cache
@@ -187,7 +189,7 @@ class SessionReader:
 
     def _in_pool(self, region: SpinalRegion | None, *, inferred: bool) -> Counted | None:
         if self.frequency.scope != "combined" and region is None:
-            return None
+            return _UNPLACED if inferred else None
         return _COUNTED[(self.frequency.scope == "combined", region, inferred)]
 
 
@@ -198,6 +200,8 @@ _COUNTED = {
     for region in (*SpinalRegion, None)
     for inferred in (False, True)
 }
+
+_UNPLACED = Counted(None, None, inferred=True, unplaced=True)
 
 
 def _one_region(intent: StatedIntent) -> SpinalRegion | None:

@@ -326,7 +326,7 @@ class SessionHistory:
     def _add_booking(self, booking: BookedSession, on: date, *, stale: bool) -> None:
         reader = self.reader
         counted = reader.booking(booking)
-        if counted is None:
+        if counted is None or counted.unplaced:
             return
         if reader.is_not_a_session(booking.codes, booking.text, (), catheter=bool(booking.intent.catheter)):
             self.not_sessions[counted.pool] = self.not_sessions.get(counted.pool, 0) + 1

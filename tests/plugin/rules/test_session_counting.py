@@ -74,6 +74,22 @@ def test_an_uncoded_order_in_the_other_region_has_its_own_count() -> None:
     assert order_frequency(facts, MEDICARE, TODAY) == []
 
 
+def test_an_uncoded_order_naming_no_region_is_judged_where_the_count_is_tightest() -> None:
+    order_ = uncoded(date(2026, 12, 3), "Epidural steroid injection, interlaminar approach, under fluoroscopy")
+    facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR), orders=(order_,))
+    [finding] = order_frequency(facts, MEDICARE, TODAY)
+    assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
+    assert finding.severity is Severity.WARNING
+    assert "(lumbar/sacral)" in finding.summary
+    assert "Its words name no spinal region: it was judged as a lumbar/sacral injection" in finding.detail
+
+
+def test_an_uncoded_order_naming_no_region_with_room_in_both_regions_gets_no_card() -> None:
+    order_ = uncoded(date(2026, 12, 3), "Epidural steroid injection, interlaminar approach, under fluoroscopy")
+    facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR[:2]), orders=(order_,))
+    assert order_frequency(facts, MEDICARE, TODAY) == []
+
+
 def test_an_uncoded_neurolytic_order_is_no_steroid_injection_session() -> None:
     order_ = uncoded(date(2026, 12, 3), "Lumbar epidural neurolysis with phenol at L4-L5 under fluoroscopy")
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR), orders=(order_,))
