@@ -304,6 +304,11 @@ class SessionTypes(Strict):
 
     kind: Literal["session-types"]
     appointment_types: list[AppointmentType] = Field(default_factory=list)
+    visit_words: list[str] = Field(
+        default_factory=list,
+        description="words that make an appointment without a code or known type an injection visit, beside an "
+        "approach the reader recognises; matched as whole words in any case",
+    )
     not_sessions: NotSessions | None = Field(default=None, description="an operator's file may leave it out")
 
     def merged_over(self, shipped: SessionTypes) -> SessionTypes:
@@ -311,5 +316,6 @@ class SessionTypes(Strict):
         return SessionTypes(
             kind="session-types",
             appointment_types=[*self.appointment_types, *shipped.appointment_types],
+            visit_words=[*self.visit_words, *shipped.visit_words],
             not_sessions=self.not_sessions or shipped.not_sessions,
         )

@@ -25,8 +25,6 @@ Pool = SpinalRegion | None
 
 _SINGLE_SHOT = (Approach.INTERLAMINAR, Approach.TRANSFORAMINAL)
 _GUIDED = frozenset({Modality.FLUOROSCOPY, Modality.CT})
-# Words that make an uncoded appointment an injection visit, beside an approach the reader recognises.
-_INJECTION_WORDS = re.compile(r"(?<![\w-])(?:epidural|esi|lesi|cesi|tfesi|nerve root block)(?![\w-])", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +92,7 @@ class SessionReader:
                 self._by_text.setdefault(_normalised(entry.text), entry)
         self._code_regions: dict[str, SpinalRegion] = {}
         self._catheter_codes = frozenset(entry.code for entry in injection_codes().codes.values() if entry.catheter)
+        self._visit_words = _phrases(tuple(types.visit_words)) if types is not None else None
         not_sessions = types.not_sessions if types is not None else None
         self._not_session_words = _phrases(tuple(not_sessions.phrases)) if not_sessions is not None else None
         self._not_session_reasons = tuple(not_sessions.reason_code_prefixes) if not_sessions is not None else ()
@@ -150,7 +149,8 @@ class SessionReader:
         local = self.appointment_type(booking)
         if local is not None:
             return self._typed(local, booking.intent)
-        if booking.intent.approach is not None or _INJECTION_WORDS.search(booking.text):
+        named = self._visit_words is not None and self._visit_words.search(booking.text) is not None
+        if booking.intent.approach is not None or named:
             return self.worded(booking.intent)
         return None
 
