@@ -101,7 +101,14 @@ def _judge_in_either_region(
     judged: list[tuple[SpinalRegion, Finding]] = []
     for region in SpinalRegion:
         ledger = counting.get(region)
-        found = _judge([session], region, session.on, session.injections, ledger or history.ledger(region), policy)
+        found = _judge(
+            [session],
+            region,
+            session.on,
+            session.injections,
+            ledger if ledger is not None else history.ledger(region),
+            policy,
+        )
         judged.extend((region, finding) for finding in found)
     exceeded = [(region, finding) for region, finding in judged if finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED]
     for region, finding in (exceeded or judged)[:1]:
