@@ -15,6 +15,7 @@ from fhir_mappings.facts import StatedIntent
 from fhir_mappings.spine import SpinalRegion
 from plugin.policies.schema import WindowLimit
 from plugin.rules.applied_policy import AppliedPolicy
+from plugin.rules.calendar import add_months
 from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts
 from plugin.rules.session_types import Counted, Pool
@@ -327,6 +328,7 @@ def session_budget(history: SessionHistory, policy: AppliedPolicy, as_of: date) 
             lines.append("- Booked: " + ", ".join(day.isoformat() for day in upcoming))
             short.append(f"{len(upcoming)} booked")
         lines.extend(_why_these_numbers(ledger, stale.get(pool, []), history.not_sessions.get(pool, 0)))
+        lines.extend(_not_counted_codes(history, pool, as_of, longest))
         next_eligible = ledger.earliest_compliant(as_of, 1, list(limits), additional=True)
         eligible_words = (
             f"next eligible date {next_eligible.isoformat()}" if next_eligible else "no eligible date within 3 years"
@@ -372,6 +374,20 @@ def _why_these_numbers(ledger: Ledger, stale: Sequence[date], not_sessions: int)
             "known visit type."
         )
     return lines
+
+
+def _not_counted_codes(history: SessionHistory, pool: Pool, as_of: date, months: int) -> list[str]:
+    """Injections inside the policy's longest window whose code it does not count, one line per code."""
+    start = add_months(as_of, -months)
+    days_by_code: dict[str, list[date]] = {}
+    for where, day, code in history.uncounted:
+        if where == pool and start < day <= as_of:
+            days_by_code.setdefault(code, []).append(day)
+    return [
+        f"- {plural(len(days), 'injection')} coded {code} ({', '.join(day.isoformat() for day in sorted(days))}) "
+        f"{'is' if len(days) == 1 else 'are'} not counted: the policy does not count {code}."
+        for code, days in sorted(days_by_code.items())
+    ]
 
 
 def _clip(summary: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from fhir_mappings.facts import BookedSession, PerformedInjection, StatedIntent
-from fhir_mappings.spine import SpinalRegion
+from fhir_mappings.spine import SpinalRegion, injection_codes
 from plugin.policies.schema import Frequency, SessionTypes, WindowLimit
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.calendar import add_months
@@ -239,6 +239,8 @@ class SessionHistory:
     """Past appointments still marked booked or pending: not counted, since nothing shows they took place."""
     not_sessions: dict[Pool, int] = field(default_factory=dict)
     """Perioperative and labour epidurals on record or booked, by pool: not counted."""
+    uncounted: list[tuple[Pool, date, str]] = field(default_factory=list)
+    """Spinal injections on record whose code the policy does not count: (pool, date, code)."""
     _sides: dict[tuple[Pool, date, str], set[str]] = field(default_factory=dict, repr=False, compare=False)
     """The sides (RT, LT) counted for each code on each date, while the history is built."""
 
@@ -292,7 +294,10 @@ class SessionHistory:
 
     def _add_performed(self, injection: PerformedInjection) -> None:
         reader = self.reader
-        if not injection.counts_as_performed or not reader.counts(injection.code):
+        if not injection.counts_as_performed:
+            return
+        if not reader.counts(injection.code):
+            self._note_uncounted(injection)
             return
         intent = injection.intent
         counted = reader.coded(injection.code, intent)
@@ -311,6 +316,16 @@ class SessionHistory:
         if self.frequency.bilateral_injections == 1 and self._other_side_on_record(injection, counted.pool):
             injections = 0
         self._count(counted, injection.performed_on, injections, booked=False)
+
+    def _note_uncounted(self, injection: PerformedInjection) -> None:
+        """A spinal injection whose code the policy does not count (62322 under Molina), kept so the budget card can
+        say why it is not in the numbers."""
+        entry = injection_codes().get(injection.code)
+        if entry is None or entry.add_on_to is not None:
+            return
+        pool = None if self.frequency.scope == "combined" else entry.region
+        if pool is not None or self.frequency.scope == "combined":
+            self.uncounted.append((pool, injection.performed_on, injection.code))
 
     def _other_side_on_record(self, injection: PerformedInjection, pool: Pool) -> bool:
         """Whether this RT or LT line is the other side of a line already counted: one bilateral injection."""

@@ -229,6 +229,14 @@ def test_a_past_appointment_the_patient_arrived_for_counts() -> None:
     assert "not counted" not in card.detail
 
 
+def test_the_budget_names_injections_whose_code_the_policy_does_not_count() -> None:
+    molina = applied("molina-esi")
+    history = (performed("62322", date(2026, 2, 1)), *FOUR_LUMBAR[1:3], performed("62322", date(2024, 2, 1)))
+    [card] = budget(HookFacts(record=ClinicalRecord(performed=history)), molina, TODAY)
+    assert "2/4 used" in card.summary
+    assert "1 injection coded 62322 (2026-02-01) is not counted: the policy does not count 62322." in card.detail
+
+
 def test_an_appointment_booked_for_today_counts() -> None:
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR[:3], bookings=(booking("62323", TODAY),)))
     [card] = budget(facts, MEDICARE, TODAY)
