@@ -181,6 +181,10 @@ class BookedSession(Fact, frozen=True):
     codes: tuple[str, ...]
     intent: StatedIntent
     text: str
+    type_codes: tuple[tuple[str | None, str], ...] = ()
+    """(system, code) of every coding of its appointmentType, serviceType and specialty: local visit types."""
+    type_texts: tuple[str, ...] = ()
+    """The texts and coding displays of the same elements."""
 
 
 class SkippedResource(Fact, frozen=True):

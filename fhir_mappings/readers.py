@@ -479,6 +479,7 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
         words.extend(text for text in (appointment.description, appointment.comment) if text)
         text = " ".join(words)
         start = appointment.start or (appointment.requested_period[0].start if appointment.requested_period else None)
+        types = [*appointment.service_type, appointment.appointment_type, *appointment.specialty]
         return BookedSession(
             source=label,
             status=appointment.status or "unknown",
@@ -486,6 +487,16 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
             codes=codes,
             intent=read_intent(text),
             text=text,
+            type_codes=_codings(concept for concept in types if concept is not None),
+            type_texts=tuple(
+                dict.fromkeys(
+                    words
+                    for concept in types
+                    if concept is not None
+                    for words in (concept.text, *(coding.display for coding in concept.coding))
+                    if words
+                )
+            ),
         )
 
     return _read_each(values, "Appointment", views.AppointmentView, convert)

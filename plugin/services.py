@@ -284,6 +284,7 @@ def applied(selection: PolicySelection, catalog: PolicyCatalog) -> AppliedPolicy
         by_default=selection.by_default,
         versions=selection.versions,
         service_state=selection.service_state,
+        session_types=catalog.session_types,
     )
 
 

@@ -23,11 +23,12 @@ from pydantic import TypeAdapter, ValidationError
 from fhir_mappings.code_systems import is_system
 from fhir_mappings.facts import PayerCoverage
 from plugin.policies.quotes import quoted_numbers
-from plugin.policies.schema import CodingConventions, CoverageMapping, CoverageSelector, PayerPolicy
+from plugin.policies.schema import CodingConventions, CoverageMapping, CoverageSelector, PayerPolicy, SessionTypes
 
-PolicyDocument = PayerPolicy | CodingConventions | CoverageMapping
+PolicyDocument = PayerPolicy | CodingConventions | CoverageMapping | SessionTypes
 _DOCUMENT: TypeAdapter[PolicyDocument] = TypeAdapter(PolicyDocument)
 _SHIPPED_PACKAGE = "plugin.policies"
+_DOCUMENT_KINDS = frozenset({"PayerPolicy", "CodingConventions", "CoverageMapping", "SessionTypes"})
 
 
 class _PolicyYamlLoader(yaml.SafeLoader):
@@ -77,6 +78,7 @@ class PolicyCatalog:
     origins: dict[str, str] = field(default_factory=dict)
     versions: dict[str, tuple[PayerPolicy, ...]] = field(default_factory=dict)
     """Every version of each policy, oldest first."""
+    session_types: SessionTypes | None = None
 
     @property
     def default_policy(self) -> PayerPolicy:
@@ -170,7 +172,7 @@ def _read_documents(named: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, P
                 for problem in error.errors(include_url=False):
                     # The union tag is the first location part; drop it so the field reads as the file spells it.
                     location = [str(part) for part in problem["loc"]]
-                    if location and location[0] in {"PayerPolicy", "CodingConventions", "CoverageMapping"}:
+                    if location and location[0] in _DOCUMENT_KINDS:
                         location = location[1:]
                     problems.append(PolicyProblem(name, prefix + (".".join(location) or "(file)"), problem["msg"]))
     return documents, problems
@@ -201,6 +203,7 @@ def load_catalog(policy_dir: Path | None = None) -> PolicyCatalog:
     origins: dict[str, str] = {}
     conventions: CodingConventions | None = None
     mapping: CoverageMapping | None = None
+    session_types: SessionTypes | None = None
     for name, document in documents:
         if isinstance(document, PayerPolicy):
             if origins.get(document.id) != name:
@@ -211,6 +214,10 @@ def load_catalog(policy_dir: Path | None = None) -> PolicyCatalog:
         elif isinstance(document, CodingConventions):
             conventions = document
             origins[document.id] = name
+        elif isinstance(document, SessionTypes):
+            # Shipped files come first: an operator's file is laid over the shipped one, not in place of it.
+            session_types = document if session_types is None else document.merged_over(session_types)
+            origins["session-types"] = name
         else:
             mapping = document
             origins["coverage-mapping"] = name
@@ -240,6 +247,7 @@ def load_catalog(policy_dir: Path | None = None) -> PolicyCatalog:
         mapping=mapping,
         origins=origins,
         versions=ordered,
+        session_types=session_types,
     )
 
 

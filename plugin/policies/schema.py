@@ -83,6 +83,12 @@ class Frequency(Strict):
     limits: list[WindowLimit] = Field(min_length=1)
     exemptions: Exemptions = Field(default_factory=Exemptions)
     citation: str
+    bilateral_injections: Literal[1, 2] = Field(
+        default=2,
+        description="injections a bilateral injection at one level (modifier 50, or RT and LT lines of one code on "
+        "one date) counts as; Florida Blue MP-303 counts it as one",
+    )
+    bilateral_citation: str | None = Field(default=None, description="the policy's words, when it says how to count")
 
 
 class SessionLimits(Strict):
@@ -340,3 +346,58 @@ class CoverageMapping(Strict):
         description="the state where this site furnishes services, for state-bound policies (WISeR, Medicaid plans)",
     )
     rules: list[CoverageRule]
+
+
+SpinalRegionName = Literal["cervical-thoracic", "lumbar-sacral"]
+
+
+class AppointmentType(Strict):
+    """A local appointment or service type and the injection it books: by a code of appointmentType, serviceType or
+    specialty (optionally of one system), or by its text, compared without case or surrounding spaces."""
+
+    code: str | None = Field(default=None, min_length=1)
+    system: str | None = None
+    text: str | None = Field(default=None, min_length=1)
+    procedure_codes: list[Code] = Field(default_factory=list, description="the CPT codes the visit is booked for")
+    region: SpinalRegionName | None = Field(default=None, description="the region, when the type names no code")
+
+    @model_validator(mode="after")
+    def _maps_something(self) -> AppointmentType:
+        if (self.code is None) == (self.text is None):
+            raise ValueError("an appointment type is matched by code or by text (one of them)")
+        if self.system is not None and self.code is None:
+            raise ValueError("system goes with code")
+        if not self.procedure_codes and self.region is None:
+            raise ValueError("an appointment type maps to procedure_codes, a region, or both")
+        return self
+
+
+class NotSessions(Strict):
+    """Epidurals that are not ESI sessions and never count: perioperative and labour catheters."""
+
+    phrases: list[str] = Field(min_length=1, description="matched as whole words, in any case, in the order's words")
+    reason_code_prefixes: list[Code] = Field(default_factory=list, description="ICD-10-CM codes or code prefixes")
+    citation: str = Field(min_length=3)
+
+
+class SessionTypes(Strict):
+    """What makes an appointment or order an injection session, for every payer: the site's local appointment types
+    (an operator's file of this kind adds its types before the shipped ones) and what is never a session."""
+
+    kind: Literal["session-types"]
+    appointment_types: list[AppointmentType] = Field(default_factory=list)
+    visit_words: list[str] = Field(
+        default_factory=list,
+        description="words that make an appointment without a code or known type an injection visit, beside an "
+        "approach the reader recognises; matched as whole words in any case",
+    )
+    not_sessions: NotSessions | None = Field(default=None, description="an operator's file may leave it out")
+
+    def merged_over(self, shipped: SessionTypes) -> SessionTypes:
+        """This (operator's) file over the shipped one: its types are tried first, its not_sessions replace them."""
+        return SessionTypes(
+            kind="session-types",
+            appointment_types=[*self.appointment_types, *shipped.appointment_types],
+            visit_words=[*self.visit_words, *shipped.visit_words],
+            not_sessions=self.not_sessions or shipped.not_sessions,
+        )

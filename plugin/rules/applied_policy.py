@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from plugin.policies.schema import CodingConventions, PayerPolicy, Quote
+from plugin.policies.schema import CodingConventions, PayerPolicy, Quote, SessionTypes
 from plugin.rules.findings import Citing, Severity
 
 _UNVERIFIED = (
@@ -25,6 +25,8 @@ class AppliedPolicy:
     """Every version of the policy, oldest first; empty when only `payer` is known."""
     service_state: str | None = None
     """Where the service is furnished (the coverage mapping's `service_state`), when configured."""
+    session_types: SessionTypes | None = None
+    """The site's appointment types and what is never a session (the catalog's `session-types` file)."""
 
     def on(self, day: date) -> PayerPolicy:
         """The version in force on `day`, which judges a session on that day; `payer` when none covers it."""

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from fhir_mappings.spine import SpinalRegion, injection_codes
+from fhir_mappings.spine import SpinalRegion
 from plugin.policies.schema import PayerPolicy, Phase
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.calendar import add_months
 from plugin.rules.frequency import ProposedSession, proposed_bookings, proposed_orders
 from plugin.rules.hook_facts import HookFacts
-from plugin.rules.sessions import Ledger, SessionHistory, is_exempt, pool_of
+from plugin.rules.sessions import Ledger, SessionHistory, is_exempt
 
 # Without repeat criteria every session after the first in 12 months is a repeat.
 _DEFAULT_EPISODE_MONTHS = 12
@@ -40,24 +40,17 @@ class Placed:
         return phase in ("any", self.phase)
 
 
-def _region(session: ProposedSession, pool: SpinalRegion | None) -> SpinalRegion | None:
-    if pool is not None:
-        return pool
-    entry = injection_codes().get(session.code)
-    return entry.region if entry is not None else None
-
-
 def placed(facts: HookFacts, policy: AppliedPolicy, as_of: date, *, bookings: bool) -> Iterator[Placed]:
-    """Each proposed order (or booking) the policy counts, placed in its episode; exempt sessions are left out."""
-    history = SessionHistory.of(facts, policy.payer.frequency)
-    proposed = proposed_bookings(facts, history, as_of) if bookings else proposed_orders(facts, as_of)
+    """Each proposed order (or booking) the policy counts, placed in its episode; exempt sessions, and those whose
+    region cannot be told under a per-region policy, are left out."""
+    history = SessionHistory.of(facts, policy, as_of)
+    proposed = proposed_bookings(facts, history, as_of) if bookings else proposed_orders(facts, history, as_of)
     frequency = policy.payer.frequency
     for session in proposed:
-        if not history.counts(session.code) or is_exempt(frequency, session.intent, session.reason_codes):
+        counted = session.counted
+        if counted is None or counted.unplaced or is_exempt(frequency, session.intent, session.reason_codes):
             continue
-        known, pool = pool_of(frequency, session.code, session.intent)
-        if not known:
-            continue
+        pool = counted.pool
         version = policy.on(session.on)
         repeat = version.repeat
         months = repeat.episode_months if repeat is not None else _DEFAULT_EPISODE_MONTHS
@@ -65,4 +58,4 @@ def placed(facts: HookFacts, policy: AppliedPolicy, as_of: date, *, bookings: bo
         ledger = history.ledger(pool)
         earlier = tuple(day for day in ledger.dates if day < session.on and add_months(day, months) > session.on)
         phase: Phase = "initial" if len(earlier) < initial else "repeat"
-        yield Placed(session, version, ledger, _region(session, pool), earlier, phase)
+        yield Placed(session, version, ledger, counted.region, earlier, phase)

@@ -604,6 +604,84 @@ def bcbst_no_conservative_care(today: date) -> Scenario:
     )
 
 
+FREE_TEXT_ORDER = "Lumbar ESI, interlaminar approach at L4-L5 under fluoroscopic guidance"
+
+
+def free_text_order(today: date) -> Scenario:
+    patient = _Patient("free-text-order", today, given="Frieda", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([11, 8, 5, 2], reason)
+    order = patient.order(reason, text=FREE_TEXT_ORDER)
+    order["code"] = {"text": FREE_TEXT_ORDER}  # as many order screens send it: the clinician's words, no CPT
+    likely = _rules(RuleId.FREQUENCY_LIMIT_EXCEEDED)
+    return patient.scenario(
+        "free-text-order",
+        "An injection order in words only (no CPT), Medicare patient with 4 lumbar sessions in 12 months: counted, "
+        "and a warning to check the count (never critical on words alone)",
+        {Hook.ORDER_SELECT: likely, Hook.ORDER_SIGN: likely},
+        draft_orders=[order],
+    )
+
+
+def esi_lumbar_booking(today: date) -> Scenario:
+    patient = _Patient("esi-lumbar-booking", today, given="Elena", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([9, 6, 3], reason)
+    patient.chart.visit("booked", add_months(today, 1), "ESI LUMBAR")
+    budget = _rules(RuleId.FREQUENCY_BUDGET)
+    return patient.scenario(
+        "esi-lumbar-booking",
+        "Medicare patient with 3 lumbar sessions and a 4th booked next month as a local 'ESI LUMBAR' visit: booking "
+        "an 'EPIDURAL - LUMBAR' visit in 2 weeks breaks the cap",
+        {
+            Hook.APPOINTMENT_BOOK: _rules(RuleId.FREQUENCY_LIMIT_EXCEEDED),
+            Hook.ENCOUNTER_START: budget,
+            Hook.PATIENT_VIEW: budget,
+        },
+        appointments=[patient.chart.proposed_visit("booking", today + timedelta(days=14), "EPIDURAL - LUMBAR")],
+    )
+
+
+def stale_booking(today: date) -> Scenario:
+    patient = _Patient("stale-booking", today, given="Stella", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([9, 6, 3], reason)
+    order = patient.chart.signed_order("signed-order", "62323", INTERLAMINAR_L4_L5, reasons=[reason])
+    patient.chart.booking("last-week", today - timedelta(days=7), order=order)
+    return patient.scenario(
+        "stale-booking",
+        "Medicare patient with 3 lumbar sessions and an appointment last week still marked booked: it is not "
+        "counted, so the order takes the last session, and the budget card says why",
+        {Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_LIMIT_REACHED), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def booked_on_the_anniversary(today: date) -> Scenario:
+    patient = _Patient("booked-on-the-anniversary", today, given="Anita", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([11, 8, 5, 2], reason)
+    order = patient.chart.signed_order("signed-order", "62323", INTERLAMINAR_L4_L5, reasons=[reason])
+    patient.chart.booking("anniversary", add_months(patient.months_ago(11), 12), order=order)
+    exceeded = _rules(RuleId.FREQUENCY_LIMIT_EXCEEDED)
+    budget = _rules(RuleId.FREQUENCY_BUDGET)
+    return patient.scenario(
+        "booked-on-the-anniversary",
+        "Medicare patient at the cap with a session booked on the day the oldest leaves the window: every card "
+        "gives the second session's anniversary as the next date for a new, separate session",
+        {
+            Hook.ORDER_SIGN: exceeded,
+            Hook.APPOINTMENT_BOOK: exceeded,
+            Hook.ENCOUNTER_START: budget,
+            Hook.PATIENT_VIEW: budget,
+        },
+        draft_orders=[patient.order(reason)],
+        appointments=[
+            patient.chart.proposed_appointment("booking", "62323", today + timedelta(days=7), INTERLAMINAR_L4_L5)
+        ],
+    )
+
+
 SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     clean,
     complete_session,
@@ -633,6 +711,10 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     uncoded_procedure,
     cigna_too_soon,
     bcbst_no_conservative_care,
+    free_text_order,
+    esi_lumbar_booking,
+    stale_booking,
+    booked_on_the_anniversary,
 )
 
 

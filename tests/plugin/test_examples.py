@@ -23,6 +23,7 @@ EXPECTED = {
     "order-select.json": ["frequency-limit-reached"],
     "order-sign.json": [],
     "order-sign-limit-exceeded.json": ["frequency-limit-exceeded"],
+    "order-sign-free-text.json": ["frequency-limit-exceeded"],
     "order-sign-coding-errors.json": [
         "code-approach-mismatch",
         "diagnosis-nonspecific",
@@ -30,6 +31,7 @@ EXPECTED = {
         "imaging-guidance-bundled",
     ],
     "appointment-book.json": ["frequency-limit-exceeded"],
+    "appointment-book-local-visit-types.json": ["frequency-limit-exceeded"],
     "encounter-start.json": ["frequency-budget"],
     "encounter-discharge.json": ["diagnosis-missing", "documentation-incomplete", "imaging-evidence-missing"],
     "patient-view.json": ["frequency-budget"],

@@ -52,6 +52,7 @@ def test_order_sign_over_the_medicare_cap_gets_a_critical_card_with_the_earliest
     }
     assert "2027-01-12" in card["detail"]
     assert "Medicare Epidural Steroid Injections for Pain Management LCDs" in card["detail"]
+    assert "medicare-esi-lcd" not in card["detail"]
     assert card["links"][0]["type"] == "absolute"
     assert card["links"][0]["url"].startswith("https://www.cms.gov/")
 

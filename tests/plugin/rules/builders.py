@@ -25,6 +25,7 @@ def applied(
         by_default=by_default,
         versions=CATALOG.versions_of(policy_id),
         service_state=state,
+        session_types=CATALOG.session_types,
     )
 
 

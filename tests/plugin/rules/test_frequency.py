@@ -31,7 +31,8 @@ def test_fifth_lumbar_session_in_twelve_months_exceeds_medicare_cap() -> None:
     assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
     assert finding.severity is Severity.CRITICAL
     assert "2027-01-12" in finding.detail  # the first session leaves the window on its anniversary
-    assert "Medicare Epidural Steroid Injections for Pain Management LCDs" in finding.detail
+    assert MEDICARE.payer.title in finding.detail
+    assert "medicare-esi-lcd" not in finding.detail  # a clinician reads the policy's title, not its internal id
     assert "5 sessions (cap 4)" in finding.detail
 
 
@@ -245,7 +246,7 @@ def test_budget_shows_used_left_and_next_eligible_date() -> None:
     assert finding.rule is RuleId.FREQUENCY_BUDGET
     assert finding.severity is Severity.INFO
     assert "3/4 used in 12 mo" in finding.summary
-    assert "next eligible 2026-11-27" in finding.summary
+    assert "next eligible date 2026-11-27" in finding.summary
     assert "1 left" in finding.detail
 
 
@@ -253,7 +254,7 @@ def test_budget_warns_when_no_session_is_left() -> None:
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR))
     [finding] = budget(facts, MEDICARE, TODAY)
     assert finding.severity is Severity.WARNING
-    assert "next eligible 2027-01-12" in finding.summary
+    assert "next eligible date 2027-01-12" in finding.summary
 
 
 def test_budget_counts_a_booked_session_as_taken() -> None:
@@ -262,7 +263,7 @@ def test_budget_counts_a_booked_session_as_taken() -> None:
     assert finding.severity is Severity.WARNING
     assert "1 booked" in finding.summary
     assert "2026-12-01" in finding.detail
-    assert "next eligible 2027-01-12" in finding.summary
+    assert "next eligible date 2027-01-12" in finding.summary
 
 
 def test_no_budget_card_without_injection_history_or_bookings() -> None:
@@ -286,14 +287,14 @@ def test_a_booking_ahead_shows_the_budget_even_without_recent_sessions() -> None
 
 def test_the_call_builds_one_session_history_for_all_its_rules() -> None:
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR))
-    assert SessionHistory.of(facts, MEDICARE.payer.frequency) is SessionHistory.of(facts, MEDICARE.payer.frequency)
+    assert SessionHistory.of(facts, MEDICARE, TODAY) is SessionHistory.of(facts, MEDICARE, TODAY)
 
 
 def test_another_policy_gets_its_own_session_history() -> None:
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR))
-    medicare = SessionHistory.of(facts, MEDICARE.payer.frequency)
-    assert SessionHistory.of(facts, BCBST.payer.frequency).frequency is BCBST.payer.frequency
-    assert SessionHistory.of(facts, MEDICARE.payer.frequency).frequency is medicare.frequency
+    medicare = SessionHistory.of(facts, MEDICARE, TODAY)
+    assert SessionHistory.of(facts, BCBST, TODAY).frequency is BCBST.payer.frequency
+    assert SessionHistory.of(facts, MEDICARE, TODAY).frequency is medicare.frequency
 
 
 def test_judging_orders_leaves_the_shared_history_as_it_was() -> None:
@@ -301,7 +302,7 @@ def test_judging_orders_leaves_the_shared_history_as_it_was() -> None:
         record=ClinicalRecord(performed=FOUR_LUMBAR[:2]),
         orders=(order("62323", date(2026, 12, 3), source="ServiceRequest/a"), order("62321", date(2026, 12, 3))),
     )
-    history = SessionHistory.of(facts, MEDICARE.payer.frequency)
+    history = SessionHistory.of(facts, MEDICARE, TODAY)
     before = {pool: dict(ledger.injections_on) for pool, ledger in history.pools.items()}
     first = order_frequency(facts, MEDICARE, TODAY)
     assert {pool: dict(ledger.injections_on) for pool, ledger in history.pools.items()} == before
