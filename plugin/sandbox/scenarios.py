@@ -98,6 +98,9 @@ MEDICARE = ("Medicare Part B", "1")
 MOLINA = ("Molina Healthcare", None)
 COMMERCIAL = ("Acme Health PPO", None)
 CIGNA = ("Cigna Healthcare", None)
+MEDICARE_ADVANTAGE = ("Humana Medicare Advantage PPO", "111")
+ANTHEM = ("Anthem Blue Cross", None)
+FLORIDA_BLUE = ("Florida Blue", None)
 BCBST = ("BlueCross BlueShield of Tennessee", None)
 
 
@@ -682,6 +685,48 @@ def booked_on_the_anniversary(today: date) -> Scenario:
     )
 
 
+def medicare_advantage(today: date) -> Scenario:
+    patient = _Patient("medicare-advantage", today, given="Ada", plan=MEDICARE_ADVANTAGE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "medicare-advantage",
+        "Medicare Advantage member (SOPT 111): the LCD limits hold, and the plan reviews every ESI first",
+        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def carelon_no_recent_mri(today: date) -> Scenario:
+    patient = _Patient("carelon-no-recent-mri", today, given="Carla", plan=ANTHEM)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "carelon-no-recent-mri",
+        "Anthem member (Carelon MSK01): a first lumbar injection with no MRI or CT in 18 months; Carelon reviews it",
+        {Hook.ORDER_SIGN: _rules(RuleId.DIAGNOSTIC_IMAGING_MISSING, RuleId.PRIOR_AUTH_REQUIRED)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def florida_blue_too_soon(today: date) -> Scenario:
+    patient = _Patient("florida-blue-too-soon", today, given="Flora", plan=FLORIDA_BLUE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.chart.injection(
+        "esi-20d",
+        "62323",
+        today - timedelta(days=20),
+        INTERLAMINAR_L4_L5,
+        reasons=[reason],
+        documentation=COMPLETE_NOTE,
+    )
+    return patient.scenario(
+        "florida-blue-too-soon",
+        "Florida Blue member (Blue template): a session 20 days after the last, under the 30 days BCBS MA and Blue KC "
+        "ask for (unverified, so a warning)",
+        {Hook.ORDER_SIGN: _rules(RuleId.INTERVAL_TOO_SHORT), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
 SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     clean,
     complete_session,
@@ -711,6 +756,9 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     uncoded_procedure,
     cigna_too_soon,
     bcbst_no_conservative_care,
+    medicare_advantage,
+    carelon_no_recent_mri,
+    florida_blue_too_soon,
     free_text_order,
     esi_lumbar_booking,
     stale_booking,
