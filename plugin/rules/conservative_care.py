@@ -16,6 +16,7 @@ from plugin.policies.schema import ConservativeCare
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.episodes import Placed, placed
 from plugin.rules.findings import Finding, RuleId, Severity
+from plugin.rules.frequency import plural
 from plugin.rules.hook_facts import HookFacts
 
 
@@ -78,7 +79,7 @@ def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) 
             continue
         found = (
             f"The earliest conservative care on record began on {started.isoformat()}, less than "
-            f"{requirement.weeks} weeks before."
+            f"{plural(requirement.weeks, 'week')} before."
             if started is not None
             else "The record shows no physical therapy or chiropractic procedure and no note stating the weeks of care."
         )
@@ -86,11 +87,12 @@ def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) 
             rule=RuleId.CONSERVATIVE_CARE_UNDOCUMENTED,
             severity=Severity.WARNING,
             summary=(
-                f"No {requirement.weeks} weeks of conservative care documented before {place.session.on.isoformat()}"
+                f"No {plural(requirement.weeks, 'week')} of conservative care documented before "
+                f"{place.session.on.isoformat()}"
             ),
             detail=(
-                f"{policy.named} asks for at least {requirement.weeks} weeks of conservative care (physical therapy, "
-                f"medication, activity change) before the injection, that is care begun by {needed_by.isoformat()}. "
+                f"{policy.named} asks for at least {plural(requirement.weeks, 'week')} of conservative care "
+                f"(physical therapy, medication, activity change) before the injection, that is care begun by {needed_by.isoformat()}. "
                 f"{found} Document the care and its dates, or why it is contraindicated."
                 f"\n\nThe policy's words: \u201c{requirement.source.text}\u201d"
                 + policy.verification(requirement.source)

@@ -45,7 +45,7 @@ def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) 
             severity=Severity.WARNING,
             summary=f"No {kinds}{region} in the {requirement.months} months before {place.session.on.isoformat()}",
             detail=(
-                f"{policy.named} asks for an {kinds}{region} done within {requirement.months} months before the "
+                f"{policy.named} asks for a recent {kinds}{region}, done within {requirement.months} months before the "
                 f"injection (since {since.isoformat()}); none is on record as an imaging study or radiology report. "
                 f"Attach the report, or order the study first."
                 f"\n\nThe policy's words: \u201c{requirement.source.text}\u201d"
