@@ -92,8 +92,8 @@ def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) 
             ),
             detail=(
                 f"{policy.named} asks for at least {plural(requirement.weeks, 'week')} of conservative care "
-                f"(physical therapy, medication, activity change) before the injection, that is care begun by {needed_by.isoformat()}. "
-                f"{found} Document the care and its dates, or why it is contraindicated."
+                "(physical therapy, medication, activity change) before the injection, that is care begun by "
+                f"{needed_by.isoformat()}. {found} Document the care and its dates, or why it is contraindicated."
                 f"\n\nThe policy's words: \u201c{requirement.source.text}\u201d"
                 + policy.verification(requirement.source)
                 + policy.caveat
