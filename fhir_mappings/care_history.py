@@ -158,9 +158,10 @@ def _modality_codings(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 class CareHistory(Fact, frozen=True):
-    """The pain scores and diagnostic studies of one hook call, and whether each could be read at all."""
+    """The pain scores and diagnostic studies of one hook call, and whether each was read at all: unknown unless the
+    caller says so, so a path that never asked for them (a replay, a worklist) draws no card from their absence."""
 
     pain_scores: tuple[PainScore, ...] = ()
     diagnostic_studies: tuple[DiagnosticStudy, ...] = ()
-    pain_scores_known: bool = True
-    diagnostic_imaging_known: bool = True
+    pain_scores_known: bool = False
+    diagnostic_imaging_known: bool = False

@@ -65,9 +65,10 @@ class AppliedPolicy:
         """Said on every card judged by the default policy, so nobody mistakes it for the plan's own rule."""
         if not self.by_default:
             return ""
+        why = self.why[:1].upper() + self.why[1:]
         return (
-            f"\n\nThe plan's own policy is not configured ({self.why}), so the typical commercial rule, "
-            f"{self.payer.title}, was applied and no card is above a warning. To map the plan, add a rule for its "
-            "payer identifier or name to the coverage mapping in the policy directory (`policy_dir`); "
-            "`epidural-cds policies explain` shows how a request was matched."
+            f"\n\n{why}: this card applies the typical commercial rule, {self.payer.title}, in place of the plan's own "
+            "policy, and is never above a warning. To map the plan, add a rule for its payer identifier or name to the "
+            "coverage mapping in the policy directory (`policy_dir`); `epidural-cds policies explain` shows how a "
+            "request was matched."
         )

@@ -54,6 +54,7 @@ def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) 
             ),
             subject=place.session.source,
             citing=policy.citing,
+            session=place.session.on,
         )
 
 

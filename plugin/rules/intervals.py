@@ -41,6 +41,7 @@ def _check(sessions: Iterator[Placed], policy: AppliedPolicy) -> Iterator[Findin
                 ),
                 subject=place.session.source,
                 citing=policy.citing,
+                session=place.session.on,
             )
             break
 

@@ -69,6 +69,7 @@ def _judge(place: Placed, requirement: PriorAuthorization, policy: AppliedPolicy
         ),
         subject=session.source,
         citing=policy.citing,
+        session=session.on,
     )
 
 

@@ -94,6 +94,7 @@ def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) 
             ),
             subject=place.session.source,
             citing=policy.citing,
+            session=place.session.on,
         )
 
 

@@ -136,7 +136,7 @@ def test_encounter_start_lists_booked_injections(service: TestClient) -> None:
 def test_no_coverage_uses_the_typical_commercial_rule_and_says_how_to_map_the_plan(service: TestClient) -> None:
     [card] = post(service, "epidural-patient-view", hook_request("patient-view", procedures=HISTORY))["cards"]
     assert "eviCore CMM-200" in card["detail"]
-    assert "plan's own policy is not configured" in card["detail"]
+    assert "No active coverage is on record: this card applies the typical commercial rule" in card["detail"]
     assert "coverage mapping" in card["detail"]
 
 

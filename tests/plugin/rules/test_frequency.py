@@ -149,7 +149,7 @@ def test_the_default_policy_is_never_critical_and_says_the_plan_is_not_mapped() 
     [finding] = order_frequency(facts, DEFAULT, TODAY)
     assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
     assert finding.severity is Severity.WARNING
-    assert "plan's own policy is not configured" in finding.detail
+    assert "in place of the plan's own policy" in finding.detail
     assert "coverage mapping" in finding.detail
 
 

@@ -91,10 +91,11 @@ THIRD = (performed("64483", LAST - timedelta(days=30)), performed("64483", LAST)
 
 def scores(before: float, after: float, *, weeks_after: int = 6) -> CareHistory:
     return CareHistory(
+        pain_scores_known=True,
         pain_scores=(
             PainScore(source="Observation/before", value=before, on=LAST),
             PainScore(source="Observation/after", value=after, on=LAST + timedelta(weeks=weeks_after)),
-        )
+        ),
     )
 
 
@@ -121,7 +122,9 @@ def test_relief_measured_before_the_weeks_asked_for_does_not_count() -> None:
 def test_an_affirmed_statement_in_a_note_meets_the_criteria() -> None:
     history = (THIRD[0], performed("64483", LAST, notes=("Follow-up: 70% relief for 8 weeks after the injection.",)))
     assert (
-        order_repeat_criteria(facts(order("64483", REPEAT_ON), history=history, care=CareHistory()), MOLINA, TODAY)
+        order_repeat_criteria(
+            facts(order("64483", REPEAT_ON), history=history, care=CareHistory(pain_scores_known=True)), MOLINA, TODAY
+        )
         == []
     )
 
@@ -129,7 +132,9 @@ def test_an_affirmed_statement_in_a_note_meets_the_criteria() -> None:
 def test_a_negated_statement_does_not() -> None:
     history = (THIRD[0], performed("64483", LAST, notes=("No 50% relief for 6 weeks; pain back after days.",)))
     assert (
-        order_repeat_criteria(facts(order("64483", REPEAT_ON), history=history, care=CareHistory()), MOLINA, TODAY)
+        order_repeat_criteria(
+            facts(order("64483", REPEAT_ON), history=history, care=CareHistory(pain_scores_known=True)), MOLINA, TODAY
+        )
         != []
     )
 
@@ -137,7 +142,9 @@ def test_a_negated_statement_does_not() -> None:
 def test_the_second_molina_session_is_still_in_the_initial_phase() -> None:
     history = (performed("64483", LAST),)
     assert (
-        order_repeat_criteria(facts(order("64483", REPEAT_ON), history=history, care=CareHistory()), MOLINA, TODAY)
+        order_repeat_criteria(
+            facts(order("64483", REPEAT_ON), history=history, care=CareHistory(pain_scores_known=True)), MOLINA, TODAY
+        )
         == []
     )
 
@@ -189,7 +196,7 @@ def mri(on: date, *regions: SpinalRegion) -> CareHistory:
     study = DiagnosticStudy(
         source="DiagnosticReport/mri", modalities=frozenset({"MR"}), on=on, regions=frozenset(regions)
     )
-    return CareHistory(diagnostic_studies=(study,))
+    return CareHistory(diagnostic_studies=(study,), diagnostic_imaging_known=True)
 
 
 def test_an_mri_of_the_region_24_months_back_counts() -> None:
