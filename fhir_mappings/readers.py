@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from fhir_mappings import views
-from fhir_mappings.bundles import parsed, relative_reference, resources_in
+from fhir_mappings.bundles import parsed, relative_reference
 from fhir_mappings.code_systems import ICD_10_CM, is_procedure_code_system, is_system
 from fhir_mappings.dates import calendar_date
 from fhir_mappings.facts import (
@@ -502,7 +502,3 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
         )
 
     return _read_each(values, "Appointment", views.AppointmentView, convert)
-
-
-def all_resources(value: Any) -> list[Any]:
-    return list(resources_in(value))

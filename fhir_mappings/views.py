@@ -53,7 +53,6 @@ class AnnotationView(View, frozen=True):
 
 class QuantityView(View, frozen=True):
     value: _Finite | None = None
-    unit: str | None = None
 
 
 class ExtensionView(View, frozen=True):
@@ -94,7 +93,6 @@ class ServiceRequestView(ResourceView, frozen=True):
     quantity_quantity: QuantityView | None = None
     occurrence_date_time: str | None = None
     occurrence_period: PeriodView | None = None
-    authored_on: str | None = None
     encounter: ReferenceView | None = None
     reason_code: tuple[CodeableConceptView, ...] = ()
     reason_reference: tuple[ReferenceView, ...] = ()
@@ -111,7 +109,6 @@ class ConditionView(ResourceView, frozen=True):
     body_site: tuple[CodeableConceptView, ...] = ()
     onset_date_time: str | None = None
     recorded_date: str | None = None
-    abatement_date_time: str | None = None
 
 
 class ImagingSeriesView(View, frozen=True):
@@ -128,7 +125,6 @@ class ImagingStudyView(ResourceView, frozen=True):
     encounter: ReferenceView | None = None
     based_on: tuple[ReferenceView, ...] = ()
     procedure_reference: ReferenceView | None = None
-    procedure_code: tuple[CodeableConceptView, ...] = ()
     number_of_instances: _Integer | None = None
     series: tuple[ImagingSeriesView, ...] = ()
 
@@ -151,7 +147,6 @@ class CoverageView(ResourceView, frozen=True):
 class AppointmentView(ResourceView, frozen=True):
     status: str | None = None
     service_type: tuple[CodeableConceptView, ...] = ()
-    service_category: tuple[CodeableConceptView, ...] = ()
     appointment_type: CodeableConceptView | None = None
     specialty: tuple[CodeableConceptView, ...] = ()
     reason_code: tuple[CodeableConceptView, ...] = ()

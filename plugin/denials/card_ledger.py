@@ -22,7 +22,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from cds_hooks.endpoints import CdsService, HookHandler
 from cds_hooks.models import CdsResponse, HookRequest
-from plugin.database import WRITE_TRANSACTION, create_tables, open_engine
+from plugin.database import WRITE_TRANSACTION, LazyTables, open_engine
 from plugin.denials.tables import cards_issued, metadata
 
 logger = logging.getLogger(__name__)
@@ -50,11 +50,8 @@ class CardLedger:
         self._engine, self._backend = open_engine(
             url, setting="feedback_db", logging_name="card-ledger", synchronous="NORMAL"
         )
-        try:
-            create_tables(self._engine, self._backend, metadata)
-        except BaseException:
-            self._engine.dispose()
-            raise
+        # Created on first use: a worker must start (and say it is not ready) while its database is down.
+        self._tables = LazyTables(self._engine, self._backend, metadata)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -75,6 +72,7 @@ class CardLedger:
         ]
         dialect = sqlite_dialect if self._backend == "sqlite" else pg_dialect
         statement = dialect.insert(cards_issued).values(rows).on_conflict_do_nothing(index_elements=["card_uuid"])
+        self._tables.ensure()
         with self._engine.connect() as conn:
             conn.execution_options(**{WRITE_TRANSACTION: True})
             with conn.begin():
@@ -89,6 +87,7 @@ class CardLedger:
             .where(cards_issued.c.patient_id.in_(sorted(set(patient_ids))))
             .order_by(cards_issued.c.issued_on, cards_issued.c.card_uuid)
         )
+        self._tables.ensure()
         with self._engine.connect() as conn, conn.begin():
             return [IssuedCard(**row._asdict()) for row in conn.execute(query)]
 
