@@ -24,7 +24,7 @@ def test_any_words_give_a_stated_intent(words: str, body_site: str, codes: list[
     assert intent.approach is None or isinstance(intent.approach, Approach)
     said = (words + " " + body_site).upper()
     # A nerve root is read as the foramen it exits, which names the root's segment as its upper or lower end.
-    assert all(level.upper in said or (level.lower or "") in said for level in intent.levels)
+    assert all(level.upper in said or (level.lower is not None and level.lower in said) for level in intent.levels)
 
 
 def test_a_huge_note_is_read_in_linear_time() -> None:
