@@ -122,6 +122,7 @@ class Context:
         "_assertions",
         "_clause",
         "_ends",
+        "_pair",
         "_sentence",
         "_sentence_targets",
         "_starts",
@@ -156,6 +157,17 @@ class Context:
                 clause += 1
             elif word in _CLAUSE_ENDS:
                 clause += 1
+        # An aside in parentheses is stepped over as a whole when looking past it: in "ESI (bilateral leg pain)
+        # L4-5" the level is the ESI's.
+        self._pair: dict[int, int] = {}
+        opened: list[int] = []
+        for index, word in enumerate(self._words):
+            if word == "(":
+                opened.append(index)
+            elif word == ")" and opened:
+                partner = opened.pop()
+                self._pair[partner] = index
+                self._pair[index] = partner
         self._stop_at = [False] * count
         for start, end in lexicon.stops.spans(text):
             first, last = self._token_range(start, end)
@@ -271,7 +283,7 @@ class Context:
                 skipped += 1
             else:
                 counted += 1
-            index += 1
+            index = self._pair.get(index, index) + 1 if self._words[index] == "(" else index + 1
         return None
 
     def _named_before(self, first: int) -> tuple[Target, str] | None:
@@ -288,7 +300,7 @@ class Context:
                 skipped += 1
             else:
                 counted += 1
-            index -= 1
+            index = self._pair.get(index, index) - 1 if self._words[index] == ")" else index - 1
         return None
 
     def _passes(self, index: int) -> bool:
