@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -31,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from fhir_mappings.phrases import Phrases, Text, phrases
+from fhir_mappings.phrases import Label, PhraseBook, Text, phrase_book
 
 
 class Assertion(StrEnum):
@@ -84,32 +85,48 @@ _SKIPPED = 8  # and at most this many skipped words, so a text of nothing but "a
 _PRECEDENCE = (Assertion.HISTORICAL, Assertion.HYPOTHETICAL, Assertion.NEGATED)  # a later one outweighs an earlier
 
 
-@dataclass(frozen=True, slots=True)
-class _Lexicon:
-    targets: tuple[tuple[Phrases, Target], ...]
-    terminators: Phrases
-    stops: Phrases
-    pseudo: Phrases
-    present: Phrases
-    triggers: tuple[tuple[Phrases, Assertion, bool], ...]  # (words, assertion, forward)
-
-
 @cache
-def _lexicon() -> _Lexicon:
+def _lexicon() -> PhraseBook:
+    """Every word the context is read by, in one book: ("target", Target), ("trigger", Assertion, forward),
+    ("terminator",), ("stop",), ("pseudo",), ("present",)."""
     text = resources.files("fhir_mappings.data").joinpath("injection_vocabulary.yaml").read_text("utf-8")
     data: dict[str, Any] = yaml.safe_load(text)["context"]
-    return _Lexicon(
-        targets=tuple((phrases(words), Target(name)) for name, words in data["targets"].items()),
-        terminators=phrases(data["terminators"]),
-        stops=phrases(data["stops"]),
-        pseudo=phrases(data["pseudo"]),
-        present=phrases(data["present"]),
-        triggers=tuple(
-            (phrases(data[assertion.value][direction]), assertion, direction == "forward")
+    lists: list[tuple[tuple[object, ...], list[str]]] = [
+        *((("target", Target(name)), words) for name, words in data["targets"].items()),
+        *(((role,), data[role + "s" if role in ("terminator", "stop") else role]) for role in _ROLES),
+        *(
+            (("trigger", assertion, direction == "forward"), data[assertion.value][direction])
             for assertion in (Assertion.NEGATED, Assertion.HISTORICAL, Assertion.HYPOTHETICAL)
             for direction in ("forward", "backward")
         ),
-    )
+    ]
+    return phrase_book(lists)
+
+
+_ROLES = ("terminator", "stop", "pseudo", "present")
+
+
+def reader_for(text: Text, root_words: frozenset[str]) -> tuple[Callable[[int, int], Reading], bool]:
+    """How to read the phrases of `text`, and whether it tells of a past procedure. Most texts of a history name only
+    the injection ("Right L5-S1 transforaminal ESI under fluoroscopy"): nothing in them can make a phrase about
+    something else or not affirmed, so they are read without building their context."""
+    matches = list(_lexicon().matches(text))
+    if all(
+        label[0] in _INERT or (label == _INJECTION and text.text[start:end].lower() not in root_words)
+        for start, end, labels in matches
+        for label in labels
+    ):
+        return _about_the_injection, False
+    context = Context(text, matches)
+    return context.read, context.tells_history
+
+
+def _about_the_injection(start: int, end: int) -> Reading:
+    return ABOUT_THE_INJECTION
+
+
+_INERT = frozenset({"terminator", "stop", "pseudo", "present"})
+_INJECTION = ("target", Target.INJECTION)
 
 
 class Context:
@@ -132,18 +149,21 @@ class Context:
         "tells_history",
     )
 
-    def __init__(self, text: Text) -> None:
-        lexicon = _lexicon()
+    def __init__(self, text: Text, matches: list[tuple[int, int, tuple[Label, ...]]] | None = None) -> None:
         tokens = [(match.start(), match.end(), match.group().lower()) for match in _TOKEN.finditer(text.text)]
         self._starts = [start for start, _, _ in tokens]
         self._ends = [end for _, end, _ in tokens]
         self._words = [word for _, _, word in tokens]
         count = len(tokens)
+        by_role: dict[object, list[tuple[int, int, tuple[object, ...]]]] = {}
+        for start, end, labels in _lexicon().matches(text) if matches is None else matches:
+            first, last = self._token_range(start, end)
+            if first < last:
+                for label in labels:
+                    by_role.setdefault(label[0], []).append((first, last, label))
         starts_clause = [False] * count
-        for start, _ in lexicon.terminators.spans(text):
-            first, _ = self._token_range(start, start + 1)
-            if first < count:
-                starts_clause[first] = True
+        for first, _, _ in by_role.get("terminator", ()):
+            starts_clause[first] = True
         self._clause = [0] * count
         self._sentence = [0] * count
         clause = sentence = 0
@@ -169,35 +189,29 @@ class Context:
                 self._pair[partner] = index
                 self._pair[index] = partner
         self._stop_at = [False] * count
-        for start, end in lexicon.stops.spans(text):
-            first, last = self._token_range(start, end)
+        for first, last, _ in by_role.get("stop", ()):
             for index in range(first, last):
                 self._stop_at[index] = True
-        self._read_targets(text, lexicon)
+        self._read_targets(text, by_role.get("target", []))
         self.tells_history = False
         self._assertions: list[Assertion] = [Assertion.AFFIRMED] * count
-        self._read_triggers(text, lexicon)
+        self._read_triggers(by_role)
 
     def _token_range(self, start: int, end: int) -> tuple[int, int]:
         return bisect_right(self._ends, start), bisect_left(self._starts, end)
 
-    def _read_targets(self, text: Text, lexicon: _Lexicon) -> None:
-        found = [
-            (end - start, start, end, target) for words, target in lexicon.targets for start, end in words.spans(text)
-        ]
-        # The longest name wins where names overlap: "epidural blood patch" is a procedure, not an epidural.
-        found.sort(key=lambda item: (-item[0], item[1]))
+    def _read_targets(self, text: Text, found: list[tuple[int, int, tuple[object, ...]]]) -> None:
         taken = [False] * len(self._words)
         self._anchor_after: dict[int, tuple[Target, str]] = {}
         self._anchor_before: dict[int, tuple[Target, str]] = {}
         self._anchor_over: dict[int, tuple[Target, str]] = {}
         self._sentence_targets: dict[int, set[Target]] = {}
         self._text_targets: set[Target] = set()
-        for _, start, end, target in found:
-            first, last = self._token_range(start, end)
-            if first >= last or any(taken[first:last]):
+        for first, last, label in found:
+            target = label[1]
+            if not isinstance(target, Target) or any(taken[first:last]):
                 continue
-            named = (target, text.text[start:end].lower())
+            named = (target, text.text[self._starts[first] : self._ends[last - 1]].lower())
             self._anchor_after[first] = named
             self._anchor_before[last - 1] = named
             for index in range(first, last):
@@ -206,37 +220,34 @@ class Context:
             self._sentence_targets.setdefault(self._sentence[first], set()).add(target)
             self._text_targets.add(target)
 
-    def _read_triggers(self, text: Text, lexicon: _Lexicon) -> None:
+    def _read_triggers(self, by_role: dict[object, list[tuple[int, int, tuple[object, ...]]]]) -> None:
         count = len(self._words)
         clause_first: dict[int, int] = {}
         clause_last: dict[int, int] = {}
         for index, clause in enumerate(self._clause):
             clause_first.setdefault(clause, index)
             clause_last[clause] = index + 1
-        pseudo = [self._token_range(start, end) for start, end in lexicon.pseudo.spans(text)]
-        pseudo_at = dict(pseudo)
+        pseudo_at = {first: last for first, last, _ in by_role.get("pseudo", ())}
         # "today" ends the clause before it ("underwent L4-5 ILESI today"), so it puts that clause in the present too.
         present_clauses = {
             clause
-            for start, end in lexicon.present.spans(text)
-            if (first := self._token_range(start, end)[0]) < count
+            for first, _, _ in by_role.get("present", ())
             for clause in (self._clause[first], self._clause[first] - 1)
         }
         # Scopes are added up as differences, so a long text with many triggers is still read in one pass.
         changes = {assertion: [0] * (count + 1) for assertion in _PRECEDENCE}
-        for words, assertion, forward in lexicon.triggers:
-            for start, end in words.spans(text):
-                first, last = self._token_range(start, end)
-                if first >= last or pseudo_at.get(first, -1) >= last:
-                    continue
-                clause = self._clause[first]
-                if assertion is Assertion.HISTORICAL and clause in present_clauses:
-                    continue
-                scope_first, scope_last = (last, clause_last[clause]) if forward else (clause_first[clause], first)
-                if assertion is Assertion.HISTORICAL and self._has_words(scope_first, scope_last):
-                    self.tells_history = True
-                changes[assertion][scope_first] += 1
-                changes[assertion][scope_last] -= 1
+        for first, last, label in by_role.get("trigger", ()):
+            _, assertion, forward = label
+            if not isinstance(assertion, Assertion) or pseudo_at.get(first, -1) >= last:
+                continue
+            clause = self._clause[first]
+            if assertion is Assertion.HISTORICAL and clause in present_clauses:
+                continue
+            scope_first, scope_last = (last, clause_last[clause]) if forward else (clause_first[clause], first)
+            if assertion is Assertion.HISTORICAL and self._has_words(scope_first, scope_last):
+                self.tells_history = True
+            changes[assertion][scope_first] += 1
+            changes[assertion][scope_last] -= 1
         for assertion in _PRECEDENCE:
             depth = 0
             for index in range(count):

@@ -10,7 +10,6 @@ and their codes outweigh the words: structured data wins wherever both speak.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -20,9 +19,9 @@ from typing import Any
 import yaml
 
 from fhir_mappings.code_systems import SNOMED_CT, is_system
-from fhir_mappings.context import ABOUT_THE_INJECTION, Context, Reading, Target
+from fhir_mappings.context import ABOUT_THE_INJECTION, Context, Reading, Target, reader_for
 from fhir_mappings.facts import Evidence, Modality, StatedIntent
-from fhir_mappings.phrases import Phrases, Text, phrases
+from fhir_mappings.phrases import PhraseBook, Text, phrase_book
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion, region_of_segment
 
 # A segment is C1-C8, T1-T12, L1-L5 or S1-S5; an interspace joins two, written with '-', '/', an en dash or 'to',
@@ -40,38 +39,30 @@ _BILATERAL = "51440002"
 _ONE_SIDE = frozenset({"24028007", "7771000"})
 
 
-@dataclass(frozen=True, slots=True)
-class _Vocabulary:
-    approach: tuple[tuple[Phrases, Approach], ...]
-    guidance: tuple[tuple[Phrases, Modality], ...]
-    without_guidance: Phrases
-    catheter: Phrases
-    infusion: Phrases
-    single_shot: Phrases
-    bolus_only: Phrases
-    neurolytic: Phrases
-    bilateral: Phrases
-    pump_trial: Phrases
-    region: tuple[tuple[Phrases, SpinalRegion], ...]
+# The attribute each vocabulary list sets, and the value it sets it to.
+_FLAGS = (
+    "without_guidance",
+    "catheter",
+    "infusion",
+    "single_shot",
+    "bolus_only",
+    "neurolytic",
+    "bilateral",
+    "pump_trial",
+)
 
 
 @cache
-def _vocabulary() -> _Vocabulary:
+def _vocabulary() -> PhraseBook:
     text = resources.files("fhir_mappings.data").joinpath("injection_vocabulary.yaml").read_text("utf-8")
     data: dict[str, Any] = yaml.safe_load(text)
-    return _Vocabulary(
-        approach=tuple((phrases(words), Approach(name)) for name, words in data["approach"].items()),
-        guidance=tuple((phrases(words), Modality(name)) for name, words in data["guidance"].items()),
-        without_guidance=phrases(data["without_guidance"]),
-        catheter=phrases(data["catheter"]),
-        infusion=phrases(data["infusion"]),
-        single_shot=phrases(data["single_shot"]),
-        bolus_only=phrases(data["bolus_only"]),
-        neurolytic=phrases(data["neurolytic"]),
-        bilateral=phrases(data["bilateral"]),
-        pump_trial=phrases(data["pump_trial"]),
-        region=tuple((phrases(words), SpinalRegion(name)) for name, words in data["region"].items()),
-    )
+    lists: list[tuple[tuple[object, ...], list[str]]] = [
+        *((("approach", Approach(name)), words) for name, words in data["approach"].items()),
+        *((("guidance", Modality(name)), words) for name, words in data["guidance"].items()),
+        *((("region", SpinalRegion(name)), words) for name, words in data["region"].items()),
+        *(((name, True), data[name]) for name in _FLAGS),
+    ]
+    return phrase_book(lists)
 
 
 @cache
@@ -157,16 +148,18 @@ def read_text(
 ) -> TextReading:
     found = _Found()
     said = Text(words[:_LONGEST_READ])
-    context = Context(said)
-    _read_phrases(said, context.read, found, with_levels=True)
+    read, tells_history = reader_for(said, _ROOT_WORDS)
+    _read_phrases(said, read, found, with_levels=True)
     # A body site's words name the injection's site and nothing else.
     if body_site_words:
-        _read_phrases(Text(body_site_words[:_LONGEST_READ]), _about_the_injection, found, with_levels=True)
-    tells_history = context.tells_history
+        site = Text(body_site_words[:_LONGEST_READ])
+        _read_phrases(site, lambda start, end: ABOUT_THE_INJECTION, found, with_levels=True)
     if reason_words:
         reason = Text(reason_words[:_LONGEST_READ])
         reason_context = Context(reason)
-        for start, end in _vocabulary().pump_trial.spans(reason):
+        for start, end, labels in _vocabulary().matches(reason):
+            if ("pump_trial", True) not in labels:
+                continue
             # A reason is about the order it is given for, so a plan named in it with nothing else beside it is this
             # order's ("pump trial - chronic intractable pain").
             reading = reason_context.read(start, end)
@@ -180,63 +173,22 @@ def read_text(
 Read = Callable[[int, int], Reading]
 
 
-def _about_the_injection(start: int, end: int) -> Reading:
-    return ABOUT_THE_INJECTION
-
-
 def _read_phrases(text: Text, read: Read, found: _Found, *, with_levels: bool) -> None:
-    vocabulary = _vocabulary()
-    for words, approach in vocabulary.approach:
-        for start, end in words.spans(text):
-            found.add("approach", approach, read(start, end))
-    # "no fluoroscopy" and "no catheter" deny the word they contain: it is not read on its own where they stand.
-    without = _Spans(vocabulary.without_guidance.spans(text))
-    for start, end in without.spans:
-        found.add("without_guidance", True, read(start, end))
-    for words, modality in vocabulary.guidance:
-        for start, end in words.spans(text):
-            if not without.holds(start, end):
-                found.add("guidance", modality, read(start, end))
     # Catheter words where the text also names another device may be that device's ("Catheter removed at end of
-    # case" after "IV catheter placed"): they count only when they are certainly the injection's.
-    single = _Spans([*vocabulary.single_shot.spans(text), *vocabulary.bolus_only.spans(text)])
-    for name in ("single_shot", "bolus_only"):
-        for start, end in getattr(vocabulary, name).spans(text):
-            if (reading := read(start, end)).certain:
-                found.add(name, True, reading)
-    for name in ("catheter", "infusion", "neurolytic", "bilateral", "pump_trial"):
-        for start, end in getattr(vocabulary, name).spans(text):
-            reading = read(start, end)
-            if not single.holds(start, end) and (name != "catheter" or reading.certain):
-                found.add(name, True, reading)
-    for words, region in vocabulary.region:
-        for start, end in words.spans(text):
-            found.add("region", region, read(start, end))
+    # case" after "IV catheter placed"): they count only when they are certainly the injection's. ("no catheter" and
+    # "no fluoroscopy" are phrases of their own, so the word they deny is not read on its own where they stand.)
+    for start, end, labels in _vocabulary().matches(text):
+        reading = read(start, end)
+        for name, value in labels:
+            if name not in _CATHETER_WORDS or reading.certain:
+                found.add(str(name), value, reading)
     if with_levels:
         for match in _LEVEL.finditer(text.text):
             reading = read(*match.span())
             found.add("root" if reading.anchor in _ROOT_WORDS else "level", _level(match), reading)
 
 
-class _Spans:
-    """Character spans, merged where they overlap, that can say in logarithmic time whether they hold a span."""
-
-    __slots__ = ("_ends", "_starts", "spans")
-
-    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
-        self.spans = sorted(spans)
-        merged: list[tuple[int, int]] = []
-        for start, end in self.spans:
-            if merged and start <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-            else:
-                merged.append((start, end))
-        self._starts = [start for start, _ in merged]
-        self._ends = [end for _, end in merged]
-
-    def holds(self, start: int, end: int) -> bool:
-        index = bisect_right(self._starts, start) - 1
-        return index >= 0 and end <= self._ends[index]
+_CATHETER_WORDS = frozenset({"catheter", "single_shot", "bolus_only"})
 
 
 def _intent(found: _Found, body_site_codes: tuple[tuple[str | None, str], ...]) -> StatedIntent:

@@ -130,29 +130,12 @@ _VOCABULARY_WORDS = [
 )
 def test_the_ascii_prefilter_never_changes_what_the_vocabulary_finds(pieces: list[str]) -> None:
     text = "".join(pieces)
-    vocabulary = _vocabulary()
-    phrase_sets = [
-        *(phrases for phrases, _ in vocabulary.approach),
-        *(phrases for phrases, _ in vocabulary.guidance),
-        vocabulary.without_guidance,
-        vocabulary.catheter,
-        vocabulary.infusion,
-        vocabulary.single_shot,
-        vocabulary.bolus_only,
-        vocabulary.neurolytic,
-        vocabulary.bilateral,
-        vocabulary.pump_trial,
-        *(phrases for phrases, _ in vocabulary.region),
-    ]
-    lexicon = _lexicon()
-    phrase_sets += [
-        *(phrases for phrases, _ in lexicon.targets),
-        lexicon.terminators,
-        lexicon.stops,
-        lexicon.pseudo,
-        lexicon.present,
-        *(phrases for phrases, _, _ in lexicon.triggers),
-    ]
-    for phrases in phrase_sets:
+    for book in (_vocabulary(), _lexicon()):
+        phrases = book.phrases
         assert phrases.search(Text(text)) == (phrases.pattern.search(text) is not None)
         assert list(phrases.spans(Text(text))) == [match.span() for match in phrases.pattern.finditer(text)]
+        assert all(labels for _, _, labels in book.matches(Text(text)))
+
+
+def test_the_longest_phrase_wins_where_phrases_overlap() -> None:
+    assert [labels for _, _, labels in _vocabulary().matches(Text("no fluoroscopy"))] == [(("without_guidance", True),)]
