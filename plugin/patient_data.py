@@ -35,6 +35,8 @@ class DataKey(StrEnum):
     IMAGING_STUDIES = "imagingStudies"
     COVERAGE = "coverage"
     APPOINTMENTS = "appointments"
+    MEDICATION_ADMINISTRATIONS = "medicationAdministrations"
+    PROCEDURE_NOTES = "procedureNotes"
 
     @property
     def template(self) -> str:
@@ -53,6 +55,9 @@ _TEMPLATES = {
     DataKey.IMAGING_STUDIES: "ImagingStudy?patient={{context.patientId}}",
     DataKey.COVERAGE: "Coverage?patient={{context.patientId}}&_include=Coverage:payor",
     DataKey.APPOINTMENTS: "Appointment?patient={{context.patientId}}&_include=Appointment:based-on",
+    DataKey.MEDICATION_ADMINISTRATIONS: "MedicationAdministration?patient={{context.patientId}}",
+    # LOINC 28570-0 "Procedure note": the notes a discharge check reads for drug, dose, response and scores.
+    DataKey.PROCEDURE_NOTES: "DocumentReference?patient={{context.patientId}}&type=http://loinc.org|28570-0",
 }
 _DESCRIPTIONS = {
     DataKey.PATIENT: "the patient",
@@ -61,9 +66,20 @@ _DESCRIPTIONS = {
     DataKey.IMAGING_STUDIES: "imaging studies",
     DataKey.COVERAGE: "insurance coverage",
     DataKey.APPOINTMENTS: "appointments",
+    DataKey.MEDICATION_ADMINISTRATIONS: "drugs given",
+    DataKey.PROCEDURE_NOTES: "procedure notes",
 }
 
-PREFETCH_TEMPLATES: dict[str, str] = {key.value: key.template for key in DataKey}
+# The keys every service declares (the contract); a service declares the keys of its own optional data besides.
+CONTRACT_KEYS = (
+    DataKey.PATIENT,
+    DataKey.PROCEDURES,
+    DataKey.CONDITIONS,
+    DataKey.IMAGING_STUDIES,
+    DataKey.COVERAGE,
+    DataKey.APPOINTMENTS,
+)
+PREFETCH_TEMPLATES: dict[str, str] = {key.value: key.template for key in CONTRACT_KEYS}
 
 
 @dataclass

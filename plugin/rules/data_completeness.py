@@ -15,6 +15,8 @@ _CHECKS_NEEDING: dict[DataKey, str] = {
     DataKey.APPOINTMENTS: "counting of booked sessions",
     DataKey.PROCEDURES: "session counting",
     DataKey.PATIENT: "patient details",
+    DataKey.MEDICATION_ADMINISTRATIONS: "drug checks against the drugs given",
+    DataKey.PROCEDURE_NOTES: "documentation checks against the procedure notes",
 }
 _SHOWN_SKIPS = 10
 

@@ -7,8 +7,9 @@ test of qualifying evidence, so the checklist and `imaging-evidence-missing` nev
 
 Judged from the record: diagnosis (reason on the Procedure); conservative care (an earlier performed Procedure with a
 conservative-care code or words, or words in the injection's notes); imaging (qualifying archived images, for codes
-that include guidance); drug (a usedCode, and no HCPCS code deleted by the date of service); level (words or bodySite)
-and approach (words); response (outcome, complication or follow-up); pain scores (a scale or reading in the notes, with
+that include guidance); drug (a usedCode, a MedicationAdministration or a drug affirmed in the note, and no HCPCS code
+deleted by the date of service); level (words or bodySite) and approach (words); response (outcome, complication or
+follow-up, or a response or complications affirmed in the note); pain scores (a scale or reading in the notes, with
 two readings or both before and after words).
 """
 
@@ -83,11 +84,13 @@ def _imaging(injection: PerformedInjection, facts: HookFacts, conventions: Codin
 
 
 def _drug(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
-    problems = [] if injection.drug_codes else ["no drug recorded (Procedure.usedCode)"]
+    recorded = injection.drug_codes or injection.documented.drug
+    problems = [] if recorded else ["no drug recorded (Procedure.usedCode)"]
+    given = {code for drug in injection.administered for code in drug.codes}
     problems.extend(
         f"{deleted.code} was deleted on {deleted.deleted_on.isoformat()}: report {' or '.join(deleted.replaced_by)}"
         for deleted in conventions.deleted_drug_codes
-        if deleted.code in injection.drug_codes and injection.performed_on >= deleted.deleted_on
+        if deleted.code in {*injection.drug_codes, *given} and injection.performed_on >= deleted.deleted_on
     )
     return "; ".join(problems) or None
 
@@ -103,6 +106,8 @@ def _level_approach(injection: PerformedInjection, facts: HookFacts, conventions
 
 def _response(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
     if injection.has_outcome or injection.has_complication_record or injection.has_follow_up:
+        return None
+    if injection.documented.response or injection.documented.complications:
         return None
     return "no outcome, complication or follow-up recorded"
 

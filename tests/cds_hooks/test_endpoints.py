@@ -20,6 +20,7 @@ SERVICES = {
     "epidural-patient-view": "patient-view",
 }
 PREFETCH_KEYS = {"patient", "procedures", "conditions", "imagingStudies", "coverage", "appointments"}
+DISCHARGE_KEYS = {"medicationAdministrations", "procedureNotes"}
 
 
 def outcome_of(response: Any) -> dict[str, Any]:
@@ -35,7 +36,9 @@ def test_discovery_lists_the_six_services_of_the_contract(service: TestClient) -
     for entry in services:
         assert entry["title"]
         assert entry["description"]
-        assert set(entry["prefetch"]) == PREFETCH_KEYS
+        # Every service declares the contract's keys; the discharge check also declares the notes and drugs it reads.
+        extra = DISCHARGE_KEYS if entry["hook"] == "encounter-discharge" else set()
+        assert set(entry["prefetch"]) == PREFETCH_KEYS | extra
 
 
 def test_prefetch_templates_use_only_root_level_context_tokens(service: TestClient) -> None:

@@ -62,6 +62,8 @@ def full_prefetch(scenario: Scenario) -> dict[str, Any]:
         "imagingStudies": searchset(of_type(scenario, "ImagingStudy")),
         "coverage": searchset(of_type(scenario, "Coverage")),
         "appointments": searchset(of_type(scenario, "Appointment", "ServiceRequest")),
+        "medicationAdministrations": searchset(of_type(scenario, "MedicationAdministration")),
+        "procedureNotes": searchset(of_type(scenario, "DocumentReference")),
     }
 
 
