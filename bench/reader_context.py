@@ -29,29 +29,18 @@ from tests.fhir_mappings.corpus_score import CARD_ATTRIBUTES, Phrase, as_labels,
 TextReader = Callable[[str, bool], TextReading]
 
 
-def _phrase_spans(text: str) -> Iterator[tuple[int, int, str, Any]]:
-    """Every vocabulary phrase and level in `text`, as (start, end, attribute, value)."""
-    vocabulary = intent._vocabulary()
-    said = Text(text)
-    lists: list[tuple[Any, str, Any]] = [
-        *((words, "approach", value) for words, value in vocabulary.approach),
-        *((words, "guidance", value) for words, value in vocabulary.guidance),
-        *((words, "region", value) for words, value in vocabulary.region),
-    ]
-    names = ("without_guidance", "catheter", "infusion", "single_shot", "bolus_only", "neurolytic", "bilateral")
-    lists.extend((getattr(vocabulary, name), name, True) for name in (*names, "pump_trial"))
-    for words, name, value in lists:
-        for start, end in words.spans(said):
-            yield start, end, name, value
+def _phrase_spans(text: str) -> Iterator[tuple[int, int, tuple[tuple[Any, ...], ...]]]:
+    """Every vocabulary phrase and level in `text`, as (start, end, ((attribute, value), ...))."""
+    yield from intent._vocabulary().matches(Text(text))
     for match in intent._LEVEL.finditer(text):
-        yield match.start(), match.end(), "level", intent._level(match)
+        yield match.start(), match.end(), (("level", intent._level(match)),)
 
 
-def _assemble(kept: list[tuple[str, Any]], reason: bool, tells_history: bool) -> TextReading:
+def _assemble(kept: list[tuple[Any, ...]], reason: bool, tells_history: bool) -> TextReading:
     found = intent._Found()
     for name, value in kept:
         if not reason or name == "pump_trial":
-            found.add(name, value, ABOUT_THE_INJECTION)
+            found.add(str(name), value, ABOUT_THE_INJECTION)
     return TextReading(intent._intent(found, ()), tells_history)
 
 
@@ -74,27 +63,27 @@ def spacy_reader(kind: str) -> TextReader:
         nlp = spacy.blank("en")
         nlp.add_pipe("sentencizer")
         nlp.add_pipe("negex", config={"neg_termset": termset("en_clinical").get_patterns()})
-    labels: dict[str, tuple[str, Any]] = {}
+    labels: dict[str, tuple[tuple[Any, ...], ...]] = {}
 
     def read(text: str, reason: bool) -> TextReading:
         doc = nlp.make_doc(text)
         spans = []
-        for start, end, name, value in _phrase_spans(text):
-            label = f"{name}:{value}"
-            labels[label] = (name, value)
+        for start, end, found in _phrase_spans(text):
+            label = "|".join(f"{name}:{value}" for name, value in found)
+            labels[label] = found
             span = doc.char_span(start, end, label=label, alignment_mode="expand")
             if span is not None:
                 spans.append(span)
         doc.ents = filter_spans(spans)
         for _, component in nlp.pipeline:
             doc = component(doc)
-        kept: list[tuple[str, Any]] = []
+        kept: list[tuple[Any, ...]] = []
         history = False
         for ent in doc.ents:
             dropped = ent._.negex if kind == "negspacy" else _context_drops(ent)
             history = history or (kind == "medspacy" and ent._.is_historical)
             if not dropped:
-                kept.append(labels[ent.label_])
+                kept.extend(labels[ent.label_])
         assert all(isinstance(ent, Span) for ent in doc.ents)
         return _assemble(kept, reason, history)
 

@@ -218,7 +218,7 @@ def read_draft_orders(
     def convert(order: views.ServiceRequestView, label: str) -> InjectionOrder | CompanionOrder:
         codes, modifiers = _procedure_codes([order.code, *order.order_detail])
         modifiers += tuple(_extension_modifiers(order.extension))
-        words = " ".join(
+        words = "\n".join(
             [*_texts(order.code, *order.order_detail), *(n.text for n in order.note if n.text)]
             + ([order.patient_instruction] if order.patient_instruction else [])
         )
@@ -226,7 +226,8 @@ def read_draft_orders(
         code = _primary_injection_code(codes)
         reasons = [*_texts(*order.reason_code)]
         reasons.extend(text for ref in _references(order.reason_reference) if (text := reason_texts.get(ref)))
-        intent = read_intent(words, body_site_words, _codings(order.body_site), " ".join(reasons))
+        # Each reason is a statement of its own: joined by line breaks, one's words never qualify another's.
+        intent = read_intent(words, body_site_words, _codings(order.body_site), "\n".join(reasons))
         # Words only make an injection of an order that carries no procedure code: "fluoroscopic guidance for the
         # epidural" coded 77003 is a guidance order, however it is worded.
         if code is None and (codes or (intent.approach is None and "epidural" not in words.lower())):
@@ -291,7 +292,7 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
     def intent_of(
         words: str, body_site: tuple[views.CodeableConceptView, ...], reasons: tuple[views.CodeableConceptView, ...]
     ) -> StatedIntent:
-        wording = (words, " ".join(_texts(*body_site)), _codings(body_site), " ".join(_texts(*reasons)))
+        wording = (words, " ".join(_texts(*body_site)), _codings(body_site), "\n".join(_texts(*reasons)))
         intent = intents.get(wording)
         if intent is None:
             intent = intents[wording] = read_intent(*wording)
@@ -306,7 +307,7 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
         notes = tuple(note.text for note in procedure.note if note.text)
         # Outcome, complication and follow-up texts are what the note says of them, read with the notes.
         stated = tuple(_texts(procedure.outcome, *procedure.complication, *procedure.follow_up))
-        words = " ".join((*coded.words, *notes))
+        words = "\n".join((*coded.words, *notes))
         if coded.primary is None:
             if not coded.codes and not words:
                 raise Unreadable("no procedure code")
