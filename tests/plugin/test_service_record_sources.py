@@ -36,7 +36,8 @@ def _post(service: TestClient, service_id: str, request: dict[str, Any]) -> dict
 
 
 def _checklist(body: dict[str, Any]) -> str:
-    return "".join(card["detail"] for card in body["cards"] if card["source"]["topic"]["code"] == "documentation-incomplete")
+    cards = body["cards"]
+    return "".join(card["detail"] for card in cards if card["source"]["topic"]["code"] == "documentation-incomplete")
 
 
 def _injection(**extra: Any) -> dict[str, Any]:
@@ -52,7 +53,8 @@ def test_drug_and_response_affirmed_in_the_procedure_note_meet_the_checklist(ser
     before = _checklist(_discharge(service, _injection()))
     after = _checklist(_discharge(service, _injection(note=[{"text": NOTE}])))
 
-    assert "no drug recorded" in before and "no outcome" in before
+    assert "no drug recorded" in before
+    assert "no outcome" in before
     assert "no drug recorded" not in after
     assert "no outcome" not in after
 
