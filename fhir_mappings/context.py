@@ -121,6 +121,16 @@ def reader_for(text: Text, root_words: frozenset[str]) -> tuple[Callable[[int, i
     return context.read, context.tells_history
 
 
+def tells_history(text: Text) -> bool:
+    """Whether `text` tells of a past procedure; its context is built only when a history word is in it."""
+    matches = list(_lexicon().matches(text))
+    if not any(
+        label[0] == "trigger" and label[1] is Assertion.HISTORICAL for _, _, labels in matches for label in labels
+    ):
+        return False
+    return Context(text, matches).tells_history
+
+
 def _about_the_injection(start: int, end: int) -> Reading:
     return ABOUT_THE_INJECTION
 

@@ -20,6 +20,7 @@ import yaml
 
 from fhir_mappings.code_systems import SNOMED_CT, is_system
 from fhir_mappings.context import ABOUT_THE_INJECTION, Context, Reading, Target, reader_for
+from fhir_mappings.context import tells_history as reason_tells_history
 from fhir_mappings.facts import Evidence, Modality, StatedIntent
 from fhir_mappings.phrases import PhraseBook, Text, phrase_book
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion, region_of_segment
@@ -156,17 +157,19 @@ def read_text(
         _read_phrases(site, lambda start, end: ABOUT_THE_INJECTION, found, with_levels=True)
     if reason_words:
         reason = Text(reason_words[:_LONGEST_READ])
-        reason_context = Context(reason)
-        for start, end, labels in _vocabulary().matches(reason):
-            if ("pump_trial", True) not in labels:
-                continue
+        trials = [(start, end) for start, end, labels in _vocabulary().matches(reason) if _PUMP_TRIAL in labels]
+        # Most reasons name a diagnosis and no plan: their context is built only when a pump trial is named.
+        reason_context = Context(reason) if trials else None
+        for start, end in trials:
+            assert reason_context is not None
             # A reason is about the order it is given for, so a plan named in it with nothing else beside it is this
             # order's ("pump trial - chronic intractable pain").
             reading = reason_context.read(start, end)
             if reading.anchor is None:
                 reading = Reading(Target.INJECTION, reading.assertion, True, None)
             found.add("pump_trial", True, reading)
-        tells_history = tells_history or reason_context.tells_history
+        told = reason_context.tells_history if reason_context is not None else reason_tells_history(reason)
+        tells_history = tells_history or told
     return TextReading(_intent(found, tuple(body_site_codes)), tells_history)
 
 
@@ -188,6 +191,7 @@ def _read_phrases(text: Text, read: Read, found: _Found, *, with_levels: bool) -
             found.add("root" if reading.anchor in _ROOT_WORDS else "level", _level(match), reading)
 
 
+_PUMP_TRIAL = ("pump_trial", True)
 _CATHETER_WORDS = frozenset({"catheter", "single_shot", "bolus_only"})
 
 
