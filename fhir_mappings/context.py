@@ -191,7 +191,7 @@ class Context:
         # L4-5" the level is the ESI's.
         self._pair: dict[int, int] = {}
         opened: list[int] = []
-        for index, word in enumerate(self._words):
+        for index, word in enumerate(self._words) if "(" in text.text else ():
             if word == "(":
                 opened.append(index)
             elif word == ")" and opened:
@@ -245,7 +245,7 @@ class Context:
             for clause in (self._clause[first], self._clause[first] - 1)
         }
         # Scopes are added up as differences, so a long text with many triggers is still read in one pass.
-        changes = {assertion: [0] * (count + 1) for assertion in _PRECEDENCE}
+        changes: dict[Assertion, list[int]] = {}
         for first, last, label in by_role.get("trigger", ()):
             _, assertion, forward = label
             if not isinstance(assertion, Assertion) or pseudo_at.get(first, -1) >= last:
@@ -256,9 +256,12 @@ class Context:
             scope_first, scope_last = (last, clause_last[clause]) if forward else (clause_first[clause], first)
             if assertion is Assertion.HISTORICAL and self._has_words(scope_first, scope_last):
                 self.tells_history = True
-            changes[assertion][scope_first] += 1
-            changes[assertion][scope_last] -= 1
+            change = changes.setdefault(assertion, [0] * (count + 1))
+            change[scope_first] += 1
+            change[scope_last] -= 1
         for assertion in _PRECEDENCE:
+            if assertion not in changes:
+                continue
             depth = 0
             for index in range(count):
                 depth += changes[assertion][index]
