@@ -45,9 +45,18 @@ def _documented(
     intent = injection.intent
     if written and (intent.approach is None or not intent.levels):
         # A level or approach missing from the coded procedure may be in its note; what the procedure says stays.
-        from_note = read_intent(" ".join(written))
+        from_note = read_intent("\n".join(written))
+        taken = {
+            name
+            for name, missing in (("approach", intent.approach is None), ("levels", not intent.levels))
+            if missing and getattr(from_note, name)
+        }
         intent = msgspec.structs.replace(
-            intent, approach=intent.approach or from_note.approach, levels=intent.levels or from_note.levels
+            intent,
+            approach=intent.approach or from_note.approach,
+            levels=intent.levels or from_note.levels,
+            # What the note gave keeps the strength it was read with.
+            evidence=tuple(sorted({**dict(intent.evidence), **{n: from_note.strength(n) for n in taken}}.items())),
         )
     reasons = injection.reason_references
     if not injection.reason_codes and not reasons and injection.encounter is not None:

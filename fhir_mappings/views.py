@@ -155,6 +155,7 @@ class AppointmentView(ResourceView, frozen=True):
     service_type: tuple[CodeableConceptView, ...] = ()
     service_category: tuple[CodeableConceptView, ...] = ()
     appointment_type: CodeableConceptView | None = None
+    specialty: tuple[CodeableConceptView, ...] = ()
     reason_code: tuple[CodeableConceptView, ...] = ()
     reason_reference: tuple[ReferenceView, ...] = ()
     based_on: tuple[ReferenceView, ...] = ()
@@ -239,6 +240,6 @@ def decode_view(resource: msgspec.Raw, view: type[V]) -> V | None:
         decoder = _DECODERS[view] = msgspec.json.Decoder(view, strict=False)
     try:
         read: V = decoder.decode(resource)
-    except (msgspec.ValidationError, RecursionError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):  # DecodeError: e.g. invalid UTF-8
         return None
     return read

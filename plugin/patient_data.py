@@ -21,7 +21,13 @@ import httpx
 from cds_hooks.errors import PrefetchUnavailable
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import is_operation_outcome, opened
-from plugin.fhir_client import FhirClient, FhirUnavailable, SearchResult
+from plugin.fhir_client import (
+    DEFAULT_MAX_CALL_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    FhirClient,
+    FhirUnavailable,
+    SearchResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +43,8 @@ class DataKey(StrEnum):
     APPOINTMENTS = "appointments"
     MEDICATION_ADMINISTRATIONS = "medicationAdministrations"
     PROCEDURE_NOTES = "procedureNotes"
+    OBSERVATIONS = "observations"
+    DIAGNOSTIC_REPORTS = "diagnosticReports"
 
     @property
     def template(self) -> str:
@@ -58,6 +66,10 @@ _TEMPLATES = {
     DataKey.MEDICATION_ADMINISTRATIONS: "MedicationAdministration?patient={{context.patientId}}",
     # LOINC 28570-0 "Procedure note": the notes a discharge check reads for drug, dose, response and scores.
     DataKey.PROCEDURE_NOTES: "DocumentReference?patient={{context.patientId}}&type=http://loinc.org|28570-0",
+    # Pain severity scores (0-10) before and after sessions, for payers' repeat criteria.
+    DataKey.OBSERVATIONS: "Observation?patient={{context.patientId}}&code=http://loinc.org|72514-3,http://loinc.org|38208-5",
+    # Radiology reports (LOINC LP29684-5 Radiology), for payers asking for a recent MRI or CT.
+    DataKey.DIAGNOSTIC_REPORTS: "DiagnosticReport?patient={{context.patientId}}&category=http://loinc.org|LP29684-5",
 }
 _DESCRIPTIONS = {
     DataKey.PATIENT: "the patient",
@@ -68,18 +80,11 @@ _DESCRIPTIONS = {
     DataKey.APPOINTMENTS: "appointments",
     DataKey.MEDICATION_ADMINISTRATIONS: "drugs given",
     DataKey.PROCEDURE_NOTES: "procedure notes",
+    DataKey.OBSERVATIONS: "pain scores",
+    DataKey.DIAGNOSTIC_REPORTS: "radiology reports",
 }
 
-# The keys every service declares (the contract); a service declares the keys of its own optional data besides.
-CONTRACT_KEYS = (
-    DataKey.PATIENT,
-    DataKey.PROCEDURES,
-    DataKey.CONDITIONS,
-    DataKey.IMAGING_STUDIES,
-    DataKey.COVERAGE,
-    DataKey.APPOINTMENTS,
-)
-PREFETCH_TEMPLATES: dict[str, str] = {key.value: key.template for key in CONTRACT_KEYS}
+PREFETCH_TEMPLATES: dict[str, str] = {key.value: key.template for key in DataKey}
 
 
 @dataclass
@@ -95,6 +100,8 @@ class FetchSettings:
     budget_seconds: float = 4.0
     page_cap: int = 20
     page_size: int = 100
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_call_bytes: int = DEFAULT_MAX_CALL_BYTES
 
 
 def _query_for(key: DataKey, patient_id: str, page_size: int) -> str:
@@ -152,7 +159,15 @@ async def _fetch_all(
     assert request.fhir_server is not None
     token = request.fhir_authorization.access_token if request.fhir_authorization else None
     deadline = time.monotonic() + settings.budget_seconds
-    client = FhirClient(http, request.fhir_server, token, page_cap=settings.page_cap, deadline=deadline)
+    client = FhirClient(
+        http,
+        request.fhir_server,
+        token,
+        page_cap=settings.page_cap,
+        deadline=deadline,
+        max_response_bytes=settings.max_response_bytes,
+        max_call_bytes=settings.max_call_bytes,
+    )
     # Pages read before a later page fails or the budget runs out are kept, and reported as incomplete.
     partial = {key: SearchResult() for key in to_fetch}
 

@@ -187,6 +187,8 @@ def hook_request(
     appointments: Iterable[Mapping[str, Any]] | None = (),
     medication_administrations: Iterable[Mapping[str, Any]] | None = (),
     procedure_notes: Iterable[Mapping[str, Any]] | None = (),
+    observations: Iterable[Mapping[str, Any]] | None = (),
+    diagnostic_reports: Iterable[Mapping[str, Any]] | None = (),
 ) -> dict[str, Any]:
     """A request with every prefetch key filled (None → JSON null, meaning "no data")."""
 
@@ -206,6 +208,8 @@ def hook_request(
             "appointments": bundle_or_null(appointments),
             "medicationAdministrations": bundle_or_null(medication_administrations),
             "procedureNotes": bundle_or_null(procedure_notes),
+            "observations": bundle_or_null(observations),
+            "diagnosticReports": bundle_or_null(diagnostic_reports),
         },
     }
 

@@ -19,8 +19,18 @@ SERVICES = {
     "epidural-encounter-discharge": "encounter-discharge",
     "epidural-patient-view": "patient-view",
 }
-PREFETCH_KEYS = {"patient", "procedures", "conditions", "imagingStudies", "coverage", "appointments"}
-DISCHARGE_KEYS = {"medicationAdministrations", "procedureNotes"}
+PREFETCH_KEYS = {
+    "patient",
+    "procedures",
+    "conditions",
+    "imagingStudies",
+    "coverage",
+    "appointments",
+    "observations",
+    "diagnosticReports",
+    "medicationAdministrations",
+    "procedureNotes",
+}
 
 
 def outcome_of(response: Any) -> dict[str, Any]:
@@ -36,9 +46,7 @@ def test_discovery_lists_the_six_services_of_the_contract(service: TestClient) -
     for entry in services:
         assert entry["title"]
         assert entry["description"]
-        # Every service declares the contract's keys; the discharge check also declares the notes and drugs it reads.
-        extra = DISCHARGE_KEYS if entry["hook"] == "encounter-discharge" else set()
-        assert set(entry["prefetch"]) == PREFETCH_KEYS | extra
+        assert set(entry["prefetch"]) == PREFETCH_KEYS
 
 
 def test_prefetch_templates_use_only_root_level_context_tokens(service: TestClient) -> None:

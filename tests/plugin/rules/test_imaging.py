@@ -11,6 +11,7 @@ from msgspec.structs import replace
 from fhir_mappings.facts import (
     ClinicalRecord,
     CompanionOrder,
+    Evidence,
     ImagingEvidence,
     InjectionOrder,
     Modality,
@@ -26,7 +27,7 @@ from plugin.rules.hook_facts import HookFacts, Rule
 from tests.plugin.rules.builders import applied, order, performed
 
 MEDICARE = applied("medicare-esi-lcd")
-GENERIC = applied("generic-3-in-6")
+WITHOUT_IMAGING_RULE = applied("molina-mcp-032")
 TODAY = date(2026, 11, 27)
 DAY = date(2026, 11, 20)
 ENCOUNTER = "Encounter/e1"
@@ -210,17 +211,17 @@ def test_fluoroscopy_stated_with_catheter_code_keeps_the_catheter() -> None:
 
 
 def test_ultrasound_guidance_does_not_make_a_with_imaging_code() -> None:
-    assert sign(lumbar_order("62322", intent=ULTRASOUND), policy=GENERIC) == []
+    assert sign(lumbar_order("62322", intent=ULTRASOUND), policy=WITHOUT_IMAGING_RULE) == []
 
 
 def test_without_imaging_stated_with_with_imaging_code_recodes_to_its_sibling() -> None:
-    [finding] = sign(lumbar_order("62323", intent=UNGUIDED), policy=GENERIC)
+    [finding] = sign(lumbar_order("62323", intent=UNGUIDED), policy=WITHOUT_IMAGING_RULE)
     assert finding.rule is RuleId.CODE_IMAGING_MISMATCH
     assert [fix.code for fix in finding.fixes if isinstance(fix, Recode)] == ["62322"]
 
 
 def test_ultrasound_only_with_with_imaging_code_recodes_to_without_imaging() -> None:
-    [finding] = sign(lumbar_order("62323", intent=ULTRASOUND), policy=GENERIC)
+    [finding] = sign(lumbar_order("62323", intent=ULTRASOUND), policy=WITHOUT_IMAGING_RULE)
     assert finding.rule is RuleId.CODE_IMAGING_MISMATCH
     assert "ultrasound" in finding.summary
     assert [fix.code for fix in finding.fixes if isinstance(fix, Recode)] == ["62322"]
@@ -244,14 +245,54 @@ def test_medicare_without_imaging_order_is_imaging_required_with_recode() -> Non
 
 
 def test_payer_without_imaging_requirement_accepts_without_imaging_order() -> None:
-    assert sign(lumbar_order("62322"), policy=GENERIC) == []
+    assert sign(lumbar_order("62322"), policy=WITHOUT_IMAGING_RULE) == []
 
 
-def test_medicare_ultrasound_only_with_imaging_order_is_imaging_required() -> None:
-    findings = sign(lumbar_order("62323", intent=ULTRASOUND))
-    [required] = of(findings, RuleId.IMAGING_REQUIRED)
+def test_medicare_ultrasound_only_with_imaging_order_gets_one_advice_and_no_uncovered_code() -> None:
+    [required] = sign(lumbar_order("62323", intent=ULTRASOUND))
+    assert required.rule is RuleId.IMAGING_REQUIRED
     assert required.fixes == ()
     assert "ultrasound" in required.summary
+    assert "keep 62323" in required.detail
+    assert "62322, which this policy does not cover" in required.detail
+
+
+def test_medicare_without_imaging_stated_with_imaging_order_is_not_recoded_to_an_uncovered_code() -> None:
+    [required] = sign(lumbar_order("62323", intent=UNGUIDED))
+    assert (required.rule, required.fixes) == (RuleId.IMAGING_REQUIRED, ())
+
+
+def test_ultrasound_only_mentioned_asks_to_check_the_guidance_the_payer_requires() -> None:
+    intent = replace(ULTRASOUND, evidence=(("guidance", Evidence.MENTIONED),))
+    [required] = sign(lumbar_order("62323", intent=intent))
+    assert (
+        required.summary
+        == "The order mentions ultrasound guidance only: check it is fluoroscopy or CT, which the payer requires"
+    )
+    assert required.fixes == ()
+
+
+def test_fluoroscopy_only_mentioned_with_a_without_imaging_code_asks_to_check_without_a_fix() -> None:
+    intent = replace(FLUOROSCOPY, evidence=(("guidance", Evidence.MENTIONED),))
+    [mismatch] = sign(lumbar_order("62322", intent=intent), policy=WITHOUT_IMAGING_RULE)
+    assert mismatch.rule is RuleId.CODE_IMAGING_MISMATCH
+    assert mismatch.summary == "The order mentions fluoroscopy guidance: check whether 62322 (without imaging) is right"
+    assert mismatch.fixes == ()
+
+
+def test_without_imaging_only_mentioned_with_a_with_imaging_code_asks_to_check_without_a_fix() -> None:
+    intent = replace(UNGUIDED, evidence=(("without_guidance", Evidence.MENTIONED),))
+    [mismatch] = sign(lumbar_order("62323", intent=intent), policy=WITHOUT_IMAGING_RULE)
+    assert mismatch.summary == "The order mentions no imaging guidance: check whether 62323 (with imaging) is right"
+    assert mismatch.fixes == ()
+
+
+def test_a_guidance_order_is_firm_even_when_the_words_only_mention_guidance() -> None:
+    intent = replace(FLUOROSCOPY, evidence=(("guidance", Evidence.MENTIONED),))
+    findings = sign(lumbar_order("62322", intent=intent), companions=[companion()], policy=WITHOUT_IMAGING_RULE)
+    [mismatch] = of(findings, RuleId.CODE_IMAGING_MISMATCH)
+    assert [fix.code for fix in mismatch.fixes if isinstance(fix, Recode)] == ["62323"]
+    assert mismatch.references == (FLUORO_ORDER,)
 
 
 def test_medicare_catheter_code_outside_the_policy_codes_is_not_imaging_required() -> None:
@@ -290,19 +331,21 @@ def test_guidance_charge_entered_in_error_is_not_bundled() -> None:
 
 
 def test_without_imaging_injection_with_archived_fluoroscopy_names_the_with_imaging_code() -> None:
-    [finding] = discharged(discharge(injection("62322"), studies=[study()]), GENERIC)
+    [finding] = discharged(discharge(injection("62322"), studies=[study()]), WITHOUT_IMAGING_RULE)
     assert finding.rule is RuleId.CODE_IMAGING_MISMATCH
     assert "62323" in finding.summary
-    assert "ImagingStudy/rf" in finding.detail
+    assert "ImagingStudy/rf" in finding.references
     assert finding.fixes == ()
 
 
 def test_without_imaging_injection_with_ultrasound_images_is_no_mismatch() -> None:
-    assert discharged(discharge(injection("62322"), studies=[study("ImagingStudy/us", "US")]), GENERIC) == []
+    assert (
+        discharged(discharge(injection("62322"), studies=[study("ImagingStudy/us", "US")]), WITHOUT_IMAGING_RULE) == []
+    )
 
 
 def test_without_imaging_injection_with_guidance_charge_is_mismatch_and_bundled() -> None:
-    findings = discharged(discharge(injection("62322"), others=[guidance_charge()]), GENERIC)
+    findings = discharged(discharge(injection("62322"), others=[guidance_charge()]), WITHOUT_IMAGING_RULE)
     assert sorted(finding.rule for finding in findings) == [
         RuleId.CODE_IMAGING_MISMATCH,
         RuleId.IMAGING_GUIDANCE_BUNDLED,
@@ -310,7 +353,7 @@ def test_without_imaging_injection_with_guidance_charge_is_mismatch_and_bundled(
 
 
 def test_with_imaging_injection_recorded_as_landmark_without_images_is_mismatch() -> None:
-    findings = discharged(discharge(injection("62323", intent=UNGUIDED)), GENERIC)
+    findings = discharged(discharge(injection("62323", intent=UNGUIDED)), WITHOUT_IMAGING_RULE)
     [mismatch] = of(findings, RuleId.CODE_IMAGING_MISMATCH)
     assert "62322" in mismatch.summary
 
@@ -337,14 +380,14 @@ def test_medicare_injection_without_images_is_critical_and_says_nothing_was_foun
     assert finding.rule is RuleId.IMAGING_EVIDENCE_MISSING
     assert finding.severity is Severity.CRITICAL
     assert finding.citing == MEDICARE.citing
-    assert "nothing" in finding.detail
+    assert "no imaging study on record is linked" in finding.detail
 
 
 def test_injection_without_images_is_a_warning_when_the_payer_does_not_require_imaging() -> None:
-    [finding] = discharged(discharge(injection("64483")), GENERIC)
+    [finding] = discharged(discharge(injection("64483")), WITHOUT_IMAGING_RULE)
     assert finding.rule is RuleId.IMAGING_EVIDENCE_MISSING
     assert finding.severity is Severity.WARNING
-    assert finding.citing == GENERIC.conventions_citing
+    assert finding.citing == WITHOUT_IMAGING_RULE.conventions_citing
 
 
 def test_catheter_code_outside_medicare_imaging_codes_gets_a_warning() -> None:
@@ -355,12 +398,13 @@ def test_catheter_code_outside_medicare_imaging_codes_gets_a_warning() -> None:
 def test_ultrasound_study_is_not_evidence_and_is_named() -> None:
     [finding] = discharged(discharge(injection("62323"), studies=[study("ImagingStudy/us", "US")]))
     assert finding.rule is RuleId.IMAGING_EVIDENCE_MISSING
-    assert "ImagingStudy/us: ultrasound" in finding.detail
+    assert "an ultrasound study (modality US)" in finding.detail
+    assert finding.references == ("ImagingStudy/us",)
 
 
 def test_fluoroscopy_study_without_stored_instances_is_not_evidence_and_is_named() -> None:
     [finding] = discharged(discharge(injection("62323"), studies=[study(instances=0)]))
-    assert "fluoroscopy (modality RF); 0 stored instance(s)" in finding.detail
+    assert "a fluoroscopy study (modality RF) of 2026-11-20: 0 stored images" in finding.detail
 
 
 def test_cancelled_fluoroscopy_study_is_not_evidence() -> None:
@@ -371,7 +415,7 @@ def test_cancelled_fluoroscopy_study_is_not_evidence() -> None:
 def test_fluoroscopy_study_of_another_visit_is_not_evidence() -> None:
     other_visit = study(started_on=date(2026, 6, 1), encounter="Encounter/old")
     [finding] = discharged(discharge(injection("62323"), studies=[other_visit]))
-    assert "nothing" in finding.detail
+    assert "no imaging study on record is linked" in finding.detail
 
 
 def test_c_arm_study_linked_by_procedure_reference_is_evidence() -> None:
@@ -395,7 +439,7 @@ def test_study_on_the_same_date_is_evidence() -> None:
 
 
 def test_no_evidence_card_when_imaging_studies_could_not_be_read() -> None:
-    assert discharged(discharge(injection("64483"), imaging_known=False), GENERIC) == []
+    assert discharged(discharge(injection("64483"), imaging_known=False), WITHOUT_IMAGING_RULE) == []
 
 
 def test_injection_not_completed_gets_no_evidence_card() -> None:
@@ -405,7 +449,7 @@ def test_injection_not_completed_gets_no_evidence_card() -> None:
 def test_add_on_level_is_judged_with_its_primary_code() -> None:
     primary = injection("64483")
     add_on = replace(injection("64484"), source="Procedure/64484")
-    findings = discharged(discharge(primary, add_on), GENERIC)
+    findings = discharged(discharge(primary, add_on), WITHOUT_IMAGING_RULE)
     assert [finding.subject for finding in findings] == ["Procedure/64483"]
 
 
@@ -419,4 +463,4 @@ def test_qualifying_studies_returns_only_linked_evidence() -> None:
 
 def test_study_of_another_modality_is_named_by_its_code() -> None:
     [finding] = discharged(discharge(injection("62323"), studies=[study("ImagingStudy/mr", "MR")]))
-    assert "ImagingStudy/mr: other imaging (modality MR); modality not RF/XA/CT" in finding.detail
+    assert "an imaging study (modality MR) of 2026-11-20: modality not RF/XA/CT" in finding.detail

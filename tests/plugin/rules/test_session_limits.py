@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fhir_mappings.facts import ClinicalRecord, InjectionOrder, PerformedInjection, StatedIntent
+from fhir_mappings.facts import ClinicalRecord, Evidence, InjectionOrder, PerformedInjection, StatedIntent
 from fhir_mappings.spine import Approach, SpinalLevel
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding, Recode, RuleId, Severity
@@ -13,8 +13,8 @@ from plugin.rules.session_limits import levels_exceeded
 from tests.plugin.rules.builders import applied, order, performed
 
 MEDICARE = applied("medicare-esi-lcd")
-MOLINA = applied("molina-esi")
-GENERIC = applied("generic-3-in-6")
+MOLINA = applied("molina-mcp-032")
+WITHOUT_SESSION_LIMITS = applied("molina-mcp-032")
 TODAY = date(2026, 11, 27)
 DAY = date(2026, 12, 3)
 
@@ -90,7 +90,8 @@ def test_catheter_codes_are_not_counted_by_medicare() -> None:
 def test_two_regions_in_one_session_exceed_medicare() -> None:
     [finding] = sign(line("64483", "lumbar"), line("64479", "cervical"))
     assert finding.summary.startswith("2 spinal regions")
-    assert "cervical/thoracic: ServiceRequest/cervical" in finding.detail
+    assert "cervical/thoracic: 64479" in finding.detail
+    assert finding.subject == "ServiceRequest/cervical"
 
 
 def test_two_regions_on_different_days_are_two_sessions() -> None:
@@ -104,14 +105,14 @@ def test_levels_of_two_regions_in_one_order_are_two_regions() -> None:
 
 def test_modifier_59_is_named_as_not_getting_round_one_region() -> None:
     [finding] = sign(line("64483", "lumbar"), line("64479", "cervical", modifiers=("59",)))
-    assert "Modifier 59 on ServiceRequest/cervical" in finding.detail
+    assert "Modifier 59 on 64479" in finding.detail
     assert MEDICARE.conventions.session_counting.distinct_procedure_citation in finding.detail
 
 
 def test_policies_without_session_limits_allow_more_levels() -> None:
     orders = (line("64483", "a"), line("64484", "b", units=3), line("64479", "c"))
     assert sign(*orders, policy=MOLINA) == []
-    assert sign(*orders, policy=GENERIC) == []
+    assert sign(*orders, policy=WITHOUT_SESSION_LIMITS) == []
 
 
 def test_add_on_without_its_primary_is_recoded_to_the_primary() -> None:
@@ -132,7 +133,7 @@ def test_only_the_first_of_several_orphan_add_ons_becomes_the_primary() -> None:
 
 
 def test_add_on_without_primary_is_judged_for_every_payer() -> None:
-    [finding] = sign(line("64480", "a"), policy=GENERIC)
+    [finding] = sign(line("64480", "a"), policy=WITHOUT_SESSION_LIMITS)
     [fix] = finding.fixes
     assert isinstance(fix, Recode)
     assert fix.code == "64479"
@@ -155,7 +156,7 @@ def test_add_on_and_its_primary_on_one_order_are_fine() -> None:
 
 
 def test_orphan_add_on_on_an_order_with_another_code_is_not_recoded() -> None:
-    [finding] = sign(line("64479", "a", codes=("64479", "64484")), policy=GENERIC)
+    [finding] = sign(line("64479", "a", codes=("64479", "64484")), policy=WITHOUT_SESSION_LIMITS)
     assert finding.fixes == ()
 
 
@@ -180,3 +181,23 @@ def test_lines_for_each_side_over_the_limit_say_how_sides_are_counted() -> None:
     [finding] = sign(*orders)
     assert finding.summary.startswith("3 transforaminal levels")
     assert MEDICARE.conventions.session_counting.laterality_citation in finding.detail
+
+
+def test_levels_only_mentioned_are_not_counted() -> None:
+    mentioned = StatedIntent(
+        approach=Approach.TRANSFORAMINAL,
+        levels=(L3_L4, L4_L5, L5_S1),
+        evidence=(("levels", Evidence.MENTIONED),),
+    )
+    assert sign(line("64483", "a", intent=mentioned)) == []
+
+
+def test_a_level_only_mentioned_in_another_region_is_no_second_region() -> None:
+    mentioned = StatedIntent(levels=(C6_C7, L5_S1), evidence=(("levels", Evidence.MENTIONED),))
+    assert sign(line("64483", "a", intent=mentioned)) == []
+
+
+def test_the_regions_and_levels_of_one_session_name_the_session() -> None:
+    findings = sign(line("62323", "lumbar"), line("62321", "cervical"))
+    assert [finding.summary[:17] for finding in findings] == ["2 spinal regions ", "2 interlaminar le"]
+    assert {finding.session for finding in findings} == {DAY}
