@@ -11,6 +11,7 @@ is replayed: a rule run on the claim line alone would only find that the record 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -21,6 +22,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import resources_in
 from fhir_mappings.facts import ClinicalRecord, InjectionOrder, PerformedInjection
@@ -30,6 +32,8 @@ from plugin.policies.catalog import PolicyCatalog, load_catalog
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.hook_facts import HookFacts
 from plugin.services import DISCHARGE_RULES, ORDER_SIGN_RULES, read_record
+
+logger = logging.getLogger(__name__)
 
 _OPTIONAL = frozenset({DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.IMAGING_STUDIES})
 _BUDGET_SECONDS = 30.0  # a batch run, not a clinician waiting: the hooks' 4 s budget would drop long histories
@@ -69,7 +73,10 @@ class Replayer:
         return found
 
     async def _search(self, http: httpx.AsyncClient, query: str) -> list[dict[str, Any]]:
-        response = await http.get(f"{self._server}/{query}", headers={"Accept": "application/fhir+json"})
+        try:
+            response = await http.get(f"{self._server}/{query}", headers={"Accept": "application/fhir+json"})
+        except httpx.HTTPError:
+            return []
         if response.status_code != 200:
             return []
         return [r for r in resources_in(response.json()) if isinstance(r, dict)]
@@ -92,9 +99,13 @@ class Replayer:
             context={"patientId": matched.patient.removeprefix("Patient/"), "draftOrders": {"resourceType": "Bundle"}},
             fhir_server=self._server,
         )
-        data = await gather(
-            request, required=frozenset({DataKey.PROCEDURES}), optional=_OPTIONAL, http=http, settings=self._fetch
-        )
+        try:
+            data = await gather(
+                request, required=frozenset({DataKey.PROCEDURES}), optional=_OPTIONAL, http=http, settings=self._fetch
+            )
+        except CdsHooksError:  # one record out of reach must not stop the report
+            logger.warning("denial replay: a record could not be fetched; that line is not replayed")
+            return ()
         return judge_as_of(self._catalog, read_record(data), data, matched.line.cpt, matched.line.service_date)
 
     def _client(self) -> httpx.AsyncClient:
