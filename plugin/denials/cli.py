@@ -122,6 +122,11 @@ def _text(report: DenialReport) -> str:
         lines.append(
             f"{_count(report.patient_unknown, 'denial')} not matched to a patient (no reference or known member id)"
         )
+    if report.injections_found is not None:
+        lines.append(
+            f"{report.injections_found} of {_count(report.denials, 'denial')} matched to the performed injection on "
+            "the FHIR server, where the rules were replayed as of the date of service"
+        )
     lines += ["", "Denials by rule family and payer"]
     lines.append(
         table(

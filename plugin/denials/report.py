@@ -69,6 +69,7 @@ class DenialReport:
     denied_amount: Decimal
     preventable_amount: Decimal
     patient_unknown: int  # denials whose patient neither the source nor a member id names
+    injections_found: int | None  # denials matched to their performed injection on the FHIR server; None: no server
     families: tuple[FamilyPayerRow, ...]
     rules: tuple[RuleRow, ...]
     months: tuple[MonthRow, ...]
@@ -86,7 +87,7 @@ def denial_report(
     rules are replayed on each denied line's record as of its date of service."""
     rules = classification or load_classification()
     matched = matched_lines(url, since=since, fhir_server=fhir_server, policy_dir=policy_dir, classification=rules)
-    return summarize(matched, rules, since)
+    return summarize(matched, rules, since, replayed=fhir_server is not None)
 
 
 def matched_lines(
@@ -120,7 +121,9 @@ def matched_lines(
     return match_lines(lines, rules, issued, feedback, member_patients, replayed)
 
 
-def summarize(matched: Sequence[MatchedLine], classification: Classification, since: date | None) -> DenialReport:
+def summarize(
+    matched: Sequence[MatchedLine], classification: Classification, since: date | None, *, replayed: bool = False
+) -> DenialReport:
     denials = [m for m in matched if m.denied]
     return DenialReport(
         since=since,
@@ -130,6 +133,7 @@ def summarize(matched: Sequence[MatchedLine], classification: Classification, si
         denied_amount=sum((m.denied_amount for m in denials), Decimal(0)),
         preventable_amount=sum((m.denied_amount for m in denials if m.preventable), Decimal(0)),
         patient_unknown=sum(1 for m in denials if m.patient is None),
+        injections_found=sum(1 for m in denials if m.injection) if replayed else None,
         families=_families(denials, classification),
         rules=_rules(matched),
         months=_months(denials),
