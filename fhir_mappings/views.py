@@ -53,6 +53,7 @@ class AnnotationView(View, frozen=True):
 
 class QuantityView(View, frozen=True):
     value: _Finite | None = None
+    unit: str | None = None
 
 
 class ExtensionView(View, frozen=True):
@@ -103,6 +104,8 @@ class ServiceRequestView(ResourceView, frozen=True):
 
 
 class ConditionView(ResourceView, frozen=True):
+    category: tuple[CodeableConceptView, ...] = ()
+    encounter: ReferenceView | None = None
     clinical_status: CodeableConceptView | None = None
     verification_status: CodeableConceptView | None = None
     code: CodeableConceptView | None = None
@@ -148,6 +151,7 @@ class AppointmentView(ResourceView, frozen=True):
     status: str | None = None
     service_type: tuple[CodeableConceptView, ...] = ()
     appointment_type: CodeableConceptView | None = None
+    specialty: tuple[CodeableConceptView, ...] = ()
     reason_code: tuple[CodeableConceptView, ...] = ()
     reason_reference: tuple[ReferenceView, ...] = ()
     based_on: tuple[ReferenceView, ...] = ()
@@ -155,6 +159,44 @@ class AppointmentView(ResourceView, frozen=True):
     requested_period: tuple[PeriodView, ...] = ()
     description: str | None = None
     comment: str | None = None
+
+
+class DosageQuantityView(View, frozen=True):
+    dose: QuantityView | None = None
+    route: CodeableConceptView | None = None
+    text: str | None = None
+
+
+class MedicationAdministrationView(ResourceView, frozen=True):
+    status: str | None = None
+    medication_codeable_concept: CodeableConceptView | None = None
+    medication_reference: ReferenceView | None = None
+    part_of: tuple[ReferenceView, ...] = ()
+    context: ReferenceView | None = None
+    effective_date_time: str | None = None
+    effective_period: PeriodView | None = None
+    dosage: DosageQuantityView | None = None
+
+
+class AttachmentView(View, frozen=True):
+    content_type: str | None = None
+    data: str | None = None
+
+
+class DocumentContentView(View, frozen=True):
+    attachment: AttachmentView | None = None
+
+
+class DocumentContextView(View, frozen=True):
+    encounter: tuple[ReferenceView, ...] = ()
+    related: tuple[ReferenceView, ...] = ()
+
+
+class DocumentReferenceView(ResourceView, frozen=True):
+    status: str | None = None
+    date: str | None = None
+    content: tuple[DocumentContentView, ...] = ()
+    context: DocumentContextView | None = None
 
 
 V = TypeVar("V", bound=ResourceView)

@@ -121,6 +121,7 @@ def create_app(
             yield
         finally:
             await http.aclose()
+            await ledger.drain()
             store.close()
             ledger.close()
             if replay_store is not None:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import sqlalchemy.exc
 
-from plugin import check_command
+from plugin import check_command, policy_commands
 from plugin.app import StartupRefused, create_app
 from plugin.database import sqlite_file
 from plugin.denials import cli as denials_cli
 from plugin.feedback import FeedbackStore
 from plugin.log_format import configure_logging
-from plugin.policies.catalog import PolicyCatalogError, check_directory, load_catalog
+from plugin.policies.catalog import PolicyCatalogError
 from plugin.sandbox.cli import add_sandbox_commands
 from plugin.server import AddressInUse, ServeOptions, serve
 from plugin.settings import CONFIG_FILE_VARIABLE, SettingsError, load_settings
@@ -67,14 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check_command.register(commands)
 
-    policies = commands.add_parser("policies", help="list or validate payer policies")
-    policy_commands = policies.add_subparsers(required=True, metavar="ACTION")
-    listing = policy_commands.add_parser("list", help="list the policies with versions and sources")
-    listing.add_argument("--config", type=Path, help="TOML configuration file (for policy_dir)")
-    listing.set_defaults(run=_policies_list)
-    validate = policy_commands.add_parser("check", help="validate policy files; every error with file and field")
-    validate.add_argument("directory", type=Path, nargs="?", help="a directory of extra or overriding policy files")
-    validate.set_defaults(run=_policies_check)
+    policy_commands.register(commands)
 
     feedback = commands.add_parser("feedback", help="what clinicians did with the cards")
     feedback_commands = feedback.add_subparsers(required=True, metavar="ACTION")
@@ -116,35 +109,6 @@ def _serve(arguments: argparse.Namespace) -> int:
     except AddressInUse as error:
         print(f"epidural-cds: {error}", file=sys.stderr)
         return 2
-
-
-def _policies_list(arguments: argparse.Namespace) -> int:
-    settings = load_settings(arguments.config, os.environ)
-    catalog = load_catalog(settings.policy_dir)
-    rows = []
-    for policy in sorted(catalog.policies.values(), key=lambda policy: policy.id):
-        windows = ", ".join(
-            f"{limit.max_sessions or '-'} sessions/{limit.max_injections or '-'} injections per {limit.months} mo"
-            for limit in policy.frequency.limits
-        )
-        rows.append([policy.id, policy.version, policy.effective.start.isoformat(), policy.frequency.scope, windows])
-    print(table(["policy", "version", "effective", "scope", "limits"], rows))
-    print()
-    for policy in sorted(catalog.policies.values(), key=lambda policy: policy.id):
-        print(f"{policy.id}: {policy.title}  [{catalog.origins[policy.id]}]")
-        for source in policy.sources:
-            print(f"  - {source.title}\n    {source.url}")
-    print("\nCoverage → policy (first match on the primary coverage wins):")
-    for rule in catalog.mapping.rules:
-        selector = rule.when
-        what = (
-            f"type {selector.type_system} code {selector.type_code_prefix}*"
-            if selector.type_system
-            else f"payer name ~ {selector.payer_name_matches}"
-        )
-        print(f"  {what} → {rule.policy}")
-    print(f"  anything else, or no coverage → {catalog.mapping.default_policy}")
-    return 0
 
 
 def _feedback_report(arguments: argparse.Namespace) -> int:
@@ -196,15 +160,3 @@ def _version() -> str:
         return importlib.metadata.version("epidural-cds")
     except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
-
-
-def _policies_check(arguments: argparse.Namespace) -> int:
-    problems = check_directory(arguments.directory)
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(problems)} problem(s) found", file=sys.stderr)
-        return 1
-    where = f"shipped policies and {arguments.directory}" if arguments.directory else "shipped policies"
-    print(f"ok: {where} are valid")
-    return 0

@@ -17,6 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cds_hooks.endpoints import FeedbackLimits
+from plugin.fhir_client import DEFAULT_MAX_CALL_BYTES, DEFAULT_MAX_RESPONSE_BYTES
+
 ENV_PREFIX = "EPIDURAL_CDS_"
 CONFIG_FILE_VARIABLE = "EPIDURAL_CDS_CONFIG"  # the config file's path, not a setting
 _NO_AUTH_KEY = "auth"  # a setting no longer: named so that whoever sets it learns what to do instead
@@ -67,11 +70,11 @@ class Settings(BaseModel):
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # A FHIR answer is counted as it is inflated, so a small compressed page cannot become gigabytes.
-    fhir_max_response_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
-    fhir_max_call_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+    fhir_max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=64 * 1024)
+    fhir_max_call_bytes: int = Field(default=DEFAULT_MAX_CALL_BYTES, ge=64 * 1024)
     # One feedback post is one database transaction, and SQLite has one writer: its size bounds everyone's wait.
-    feedback_max_items: int = Field(default=100, ge=1, le=10_000)
-    feedback_max_bytes: int = Field(default=256 * 1024, ge=1024)
+    feedback_max_items: int = Field(default=FeedbackLimits().max_items, ge=1, le=10_000)
+    feedback_max_bytes: int = Field(default=FeedbackLimits().max_bytes, ge=1024)
 
     @field_validator("public_base_url")
     @classmethod

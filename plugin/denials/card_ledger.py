@@ -3,13 +3,14 @@
 Feedback names only a card's uuid (and the rule it carries), never the patient or the date, so a denial could be
 matched to a card only by rule and day: on a clinic's busy day that pairs a denial with other patients' cards. So
 each card the service issues is written down here with the patient id from the hook's context and the day — in the
-service database, which already holds PHI under its 0600 file; no log line carries the patient id. The write runs
-after the cards are built, in a worker thread, and a failure to write costs a log line (with the error type only),
-never the clinician's cards.
+service database, which already holds PHI under its 0600 file; no log line carries the patient id. The write runs in
+a worker thread beside the answer, which does not wait for it (`drain` waits for the writes still running at
+shutdown), and a failure to write costs a log line with the error type only, never the clinician's cards.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,12 @@ class CardLedger:
         )
         # Created on first use: a worker must start (and say it is not ready) while its database is down.
         self._tables = LazyTables(self._engine, self._backend, metadata)
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def drain(self) -> None:
+        """Wait for the writes still running (at shutdown, before `close`)."""
+        while self._pending:
+            await asyncio.gather(*self._pending)
 
     def close(self) -> None:
         self._engine.dispose()
