@@ -23,6 +23,7 @@ from bench.processes import free_port
 from plugin.cards import card_uuid
 from plugin.cli import main
 from plugin.feedback import FeedbackRecord, FeedbackStore
+from plugin.policies.catalog import load_catalog
 from plugin.rules.findings import RuleId
 from tests.fhir_fixtures import coverage, order_sign
 
@@ -235,7 +236,8 @@ def test_check_names_the_policy_it_applied_and_wraps_long_summaries_whole() -> N
     narrow = {**os.environ, "COLUMNS": "70"}
     result = cli("check", str(EXAMPLES / "order-sign-limit-exceeded.json"), "--as-of", "2026-11-27", env=narrow)
     assert result.returncode == 0, result.stderr
-    assert "policy: Medicare epidural steroid injection LCDs" in result.stdout
+    medicare = load_catalog().policies["medicare-esi-lcd"]
+    assert f"policy: {medicare.title} (medicare-esi-lcd {medicare.version})" in result.stdout
     summary_column = [line[37:].strip() for line in result.stdout.splitlines() if line.startswith(("CRITICAL", " "))]
     assert len(summary_column) > 1  # wrapped over several lines...
     assert "earliest 2027-01-12" in " ".join(summary_column)  # ...and nothing cut, least of all the end
