@@ -15,9 +15,11 @@ from plugin.sandbox.scenarios import Hook, build_scenarios
 from plugin.services import SERVICES
 from plugin.settings import Settings
 from tests.conftest import TODAY
+from tests.fhir_fixtures import coverage, order_sign, service_request
 from tests.plugin.sandbox.test_scenario_outcomes import UNREACHABLE_FHIR, full_prefetch
 
 SERVICE_FOR = {spec.hook: spec.id for spec in SERVICES}
+DISC = ("M51.16", "Intervertebral disc disorders with radiculopathy, lumbar region")
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +113,25 @@ def test_no_order_is_offered_two_different_codes_across_all_scenarios(client: Te
                         [coding] = action["resource"]["code"]["coding"]
                         recodes.setdefault(action["resource"]["id"], set()).add(coding["code"])
             assert all(len(codes) == 1 for codes in recodes.values()), (scenario.name, hook, recodes)
+
+
+def signed(client: TestClient, cpt: str, text: str) -> list[dict[str, Any]]:
+    order = service_request("o1", cpt, text, occurrence="2026-12-03", reasons=[DISC])
+    request = order_sign(order, coverages=[coverage("cov-1", sopt="1", payor="Medicare Part B")])
+    response = client.post("/cds-services/epidural-order-sign", json=request)
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()["cards"]
+    return found
+
+
+def test_a_lumbar_catheter_coded_62322_for_medicare_is_one_card_for_the_catheter_code(client: TestClient) -> None:
+    [card] = signed(client, "62322", "Lumbar epidural catheter at L3-L4 for continuous infusion")
+    assert rule(card) == "code-catheter-mismatch"
+    assert labels(card) == ["Change the order to 62326"]
+
+
+def test_the_wrong_region_stated_unguided_for_medicare_gets_one_card_and_the_covered_code(client: TestClient) -> None:
+    [card] = signed(client, "62320", "Lumbar interlaminar epidural steroid injection L4-L5, landmark technique")
+    assert rule(card) == "code-region-mismatch"
+    assert labels(card) == ["Change the order to 62323"]
+    assert "perform it under fluoroscopy or CT" in card["detail"]
