@@ -52,6 +52,7 @@ def labels(card: dict[str, Any]) -> list[str]:
 def test_a_non_specific_diagnosis_the_payer_does_not_cover_is_one_card_with_one_fix(client: TestClient) -> None:
     [card] = cards(client, "axial-pain-not-covered")
     assert rule(card) == "diagnosis-nonspecific"
+    assert card["summary"] == "M54.50 is non-specific and not covered; M51.16 on record supports the 62323 order"
     assert "None is a covered indication" in card["detail"]
     assert labels(card) == ["Use M51.16 Intervertebral disc disorders with radiculopathy, lumbar region"]
     [action] = card["suggestions"][0]["actions"]
