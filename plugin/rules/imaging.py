@@ -396,7 +396,10 @@ def _required(
         )
         if denial.firm:
             problem = f"{denial.words.capitalize()}." + (
-                f" Perform the injection under {accepted_words} guidance and keep {entry.code}." if ordered else ""
+                f" Perform the injection under {accepted_words} guidance and keep {entry.code}."
+                if ordered
+                else f" If it was guided by {accepted_words}, correct {where} and archive the images; if not, expect "
+                "the claim to be denied."
             )
         else:
             problem = (
