@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from fhir_mappings.facts import Modality, StatedIntent
+from fhir_mappings.facts import Evidence, Modality, StatedIntent
 from fhir_mappings.spine import Approach, InjectionCode, SpinalLevel, SpinalRegion, injection_codes, region_of_segment
 from plugin.policies.schema import CodingConventions, ImagingRequirement
 from plugin.rules.applied_policy import AppliedPolicy
@@ -49,7 +49,8 @@ class Stated:
 
 def stated(intent: StatedIntent, conventions: CodingConventions, *, mentions: bool = False) -> Stated:
     """What the record firmly says (structured data or an affirmed statement), or with `mentions` also what its words
-    only mention. Levels decide the region before region words and body sites, since they are the more specific."""
+    only mention. Levels decide the region before region words and body sites, since they are the more specific;
+    levels that disagree with a coded body site leave the region undecided, except as a mention to check."""
 
     def read(attribute: str) -> bool:
         return mentions or intent.supports_fix(attribute)
@@ -58,6 +59,10 @@ def stated(intent: StatedIntent, conventions: CodingConventions, *, mentions: bo
     level_regions = {level.billing_region for level in levels}
     sites = intent.body_site_regions if read("body_site_regions") else frozenset()
     region = _only(level_regions) if level_regions else _only(sites)
+    coded_site = intent.strength("body_site_regions") is Evidence.STRUCTURED
+    if not mentions and coded_site and level_regions and sites and not level_regions <= sites:
+        # Written levels against a coded body site of another region: a conflict decides nothing firmly.
+        region = None
     guided = frozenset(Modality(name) for name in conventions.guidance_modalities)
     guidance = intent.guidance if read("guidance") else frozenset()
     imaging: bool | None = None

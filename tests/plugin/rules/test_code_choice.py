@@ -349,3 +349,17 @@ def test_a_mention_that_agrees_with_the_firm_reading_adds_no_card() -> None:
     )
     findings = check(order("62323", None, intent=intent))
     assert [finding.rule for finding in findings] == [RuleId.CODE_APPROACH_MISMATCH]
+
+
+def test_levels_against_a_coded_body_site_of_another_region_only_ask_to_check() -> None:
+    intent = StatedIntent(
+        approach=IL,
+        levels=(L4_L5,),
+        body_site_regions=CERVICAL,
+        guidance=FLUORO,
+        evidence=(("body_site_regions", Evidence.STRUCTURED),),
+    )
+    [finding] = check(order("62321", None, intent=intent))
+    assert finding.rule is RuleId.CODE_REGION_MISMATCH
+    assert finding.fixes == ()
+    assert "check whether 62321 is right" in finding.summary
