@@ -25,7 +25,8 @@ DISC = ("M51.16", "Intervertebral disc disorders with radiculopathy, lumbar regi
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     store = tmp_path_factory.mktemp("feedback") / "feedback.db"
-    with TestClient(create_app(Settings(auth=False, feedback_db=f"sqlite:///{store}"), today=lambda: TODAY)) as service:
+    settings = Settings(feedback_db=f"sqlite:///{store}")
+    with TestClient(create_app(settings, auth=False, today=lambda: TODAY)) as service:
         yield service
 
 
