@@ -28,7 +28,7 @@ def anyio_backend() -> str:
 def test_each_card_issued_is_recorded_with_its_rule_patient_and_day(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'service.db'}"
     request = json.loads((REPO / "examples" / "order-sign-limit-exceeded.json").read_text())
-    with TestClient(create_app(Settings(auth=False, feedback_db=url), today=lambda: DAY)) as service:
+    with TestClient(create_app(Settings(feedback_db=url), auth=False, today=lambda: DAY)) as service:
         [card] = service.post("/cds-services/epidural-order-sign", json=request).json()["cards"]
     ledger = CardLedger(url)
     try:

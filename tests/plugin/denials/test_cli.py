@@ -84,8 +84,8 @@ def denials(capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
 def issue_cards_and_feedback(url: str) -> None:
     """Patient p1's frequency card overridden with a reason, and its bundled-guidance card accepted, through the
     service itself: the cards are written down with the patient and the day as they are issued."""
-    settings = Settings(auth=False, feedback_db=url)
-    with TestClient(create_app(settings, today=lambda: CARDS_ISSUED_ON)) as service:
+    settings = Settings(feedback_db=url)
+    with TestClient(create_app(settings, auth=False, today=lambda: CARDS_ISSUED_ON)) as service:
         issued = {}
         for example in ("order-sign-limit-exceeded.json", "order-sign-coding-errors.json"):
             request = json.loads((REPO / "examples" / example).read_text())
