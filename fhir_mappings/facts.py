@@ -162,6 +162,10 @@ class PayerCoverage(Fact, frozen=True):
     order: int | None
     active_on_period: tuple[date | None, date | None]
     status: str
+    payer_identifiers: tuple[str, ...] = ()
+    """Identifier values of the payer Organization (payer id, NAIC code), for matching a policy by identifier."""
+    payer_states: tuple[str, ...] = ()
+    """States of the payer Organization's addresses: where a Medicaid plan operates, when nothing else says."""
 
     def in_force_on(self, day: date) -> bool:
         start, end = self.active_on_period
@@ -177,6 +181,10 @@ class BookedSession(Fact, frozen=True):
     codes: tuple[str, ...]
     intent: StatedIntent
     text: str
+    type_codes: tuple[tuple[str | None, str], ...] = ()
+    """(system, code) of every coding of its appointmentType, serviceType and specialty: local visit types."""
+    type_texts: tuple[str, ...] = ()
+    """The texts and coding displays of the same elements."""
 
 
 class SkippedResource(Fact, frozen=True):

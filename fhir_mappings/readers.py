@@ -408,10 +408,16 @@ def read_coverages(
             if coding.code
         )
         names = [payor.display for payor in coverage.payor if payor.display]
+        identifiers: list[str] = []
+        states: list[str] = []
         for reference in _references(coverage.payor):
             organization = resolvable.get(reference)
-            if organization is not None and isinstance(organization.get("name"), str):
+            if organization is None:
+                continue
+            if isinstance(organization.get("name"), str):
                 names.append(organization["name"])
+            identifiers.extend(_identifier_values(organization.get("identifier")))
+            states.extend(_address_states(organization.get("address")))
         names.extend(item.name for item in coverage.class_ if item.name)
         period = coverage.period
         return PayerCoverage(
@@ -424,9 +430,31 @@ def read_coverages(
                 calendar_date(period.end) if period else None,
             ),
             status=coverage.status or "active",
+            payer_identifiers=tuple(identifiers),
+            payer_states=tuple(states),
         )
 
     return _read_each(values, "Coverage", views.CoverageView, convert)
+
+
+def _identifier_values(identifiers: Any) -> list[str]:
+    if not isinstance(identifiers, list):
+        return []
+    return [
+        item["value"].strip()
+        for item in identifiers
+        if isinstance(item, dict) and isinstance(item.get("value"), str) and item["value"].strip()
+    ]
+
+
+def _address_states(addresses: Any) -> list[str]:
+    if not isinstance(addresses, list):
+        return []
+    return [
+        item["state"].strip().upper()
+        for item in addresses
+        if isinstance(item, dict) and isinstance(item.get("state"), str) and item["state"].strip()
+    ]
 
 
 def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[str, Any]]) -> Reading[BookedSession]:
@@ -453,6 +481,7 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
         words.extend(text for text in (appointment.description, appointment.comment) if text)
         text = " ".join(words)
         start = appointment.start or (appointment.requested_period[0].start if appointment.requested_period else None)
+        types = [*appointment.service_type, appointment.appointment_type, *appointment.specialty]
         return BookedSession(
             source=label,
             status=appointment.status or "unknown",
@@ -460,6 +489,16 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
             codes=codes,
             intent=read_intent(text),
             text=text,
+            type_codes=_codings(concept for concept in types if concept is not None),
+            type_texts=tuple(
+                dict.fromkeys(
+                    words
+                    for concept in types
+                    if concept is not None
+                    for words in (concept.text, *(coding.display for coding in concept.coding))
+                    if words
+                )
+            ),
         )
 
     return _read_each(values, "Appointment", views.AppointmentView, convert)

@@ -153,6 +153,7 @@ class AppointmentView(ResourceView, frozen=True):
     service_type: tuple[CodeableConceptView, ...] = ()
     service_category: tuple[CodeableConceptView, ...] = ()
     appointment_type: CodeableConceptView | None = None
+    specialty: tuple[CodeableConceptView, ...] = ()
     reason_code: tuple[CodeableConceptView, ...] = ()
     reason_reference: tuple[ReferenceView, ...] = ()
     based_on: tuple[ReferenceView, ...] = ()
