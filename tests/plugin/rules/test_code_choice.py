@@ -18,7 +18,7 @@ from plugin.rules.session_limits import levels_exceeded
 from tests.plugin.rules.builders import applied, order, performed
 
 MEDICARE = applied("medicare-esi-lcd")
-GENERIC = applied("generic-3-in-6")
+WITHOUT_IMAGING_RULE = applied("molina-mcp-032")
 TODAY = date(2026, 11, 27)
 ORDER = "ServiceRequest/new"
 
@@ -143,14 +143,14 @@ def test_transforaminal_stated_without_imaging_still_gets_a_code_that_exists() -
 
 def test_interlaminar_stated_without_imaging_gets_the_without_imaging_code() -> None:
     unguided = StatedIntent(approach=IL, without_guidance=True, levels=(L4_L5,))
-    [finding] = check(order("64483", None, intent=unguided), policy=GENERIC)
+    [finding] = check(order("64483", None, intent=unguided), policy=WITHOUT_IMAGING_RULE)
     assert recoded_to(finding) == "62322"
     assert "no imaging guidance" in finding.detail
 
 
 def test_ultrasound_guidance_is_not_imaging_guidance_for_the_code() -> None:
     by_ultrasound = StatedIntent(approach=IL, guidance=frozenset({Modality.ULTRASOUND}))
-    [finding] = check(order("64483", None, intent=by_ultrasound), policy=GENERIC)
+    [finding] = check(order("64483", None, intent=by_ultrasound), policy=WITHOUT_IMAGING_RULE)
     assert recoded_to(finding) == "62322"
 
 
