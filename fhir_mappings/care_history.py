@@ -94,7 +94,7 @@ def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
         if _status(resource) not in _FINAL_OBSERVATION:
             continue
         coded = any(
-            is_system(str(coding.get("system") or ""), LOINC) and coding.get("code") in PAIN_SCORE_CODES
+            is_system(str(coding.get("system") or ""), LOINC) and str(coding.get("code")) in PAIN_SCORE_CODES
             for coding in _codings(resource.get("code"))
         )
         quantity = resource.get("valueQuantity")
@@ -119,7 +119,7 @@ def read_diagnostic_studies(
             continue
         if _status(resource) in {"cancelled", "entered-in-error"}:
             continue
-        modalities = {str(c.get("code")) for c in _modality_codings(resource) if c.get("code") in {"MR", "CT"}}
+        modalities = {str(c.get("code")) for c in _modality_codings(resource) if str(c.get("code")) in {"MR", "CT"}}
         if not modalities:
             continue
         listed = resource.get("series")
