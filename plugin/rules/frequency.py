@@ -228,8 +228,11 @@ def _reached(
         ),
         detail=(
             f"This session on {day.isoformat()} is allowed by {_title(policy)} but uses the last one the window "
-            f"{window.window_start.isoformat()} to {last_day.isoformat()} allows: {window.measure}. After it, the "
-            f"{eligible}." + (_WORDED if worded else "") + f"\n\n{policy.payer.frequency.citation}." + policy.caveat
+            f"{window.window_start.isoformat()} to {last_day.isoformat()} allows: {window.measure}. After it, "
+            + (f"the next eligible date is {following.isoformat()}." if following else "none is within 3 years.")
+            + (_WORDED if worded else "")
+            + f"\n\n{policy.payer.frequency.citation}."
+            + policy.caveat
         ),
         subject=session.source,
         citing=policy.citing,
