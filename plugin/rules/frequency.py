@@ -257,14 +257,17 @@ def _another_region_that_day(
         rule=RuleId.LEVELS_EXCEEDED,
         severity=Severity.WARNING,
         summary=_clip(
-            f"A {other_labels} session is already on record for {day}: the policy allows "
+            ("Check the regions: a " if counted.inferred else "A ")
+            + f"{other_labels} session is already on record for {day}: the policy allows "
             f"{plural(limits.max_regions, 'region')} per date"
         ),
         detail=(
             f"{_title(policy)} allows {plural(limits.max_regions, 'spinal region')} per date of service. "
             f"The record already holds a {other_labels} injection on {day}, performed or booked; this "
             f"{counted.region.label} session would be a second region that day. Schedule it on another date."
-            f"\n\n{limits.citation}." + policy.caveat
+            + (_WORDED if counted.inferred else "")
+            + f"\n\n{limits.citation}."
+            + policy.caveat
         ),
         subject=session.source,
         citing=policy.citing,
