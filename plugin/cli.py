@@ -20,6 +20,7 @@ from cds_hooks.endpoints import describe_validation_error
 from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import CdsResponse, HookRequest
 from plugin.app import StartupRefused, create_app
+from plugin.denials import cli as denials_cli
 from plugin.feedback import FeedbackStore
 from plugin.log_format import configure_logging
 from plugin.patient_data import FetchSettings
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(run=_feedback_report)
 
     add_sandbox_commands(commands)
+    denials_cli.register(commands)
     return parser
 
 
@@ -98,19 +100,18 @@ def _serve(arguments: argparse.Namespace) -> int:
     configure_logging()
     if arguments.config is not None:
         os.environ[CONFIG_FILE_VARIABLE] = str(arguments.config)
-    if arguments.no_auth:
-        os.environ["EPIDURAL_CDS_AUTH"] = "false"
-        # The banner goes to the terminal as text, where a person sees it; the log line is for log collectors.
+    auth = not arguments.no_auth
+    if not auth:
+        # The banner goes to the terminal as text, where a person sees it; each worker logs it for log collectors.
         print(NO_AUTH_WARNING, file=sys.stderr)
-        logger.warning("authentication is off (--no-auth): JWT checks and the fhirServer allow-list are disabled")
     settings = load_settings(arguments.config, os.environ)
     try:
-        create_app(settings)  # fail here, once, with a readable message, rather than in every worker
+        create_app(settings, auth=auth)  # fail here, once, with a readable message, rather than in every worker
     except StartupRefused as error:
         print(f"epidural-cds: refusing to start: {error}", file=sys.stderr)
         return 2
     uvicorn.run(
-        "plugin.asgi:app_from_environment",
+        "plugin.asgi:app_from_environment" if auth else "plugin.asgi:app_without_auth",
         factory=True,
         host=arguments.host,
         port=arguments.port,

@@ -58,10 +58,6 @@ _WORDED = (
 )
 
 
-def _title(policy: AppliedPolicy) -> str:
-    return f"**{policy.payer.title}**"
-
-
 def check_sessions(
     proposed: Sequence[ProposedSession], history: SessionHistory, policy: AppliedPolicy
 ) -> list[Finding]:
@@ -183,7 +179,7 @@ def _exceeded(
         severity=Severity.CRITICAL if critical else Severity.WARNING,
         summary=_clip(summary),
         detail=(
-            f"{_title(policy)} allows {_window_words(breach.limit)} in any rolling window ({_pool_label(pool)}). "
+            f"{policy.named} allows {_window_words(breach.limit)} in any rolling window ({_pool_label(pool)}). "
             f"The window {breach.window_start.isoformat()} to {through.isoformat()} would hold "
             f"{breach.measure}, counting past and booked sessions and this one. {when}{basis}"
             f"\n\n{policy.payer.frequency.citation}.{_bilateral_note(breach, policy)}" + policy.caveat
@@ -227,7 +223,7 @@ def _reached(
             + f" the last {_pool_label(pool)} session of {_window_words(window.limit)}; {eligible}"
         ),
         detail=(
-            f"This session on {day.isoformat()} is allowed by {_title(policy)} but uses the last one the window "
+            f"This session on {day.isoformat()} is allowed by {policy.named} but uses the last one the window "
             f"{window.window_start.isoformat()} to {last_day.isoformat()} allows: {window.measure}. After it, "
             + (f"the next eligible date is {following.isoformat()}." if following else "none is within 3 years.")
             + (_WORDED if worded else "")
@@ -262,7 +258,7 @@ def _another_region_that_day(
             f"{plural(limits.max_regions, 'region')} per date"
         ),
         detail=(
-            f"{_title(policy)} allows {plural(limits.max_regions, 'spinal region')} per date of service. "
+            f"{policy.named} allows {plural(limits.max_regions, 'spinal region')} per date of service. "
             f"The record already holds a {other_labels} injection on {day}, performed or booked; this "
             f"{counted.region.label} session would be a second region that day. Schedule it on another date."
             + (_WORDED if counted.inferred else "")
@@ -280,7 +276,7 @@ def _exempt(session: ProposedSession, policy: AppliedPolicy) -> Finding:
         severity=Severity.INFO,
         summary="Infusion pump trial: not counted against the injection frequency limit",
         detail=(
-            f"The order's reason marks it as an implantable infusion pump trial, which {_title(policy)} does not "
+            f"The order's reason marks it as an implantable infusion pump trial, which {policy.named} does not "
             f"count: {policy.payer.frequency.exemptions.citation or 'listed as exempt in the policy'}."
         ),
         subject=session.source,
@@ -345,7 +341,7 @@ def session_budget(history: SessionHistory, policy: AppliedPolicy, as_of: date) 
                 severity=Severity.WARNING if none_left else Severity.INFO,
                 summary=_clip(f"ESI sessions ({_pool_label(pool)}): {'; '.join(short)}; {eligible_words}"),
                 detail=(
-                    f"Under {_title(policy)}, {_pool_label(pool)}:\n"
+                    f"Under {policy.named}, {_pool_label(pool)}:\n"
                     + "\n".join(lines)
                     + f"\n\n{eligible_words[0].upper()}{eligible_words[1:]} for a new, separate session."
                     + policy.caveat
