@@ -20,6 +20,7 @@ from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts
 from plugin.rules.session_types import Counted, Pool
 from plugin.rules.sessions import Breach, Ledger, SessionHistory, at_cap, injections_in, is_exempt
+from plugin.rules.wording import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +34,6 @@ class ProposedSession:
     on: date
     injections: int
     counted: Counted | None
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _pool_label(pool: Pool) -> str:
@@ -186,6 +183,7 @@ def _exceeded(
         ),
         subject=session.source,
         citing=policy.citing,
+        session=day,
     )
 
 
@@ -232,6 +230,7 @@ def _reached(
         ),
         subject=session.source,
         citing=policy.citing,
+        session=day,
     )
 
 
@@ -267,6 +266,7 @@ def _another_region_that_day(
         ),
         subject=session.source,
         citing=policy.citing,
+        session=session.on,
     )
 
 
