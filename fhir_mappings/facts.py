@@ -162,6 +162,10 @@ class PayerCoverage(Fact, frozen=True):
     order: int | None
     active_on_period: tuple[date | None, date | None]
     status: str
+    payer_identifiers: tuple[str, ...] = ()
+    """Identifier values of the payer Organization (payer id, NAIC code), for matching a policy by identifier."""
+    payer_states: tuple[str, ...] = ()
+    """States of the payer Organization's addresses: where a Medicaid plan operates, when nothing else says."""
 
     def in_force_on(self, day: date) -> bool:
         start, end = self.active_on_period

@@ -408,10 +408,16 @@ def read_coverages(
             if coding.code
         )
         names = [payor.display for payor in coverage.payor if payor.display]
+        identifiers: list[str] = []
+        states: list[str] = []
         for reference in _references(coverage.payor):
             organization = resolvable.get(reference)
-            if organization is not None and isinstance(organization.get("name"), str):
+            if organization is None:
+                continue
+            if isinstance(organization.get("name"), str):
                 names.append(organization["name"])
+            identifiers.extend(_identifier_values(organization.get("identifier")))
+            states.extend(_address_states(organization.get("address")))
         names.extend(item.name for item in coverage.class_ if item.name)
         period = coverage.period
         return PayerCoverage(
@@ -424,9 +430,31 @@ def read_coverages(
                 calendar_date(period.end) if period else None,
             ),
             status=coverage.status or "active",
+            payer_identifiers=tuple(identifiers),
+            payer_states=tuple(states),
         )
 
     return _read_each(values, "Coverage", views.CoverageView, convert)
+
+
+def _identifier_values(identifiers: Any) -> list[str]:
+    if not isinstance(identifiers, list):
+        return []
+    return [
+        item["value"].strip()
+        for item in identifiers
+        if isinstance(item, dict) and isinstance(item.get("value"), str) and item["value"].strip()
+    ]
+
+
+def _address_states(addresses: Any) -> list[str]:
+    if not isinstance(addresses, list):
+        return []
+    return [
+        item["state"].strip().upper()
+        for item in addresses
+        if isinstance(item, dict) and isinstance(item.get("state"), str) and item["state"].strip()
+    ]
 
 
 def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[str, Any]]) -> Reading[BookedSession]:

@@ -19,12 +19,13 @@ from pydantic import ValidationError
 from cds_hooks.endpoints import describe_validation_error
 from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import CdsResponse, HookRequest
+from plugin import policy_commands
 from plugin.app import StartupRefused, create_app
 from plugin.denials import cli as denials_cli
 from plugin.feedback import FeedbackStore
 from plugin.log_format import configure_logging
 from plugin.patient_data import FetchSettings
-from plugin.policies.catalog import PolicyCatalogError, check_directory, load_catalog
+from plugin.policies.catalog import PolicyCatalogError, load_catalog
 from plugin.sandbox.cli import add_sandbox_commands
 from plugin.services import SERVICES, Evaluator, ServiceSpec
 from plugin.settings import CONFIG_FILE_VARIABLE, SettingsError, load_settings
@@ -73,14 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, help="TOML configuration file (for policy_dir)")
     check.set_defaults(run=_check)
 
-    policies = commands.add_parser("policies", help="list or validate payer policies")
-    policy_commands = policies.add_subparsers(required=True, metavar="ACTION")
-    listing = policy_commands.add_parser("list", help="list the policies with versions and sources")
-    listing.add_argument("--config", type=Path, help="TOML configuration file (for policy_dir)")
-    listing.set_defaults(run=_policies_list)
-    validate = policy_commands.add_parser("check", help="validate policy files; every error with file and field")
-    validate.add_argument("directory", type=Path, nargs="?", help="a directory of extra or overriding policy files")
-    validate.set_defaults(run=_policies_check)
+    policy_commands.register(commands)
 
     feedback = commands.add_parser("feedback", help="what clinicians did with the cards")
     feedback_commands = feedback.add_subparsers(required=True, metavar="ACTION")
@@ -155,6 +149,7 @@ def _check(arguments: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps(response.to_wire(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         print(f"{spec.id} ({spec.hook}) as of {as_of.isoformat()}")
+        print(policy_commands.applied_policy_line(request, settings.policy_dir, as_of, settings.fhir_budget_seconds))
         print(cards_table(response))
     return 0
 
@@ -172,35 +167,6 @@ async def _evaluate(
     async with httpx.AsyncClient(timeout=budget, trust_env=False) as http:
         evaluator = Evaluator(load_catalog(policy_dir), http, FetchSettings(budget_seconds=budget), lambda: as_of)
         return await evaluator.evaluate(spec, request)
-
-
-def _policies_list(arguments: argparse.Namespace) -> int:
-    settings = load_settings(arguments.config, os.environ)
-    catalog = load_catalog(settings.policy_dir)
-    rows = []
-    for policy in sorted(catalog.policies.values(), key=lambda policy: policy.id):
-        windows = ", ".join(
-            f"{limit.max_sessions or '-'} sessions/{limit.max_injections or '-'} injections per {limit.months} mo"
-            for limit in policy.frequency.limits
-        )
-        rows.append([policy.id, policy.version, policy.effective.start.isoformat(), policy.frequency.scope, windows])
-    print(table(["policy", "version", "effective", "scope", "limits"], rows))
-    print()
-    for policy in sorted(catalog.policies.values(), key=lambda policy: policy.id):
-        print(f"{policy.id}: {policy.title}  [{catalog.origins[policy.id]}]")
-        for source in policy.sources:
-            print(f"  - {source.title}\n    {source.url}")
-    print("\nCoverage → policy (first match on the primary coverage wins):")
-    for rule in catalog.mapping.rules:
-        selector = rule.when
-        what = (
-            f"type {selector.type_system} code {selector.type_code_prefix}*"
-            if selector.type_system
-            else f"payer name ~ {selector.payer_name_matches}"
-        )
-        print(f"  {what} → {rule.policy}")
-    print(f"  anything else, or no coverage → {catalog.mapping.default_policy}")
-    return 0
 
 
 def _feedback_report(arguments: argparse.Namespace) -> int:
@@ -224,16 +190,4 @@ def _feedback_report(arguments: argparse.Namespace) -> int:
         for summary in summaries
     ]
     print(table(["rule", "accepted", "overridden", "override rate", "top override reasons"], rows))
-    return 0
-
-
-def _policies_check(arguments: argparse.Namespace) -> int:
-    problems = check_directory(arguments.directory)
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(problems)} problem(s) found", file=sys.stderr)
-        return 1
-    where = f"shipped policies and {arguments.directory}" if arguments.directory else "shipped policies"
-    print(f"ok: {where} are valid")
     return 0

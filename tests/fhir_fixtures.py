@@ -185,6 +185,8 @@ def hook_request(
     imaging: Iterable[Mapping[str, Any]] | None = (),
     coverages: Iterable[Mapping[str, Any]] | None = (),
     appointments: Iterable[Mapping[str, Any]] | None = (),
+    observations: Iterable[Mapping[str, Any]] | None = (),
+    diagnostic_reports: Iterable[Mapping[str, Any]] | None = (),
 ) -> dict[str, Any]:
     """A request with every prefetch key filled (None → JSON null, meaning "no data")."""
 
@@ -202,6 +204,8 @@ def hook_request(
             "imagingStudies": bundle_or_null(imaging),
             "coverage": bundle_or_null(coverages),
             "appointments": bundle_or_null(appointments),
+            "observations": bundle_or_null(observations),
+            "diagnosticReports": bundle_or_null(diagnostic_reports),
         },
     }
 

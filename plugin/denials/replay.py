@@ -3,9 +3,9 @@ it then? The same data gathering, readers, policy selection and rule tuples as t
 
 A denied line is first matched to the performed injection (a Procedure of the same CPT code on the date of service).
 The record is then cut back to that date: injections before it count as history, bookings are dropped. The injection
-is judged twice, as the order it was (ORDER_SIGN_RULES: frequency, levels, prior authorization, coding, diagnosis)
-and as the injection performed (DISCHARGE_RULES: evidence and documentation). Without a matching Procedure nothing
-is replayed: a rule run on the claim line alone would only find that the record says nothing.
+is judged twice, as the order it was (the order-sign rules: frequency, levels, prior authorization, coding,
+diagnosis) and as the injection performed (the encounter-discharge rules: evidence and documentation). Without a
+matching Procedure nothing is replayed: a rule run on the claim line alone would only find that the record says nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from plugin.patient_data import DataKey, FetchSettings, PatientData, gather
 from plugin.policies.catalog import PolicyCatalog, load_catalog
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.hook_facts import HookFacts
-from plugin.services import DISCHARGE_RULES, ORDER_SIGN_RULES, read_record
+from plugin.services import RULES_BY_HOOK, read_record
 
 _OPTIONAL = frozenset({DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.IMAGING_STUDIES})
 _BUDGET_SECONDS = 30.0  # a batch run, not a clinician waiting: the hooks' 4 s budget would drop long histories
@@ -127,7 +127,10 @@ def judge_as_of(
     )
     fired = [
         finding.rule.value
-        for facts, rules in ((as_ordered, ORDER_SIGN_RULES), (as_performed, DISCHARGE_RULES))
+        for facts, rules in (
+            (as_ordered, RULES_BY_HOOK["order-sign"]),
+            (as_performed, RULES_BY_HOOK["encounter-discharge"]),
+        )
         for rule in rules
         for finding in rule(facts, policy, served)
     ]

@@ -120,7 +120,8 @@ def _inferred(session: ProposedSession) -> bool:
 def _judge(
     sessions: Sequence[ProposedSession], pool: Pool, day: date, injections: int, ledger: Ledger, policy: AppliedPolicy
 ) -> Iterable[Finding]:
-    limits = policy.payer.frequency.limits
+    # Each session is judged by the policy version in force on its date.
+    limits = policy.on(day).frequency.limits
     session = sessions[0]
     worded = all(_inferred(each) for each in sessions)
     breach = ledger.breach(day, injections, limits)
@@ -145,7 +146,7 @@ def _exceeded(
     *,
     worded: bool,
 ) -> Finding:
-    limits = policy.payer.frequency.limits
+    limits = policy.on(day).frequency.limits
     earliest = ledger.earliest_compliant(day, injections, limits, additional=True)
     when = (
         f"Earliest compliant date: {earliest.isoformat()} (the first day a new, separate session complies)."
@@ -170,16 +171,17 @@ def _exceeded(
             "\n\nSome sessions of that window are known only from the words of an appointment: check them before "
             "relying on this count."
         )
-    critical = not likely and not policy.payer.conservative_default
     return Finding(
         rule=RuleId.FREQUENCY_LIMIT_EXCEEDED,
-        severity=Severity.CRITICAL if critical else Severity.WARNING,
+        severity=policy.ceiling(Severity.WARNING if likely else Severity.CRITICAL, breach.limit.source),
         summary=_clip(summary),
         detail=(
             f"{policy.named} allows {_window_words(breach.limit)} in any rolling window ({_pool_label(pool)}). "
             f"The window {breach.window_start.isoformat()} to {through.isoformat()} would hold "
             f"{breach.measure}, counting past and booked sessions and this one. {when}{basis}"
-            f"\n\n{policy.payer.frequency.citation}.{_bilateral_note(breach, policy)}" + policy.caveat
+            f"\n\n{policy.payer.frequency.citation}.{_bilateral_note(breach, policy)}"
+            + policy.verification(breach.limit.source)
+            + policy.caveat
         ),
         subject=session.source,
         citing=policy.citing,

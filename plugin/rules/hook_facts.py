@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar, cast
 
+from fhir_mappings.care_history import CareHistory
 from fhir_mappings.facts import BookedSession, ClinicalRecord, CompanionOrder, InjectionOrder, PerformedInjection
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding
@@ -24,6 +25,7 @@ class HookFacts:
     encounter: str | None = None
     conditions_known: bool = True
     imaging_known: bool = True
+    care: CareHistory = field(default_factory=CareHistory)
     _derived: dict[str, tuple[tuple[object, ...], object]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )

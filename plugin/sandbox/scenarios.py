@@ -98,18 +98,33 @@ BRIEF_NOTE = Documentation(
 MEDICARE = ("Medicare Part B", "1")
 MOLINA = ("Molina Healthcare", None)
 COMMERCIAL = ("Acme Health PPO", None)
+CIGNA = ("Cigna Healthcare", None)
+MEDICARE_ADVANTAGE = ("Humana Medicare Advantage PPO", "111")
+ANTHEM = ("Anthem Blue Cross", None)
+FLORIDA_BLUE = ("Florida Blue", None)
+BCBST = ("BlueCross BlueShield of Tennessee", None)
 
 
 class _Patient:
     """A scenario chart with the parts every scenario shares: coverage, today's visit, earlier conservative care."""
 
-    def __init__(self, name: str, today: date, *, given: str, plan: tuple[str, str | None], gender: str = "female"):
+    def __init__(
+        self,
+        name: str,
+        today: date,
+        *,
+        given: str,
+        plan: tuple[str, str | None],
+        gender: str = "female",
+        conservative_care: bool = True,
+    ):
         self.today = today
         self.chart = Chart(PATIENT_PREFIX + name, today, given=given, gender=gender, born=date(1954, 4, 2))
         payor, sopt = plan
         self.chart.coverage(payor, sopt=sopt)
         self.visit = self.chart.encounter("visit", today)
-        self.chart.physical_therapy("physical-therapy", add_months(today, -14))
+        if conservative_care:
+            self.chart.physical_therapy("physical-therapy", add_months(today, -14))
 
     def months_ago(self, months: int) -> date:
         return add_months(self.today, -months)
@@ -251,12 +266,16 @@ def molina_cap(today: date) -> Scenario:
         reasons=[reason],
         documentation=COMPLETE_NOTE,
     )
-    patient.past_sessions([8, 5, 2], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
+    # The last session 3 months back: past Molina's 60-day repeat interval on any day.
+    patient.past_sessions([8, 5, 3], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
     return patient.scenario(
         "molina-cap",
         "Molina member: 62322 is not on Molina's counted list, so 3 of 4 sessions are used and the order takes "
-        "the last (Medicare would count 4)",
-        {Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_LIMIT_REACHED), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        "the last (Medicare would count 4); a repeat without documented sustained relief (MCP-032)",
+        {
+            Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_LIMIT_REACHED, RuleId.REPEAT_CRITERIA_UNMET),
+            Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET),
+        },
         draft_orders=[patient.order(reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)],
     )
 
@@ -459,8 +478,12 @@ def nonspecific_diagnosis(today: date) -> Scenario:
     nonspecific = _rules(RuleId.DIAGNOSIS_NONSPECIFIC)
     return patient.scenario(
         "nonspecific-diagnosis",
-        "62323 for M54.50 low back pain while M51.16 disc disorder with radiculopathy is on record",
-        {Hook.ORDER_SELECT: nonspecific, Hook.ORDER_SIGN: nonspecific},
+        "62323 for M54.50 low back pain while M51.16 disc disorder with radiculopathy is on record; the unmapped "
+        "plan gets the typical commercial rule, which asks for a recent MRI or CT and prior authorization",
+        {
+            Hook.ORDER_SELECT: nonspecific,
+            Hook.ORDER_SIGN: nonspecific | _rules(RuleId.DIAGNOSTIC_IMAGING_MISSING, RuleId.PRIOR_AUTH_REQUIRED),
+        },
         draft_orders=[patient.order(axial)],
     )
 
@@ -527,8 +550,12 @@ def prior_auth(today: date) -> Scenario:
     patient.past_sessions([4], reason)
     return patient.scenario(
         "prior-auth",
-        "Commercial plan (conservative default policy): a second session in 12 months needs prior authorization",
-        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        "Unmapped commercial plan (typical commercial rule, eviCore CMM-200): prior authorization, and a repeat "
+        "without documented sustained relief",
+        {
+            Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED, RuleId.REPEAT_CRITERIA_UNMET),
+            Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET),
+        },
         draft_orders=[patient.order(reason)],
     )
 
@@ -546,111 +573,39 @@ def uncoded_procedure(today: date) -> Scenario:
     )
 
 
-# One problem, one card (issue 12, item 4) and text read in its context ---------------------------------------------
-
-
-def axial_pain_not_covered(today: date) -> Scenario:
-    patient = _Patient("axial-pain-not-covered", today, given="Alma", plan=MEDICARE)
-    axial = patient.diagnosis("dx-low-back-pain", M54_50)
-    patient.diagnosis("dx-disc", M51_16)
-    one_card = _rules(RuleId.DIAGNOSIS_NONSPECIFIC)
+def cigna_too_soon(today: date) -> Scenario:
+    patient = _Patient("cigna-too-soon", today, given="Cora", plan=CIGNA)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.chart.injection(
+        "esi-10d",
+        "62323",
+        today - timedelta(days=10),
+        INTERLAMINAR_L4_L5,
+        reasons=[reason],
+        documentation=COMPLETE_NOTE,
+    )
     return patient.scenario(
-        "axial-pain-not-covered",
-        "Medicare 62323 for M54.50 with M51.16 on record: non-specific and not covered are one problem, one card "
-        "suggesting M51.16 in place of M54.50",
-        {Hook.ORDER_SELECT: one_card, Hook.ORDER_SIGN: one_card},
-        draft_orders=[patient.order(axial)],
+        "cigna-too-soon",
+        "Cigna member (eviCore CMM-200): a repeat 10 days after the last session, under the 14-day interval, without "
+        "documented sustained relief; eviCore reviews every session",
+        {
+            Hook.ORDER_SIGN: _rules(
+                RuleId.INTERVAL_TOO_SHORT, RuleId.REPEAT_CRITERIA_UNMET, RuleId.PRIOR_AUTH_REQUIRED
+            ),
+            Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET),
+        },
+        draft_orders=[patient.order(reason)],
     )
 
 
-def two_regions_one_day(today: date) -> Scenario:
-    patient = _Patient("two-regions-one-day", today, given="Tessa", plan=MEDICARE)
-    lumbar = patient.diagnosis("dx-disc", M51_16)
-    cervical = patient.diagnosis("dx-cervical-disc", M50_123)
-    return patient.scenario(
-        "two-regions-one-day",
-        "Medicare: a cervical C6-C7 and a lumbar L4-L5 interlaminar injection ordered for one day: two regions and "
-        "two interlaminar levels are one card",
-        {Hook.ORDER_SIGN: _rules(RuleId.LEVELS_EXCEEDED)},
-        draft_orders=[
-            patient.chart.draft_order(
-                "order-cervical",
-                "62321",
-                "Cervical interlaminar epidural steroid injection C6-C7 under fluoroscopy",
-                reasons=[cervical],
-            ),
-            patient.order(lumbar),
-        ],
-    )
-
-
-def prior_auth_two_lines(today: date) -> Scenario:
-    patient = _Patient("prior-auth-two-lines", today, given="Petra", plan=COMMERCIAL)
-    reason = patient.diagnosis("dx-disc", M51_17)
-    patient.past_sessions([4], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
-    return patient.scenario(
-        "prior-auth-two-lines",
-        "Commercial plan: a two-level transforaminal session ordered as 64483 and 64484 needs prior authorization "
-        "once for the session, not once per order line",
-        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED)},
-        draft_orders=[
-            patient.order(
-                reason, cpt="64483", text="Left L4-L5 transforaminal epidural steroid injection under fluoroscopy"
-            ),
-            patient.chart.draft_order(
-                "order-additional-level",
-                "64484",
-                "Left L5-S1 transforaminal epidural steroid injection, additional level, under fluoroscopy",
-                reasons=[reason],
-            ),
-        ],
-    )
-
-
-def ultrasound_for_medicare(today: date) -> Scenario:
-    patient = _Patient("ultrasound-for-medicare", today, given="Ulrike", plan=MEDICARE)
+def bcbst_no_conservative_care(today: date) -> Scenario:
+    patient = _Patient("bcbst-no-conservative-care", today, given="Tessa", plan=BCBST, conservative_care=False)
     reason = patient.diagnosis("dx-disc", M51_16)
     return patient.scenario(
-        "ultrasound-for-medicare",
-        "Medicare 62323 ordered under ultrasound guidance: one card, perform it under fluoroscopy or CT; no offer of "
-        "62322, which Medicare does not cover",
-        {Hook.ORDER_SIGN: _rules(RuleId.IMAGING_REQUIRED)},
-        draft_orders=[
-            patient.order(reason, text="Lumbar interlaminar epidural steroid injection L4-L5 under ultrasound guidance")
-        ],
-    )
-
-
-def caudal_coded_cervical(today: date) -> Scenario:
-    patient = _Patient("caudal-coded-cervical", today, given="Cora", plan=MEDICARE)
-    reason = patient.diagnosis("dx-disc", M51_17)
-    return patient.scenario(
-        "caudal-coded-cervical",
-        "A caudal injection coded 62321 (cervical/thoracic) for lumbosacral M51.17: the code is wrong, not the "
-        "diagnosis, so one region card suggesting 62323 and no diagnosis card",
-        {Hook.ORDER_SIGN: _rules(RuleId.CODE_REGION_MISMATCH)},
-        draft_orders=[
-            patient.order(reason, cpt="62321", text="Caudal epidural steroid injection under fluoroscopy"),
-        ],
-    )
-
-
-def clinical_note_clean(today: date) -> Scenario:
-    patient = _Patient("clinical-note-clean", today, given="Nell", plan=MEDICARE)
-    reason = patient.diagnosis("dx-disc", M51_16)
-    return patient.scenario(
-        "clinical-note-clean",
-        "A correct 62323 order written as clinicians write: history of an earlier injection, negations and the "
-        "plan for the visit give no card",
-        {Hook.ORDER_SELECT: NOTHING, Hook.ORDER_SIGN: NOTHING},
-        draft_orders=[
-            patient.order(
-                reason,
-                text="Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy with contrast. "
-                "Previous ESI 14 months ago gave 70% relief for 5 months. Patient denies fever, anticoagulant use "
-                "or contrast allergy. Will review in clinic in 2 weeks.",
-            )
-        ],
+        "bcbst-no-conservative-care",
+        "BCBS Tennessee member: a first injection with no physical therapy or other conservative care on record",
+        {Hook.ORDER_SIGN: _rules(RuleId.CONSERVATIVE_CARE_UNDOCUMENTED)},
+        draft_orders=[patient.order(reason)],
     )
 
 
@@ -732,6 +687,156 @@ def booked_on_the_anniversary(today: date) -> Scenario:
     )
 
 
+# One problem, one card (issue 12, item 4) and text read in its context ---------------------------------------------
+
+
+def axial_pain_not_covered(today: date) -> Scenario:
+    patient = _Patient("axial-pain-not-covered", today, given="Alma", plan=MEDICARE)
+    axial = patient.diagnosis("dx-low-back-pain", M54_50)
+    patient.diagnosis("dx-disc", M51_16)
+    one_card = _rules(RuleId.DIAGNOSIS_NONSPECIFIC)
+    return patient.scenario(
+        "axial-pain-not-covered",
+        "Medicare 62323 for M54.50 with M51.16 on record: non-specific and not covered are one problem, one card "
+        "suggesting M51.16 in place of M54.50",
+        {Hook.ORDER_SELECT: one_card, Hook.ORDER_SIGN: one_card},
+        draft_orders=[patient.order(axial)],
+    )
+
+
+def two_regions_one_day(today: date) -> Scenario:
+    patient = _Patient("two-regions-one-day", today, given="Tessa", plan=MEDICARE)
+    lumbar = patient.diagnosis("dx-disc", M51_16)
+    cervical = patient.diagnosis("dx-cervical-disc", M50_123)
+    return patient.scenario(
+        "two-regions-one-day",
+        "Medicare: a cervical C6-C7 and a lumbar L4-L5 interlaminar injection ordered for one day: two regions and "
+        "two interlaminar levels are one card",
+        {Hook.ORDER_SIGN: _rules(RuleId.LEVELS_EXCEEDED)},
+        draft_orders=[
+            patient.chart.draft_order(
+                "order-cervical",
+                "62321",
+                "Cervical interlaminar epidural steroid injection C6-C7 under fluoroscopy",
+                reasons=[cervical],
+            ),
+            patient.order(lumbar),
+        ],
+    )
+
+
+def medicare_advantage(today: date) -> Scenario:
+    patient = _Patient("medicare-advantage", today, given="Ada", plan=MEDICARE_ADVANTAGE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "medicare-advantage",
+        "Medicare Advantage member (SOPT 111): the LCD limits hold, and the plan reviews every ESI first",
+        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def carelon_no_recent_mri(today: date) -> Scenario:
+    patient = _Patient("carelon-no-recent-mri", today, given="Carla", plan=ANTHEM)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "carelon-no-recent-mri",
+        "Anthem member (Carelon MSK01): a first lumbar injection with no MRI or CT in 18 months; Carelon reviews it",
+        {Hook.ORDER_SIGN: _rules(RuleId.DIAGNOSTIC_IMAGING_MISSING, RuleId.PRIOR_AUTH_REQUIRED)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def florida_blue_too_soon(today: date) -> Scenario:
+    patient = _Patient("florida-blue-too-soon", today, given="Flora", plan=FLORIDA_BLUE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.chart.injection(
+        "esi-20d",
+        "62323",
+        today - timedelta(days=20),
+        INTERLAMINAR_L4_L5,
+        reasons=[reason],
+        documentation=COMPLETE_NOTE,
+    )
+    return patient.scenario(
+        "florida-blue-too-soon",
+        "Florida Blue member (Blue template): a session 20 days after the last, under the 30 days BCBS MA and Blue KC "
+        "ask for (unverified, so a warning)",
+        {Hook.ORDER_SIGN: _rules(RuleId.INTERVAL_TOO_SHORT), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def prior_auth_two_lines(today: date) -> Scenario:
+    patient = _Patient("prior-auth-two-lines", today, given="Petra", plan=COMMERCIAL)
+    reason = patient.diagnosis("dx-disc", M51_17)
+    patient.past_sessions([4], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
+    return patient.scenario(
+        "prior-auth-two-lines",
+        "Commercial plan: a two-level transforaminal session ordered as 64483 and 64484 needs prior authorization "
+        "once for the session, not once per order line",
+        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED)},
+        draft_orders=[
+            patient.order(
+                reason, cpt="64483", text="Left L4-L5 transforaminal epidural steroid injection under fluoroscopy"
+            ),
+            patient.chart.draft_order(
+                "order-additional-level",
+                "64484",
+                "Left L5-S1 transforaminal epidural steroid injection, additional level, under fluoroscopy",
+                reasons=[reason],
+            ),
+        ],
+    )
+
+
+def ultrasound_for_medicare(today: date) -> Scenario:
+    patient = _Patient("ultrasound-for-medicare", today, given="Ulrike", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "ultrasound-for-medicare",
+        "Medicare 62323 ordered under ultrasound guidance: one card, perform it under fluoroscopy or CT; no offer of "
+        "62322, which Medicare does not cover",
+        {Hook.ORDER_SIGN: _rules(RuleId.IMAGING_REQUIRED)},
+        draft_orders=[
+            patient.order(reason, text="Lumbar interlaminar epidural steroid injection L4-L5 under ultrasound guidance")
+        ],
+    )
+
+
+def caudal_coded_cervical(today: date) -> Scenario:
+    patient = _Patient("caudal-coded-cervical", today, given="Cora", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_17)
+    return patient.scenario(
+        "caudal-coded-cervical",
+        "A caudal injection coded 62321 (cervical/thoracic) for lumbosacral M51.17: the code is wrong, not the "
+        "diagnosis, so one region card suggesting 62323 and no diagnosis card",
+        {Hook.ORDER_SIGN: _rules(RuleId.CODE_REGION_MISMATCH)},
+        draft_orders=[
+            patient.order(reason, cpt="62321", text="Caudal epidural steroid injection under fluoroscopy"),
+        ],
+    )
+
+
+def clinical_note_clean(today: date) -> Scenario:
+    patient = _Patient("clinical-note-clean", today, given="Nell", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "clinical-note-clean",
+        "A correct 62323 order written as clinicians write: history of an earlier injection, negations and the "
+        "plan for the visit give no card",
+        {Hook.ORDER_SELECT: NOTHING, Hook.ORDER_SIGN: NOTHING},
+        draft_orders=[
+            patient.order(
+                reason,
+                text="Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy with contrast. "
+                "Previous ESI 14 months ago gave 70% relief for 5 months. Patient denies fever, anticoagulant use "
+                "or contrast allergy. Will review in clinic in 2 weeks.",
+            )
+        ],
+    )
+
+
 SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     clean,
     complete_session,
@@ -759,16 +864,21 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     unguided_code_with_images,
     prior_auth,
     uncoded_procedure,
+    cigna_too_soon,
+    bcbst_no_conservative_care,
+    medicare_advantage,
+    carelon_no_recent_mri,
+    florida_blue_too_soon,
+    free_text_order,
+    esi_lumbar_booking,
+    stale_booking,
+    booked_on_the_anniversary,
     axial_pain_not_covered,
     two_regions_one_day,
     prior_auth_two_lines,
     ultrasound_for_medicare,
     caudal_coded_cervical,
     clinical_note_clean,
-    free_text_order,
-    esi_lumbar_booking,
-    stale_booking,
-    booked_on_the_anniversary,
 )
 
 

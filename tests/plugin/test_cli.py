@@ -8,11 +8,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 
 from plugin.cards import card_uuid
 from plugin.feedback import FeedbackRecord, FeedbackStore
 from plugin.rules.findings import RuleId
+from tests.fhir_fixtures import coverage, order_sign
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -62,11 +64,32 @@ def test_check_explains_a_file_that_is_not_a_request(tmp_path: Path) -> None:
     assert "hookInstance" in result.stderr
 
 
-def test_policies_list_shows_versions_and_sources() -> None:
+def test_policies_list_shows_versions_sources_and_verification_per_number() -> None:
     result = cli("policies", "list")
     assert result.returncode == 0, result.stderr
-    for expected in ("medicare-esi-lcd", "molina-esi", "generic-3-in-6", "2021.12", "https://www.cms.gov/"):
+    for expected in ("medicare-esi-lcd", "molina-mcp-032", "evicore-cmm-200", "2021.12", "https://www.cms.gov/"):
         assert expected in result.stdout
+    assert "version 2023-12, in force from 2023-12-01 to 2024-10-31" in result.stdout
+    assert "3 sessions per 6 months       verified" in result.stdout
+    assert "UNVERIFIED" in result.stdout
+
+
+def test_policies_explain_says_which_policy_applies_and_how_to_map_an_unmapped_plan(tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(orjson.dumps(order_sign(coverages=[coverage("cov-1", payor="Acme Health")])).decode())
+    result = cli("policies", "explain", str(request), "--as-of", "2026-12-02")
+    assert result.returncode == 0, result.stderr
+    assert "Policy: eviCore CMM-200 Epidural Steroid Injections" in result.stdout
+    assert "no policy is configured for the primary coverage (Acme Health)" in result.stdout
+    assert "payer_identifiers" in result.stdout
+
+
+def test_policies_explain_names_the_rule_that_matched(tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(orjson.dumps(order_sign(coverages=[coverage("cov-1", payor="Molina Healthcare")])).decode())
+    result = cli("policies", "explain", str(request), "--as-of", "2026-12-02")
+    assert "Policy: Molina Clinical Policy MCP-032" in result.stdout
+    assert "payer or plan name 'Molina Healthcare'" in result.stdout
 
 
 def test_policies_check_accepts_the_shipped_files() -> None:

@@ -34,6 +34,13 @@ EXPECTED = {
     "encounter-start.json": ["frequency-budget"],
     "encounter-discharge.json": ["diagnosis-missing", "documentation-incomplete", "imaging-evidence-missing"],
     "patient-view.json": ["frequency-budget"],
+    # One per payer policy: each shows the policy's own criteria.
+    "order-sign-medicare-advantage.json": ["prior-auth-required"],
+    "order-sign-evicore.json": ["interval-too-short", "prior-auth-required", "repeat-criteria-unmet"],
+    "order-sign-carelon.json": ["diagnostic-imaging-missing", "prior-auth-required"],
+    "order-sign-blue-template.json": ["interval-too-short"],
+    "order-sign-bcbs-tennessee.json": ["frequency-limit-exceeded"],
+    "order-sign-molina-repeat.json": [],
 }
 
 

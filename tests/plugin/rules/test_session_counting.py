@@ -3,9 +3,11 @@ perioperative and labour epidurals, one region per date; and the one next eligib
 
 from datetime import date
 
+from pydantic import HttpUrl
+
 from fhir_mappings.facts import BookedSession, ClinicalRecord, InjectionOrder
 from fhir_mappings.intent import read_intent
-from plugin.policies.schema import AppointmentType, PriorAuthorization, SessionTypes, WindowLimit
+from plugin.policies.schema import AppointmentType, PriorAuthorization, Quote, SessionTypes, WindowLimit
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import RuleId, Severity
 from plugin.rules.frequency import booking_frequency, budget, order_frequency
@@ -51,9 +53,7 @@ def test_an_uncoded_injection_order_is_counted_and_gets_a_check_never_critical()
 
 
 def test_the_default_policy_for_an_unmapped_plan_never_gives_a_critical_card() -> None:
-    default = AppliedPolicy(
-        MEDICARE.payer.model_copy(update={"conservative_default": True}), MEDICARE.conventions, "no mapping"
-    )
+    default = AppliedPolicy(MEDICARE.payer, MEDICARE.conventions, "no mapping", by_default=True)
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR), orders=(order("62323", date(2026, 12, 3)),))
     [finding] = order_frequency(facts, default, TODAY)
     assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
@@ -98,10 +98,15 @@ def test_an_uncoded_neurolytic_order_is_no_steroid_injection_session() -> None:
 
 def test_an_uncoded_order_counts_for_prior_authorization_too() -> None:
     requirement = PriorAuthorization(
-        indicator="info", from_session=2, window_months=12, advice="Ask the plan.", citation="The plan's rule"
+        program="the plan",
+        indicator="info",
+        from_session=2,
+        window_months=12,
+        advice="Ask the plan.",
+        source=Quote(text="The plan's rule", url=HttpUrl("https://example.org/plan"), verified=False),
     )
     commercial = AppliedPolicy(
-        MEDICARE.payer.model_copy(update={"prior_authorization": requirement}), MEDICARE.conventions, ""
+        MEDICARE.payer.model_copy(update={"prior_authorizations": [requirement]}), MEDICARE.conventions, ""
     )
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR[3:]), orders=(uncoded(date(2026, 12, 3)),))
     assert [finding.rule for finding in order_prior_authorization(facts, commercial, TODAY)] == [
@@ -230,7 +235,7 @@ def test_a_past_appointment_the_patient_arrived_for_counts() -> None:
 
 
 def test_the_budget_names_injections_whose_code_the_policy_does_not_count() -> None:
-    molina = applied("molina-esi")
+    molina = applied("molina-mcp-032")
     history = (performed("62322", date(2026, 2, 1)), *FOUR_LUMBAR[1:3], performed("62322", date(2024, 2, 1)))
     [card] = budget(HookFacts(record=ClinicalRecord(performed=history)), molina, TODAY)
     assert "2/4 used" in card.summary
