@@ -25,6 +25,8 @@ DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 PAIN_SCORE_CODES = frozenset({"72514-3", "38208-5"})
 _FINAL_OBSERVATION = frozenset({"final", "amended", "corrected", "preliminary"})
 _FINAL_REPORT = frozenset({"final", "amended", "corrected", "appended", "partial", "preliminary"})
+
+
 _MODALITY_WORDS = (
     ("MR", re.compile(r"\b(mri|mr|magnetic resonance)\b", re.I)),
     ("CT", re.compile(r"\b(ct|computed tomography)\b", re.I)),
