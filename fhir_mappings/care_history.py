@@ -27,9 +27,10 @@ _FINAL_OBSERVATION = frozenset({"final", "amended", "corrected", "preliminary"})
 _FINAL_REPORT = frozenset({"final", "amended", "corrected", "appended", "partial", "preliminary"})
 
 
-def _string(value: object) -> str | None:
-    """`value` if it is a string: a code or status sent as a list or object cannot be looked up in a set."""
-    return value if isinstance(value, str) else None
+def _status(resource: Mapping[str, Any]) -> str | None:
+    """A resource's status when it is a string; anything else a client sends (a list, an object) is no status."""
+    status = resource.get("status")
+    return status if isinstance(status, str) else None
 
 
 _MODALITY_WORDS = (
@@ -90,10 +91,10 @@ def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
     for resource in map(parsed, values):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "Observation":
             continue
-        if _string(resource.get("status")) not in _FINAL_OBSERVATION:
+        if _status(resource) not in _FINAL_OBSERVATION:
             continue
         coded = any(
-            is_system(str(coding.get("system") or ""), LOINC) and _string(coding.get("code")) in PAIN_SCORE_CODES
+            is_system(str(coding.get("system") or ""), LOINC) and str(coding.get("code")) in PAIN_SCORE_CODES
             for coding in _codings(resource.get("code"))
         )
         quantity = resource.get("valueQuantity")
@@ -116,9 +117,9 @@ def read_diagnostic_studies(
     for resource in map(parsed, imaging_studies):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "ImagingStudy":
             continue
-        if _string(resource.get("status")) in {"cancelled", "entered-in-error"}:
+        if _status(resource) in {"cancelled", "entered-in-error"}:
             continue
-        modalities = {str(c.get("code")) for c in _modality_codings(resource) if _string(c.get("code")) in {"MR", "CT"}}
+        modalities = {str(c.get("code")) for c in _modality_codings(resource) if str(c.get("code")) in {"MR", "CT"}}
         if not modalities:
             continue
         listed = resource.get("series")
@@ -139,7 +140,7 @@ def read_diagnostic_studies(
     for resource in map(parsed, diagnostic_reports):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "DiagnosticReport":
             continue
-        if _string(resource.get("status")) not in _FINAL_REPORT:
+        if _status(resource) not in _FINAL_REPORT:
             continue
         text = _words(resource.get("code"), resource.get("conclusion"))
         modalities = {modality for modality, pattern in _MODALITY_WORDS if pattern.search(text)}

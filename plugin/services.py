@@ -15,6 +15,7 @@ from cds_hooks.endpoints import CdsService
 from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
 from fhir_mappings.bundles import index_by_reference, resources_in, separate_included
 from fhir_mappings.care_history import CareHistory, read_diagnostic_studies, read_pain_scores
+from fhir_mappings.documentation_links import documented
 from fhir_mappings.facts import ClinicalRecord, SkippedResource
 from fhir_mappings.readers import (
     read_appointments,
@@ -22,6 +23,8 @@ from fhir_mappings.readers import (
     read_coverages,
     read_draft_orders,
     read_imaging_studies,
+    read_medication_administrations,
+    read_procedure_notes,
     read_procedures,
 )
 from plugin import cards
@@ -68,7 +71,8 @@ def _draft_resources(request: HookRequest) -> list[Any]:
 
 def _order_facts(selected_only: bool) -> Subjects:
     def subjects(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
-        injections, companions = read_draft_orders(_draft_resources(request))
+        reason_texts = {diagnosis.source: diagnosis.display for diagnosis in record.diagnoses if diagnosis.display}
+        injections, companions = read_draft_orders(_draft_resources(request), reason_texts)
         orders = injections.facts
         selections = request.context.get("selections")
         if selected_only and isinstance(selections, list) and selections:
@@ -101,9 +105,16 @@ def _patient_facts(request: HookRequest, data: PatientData, record: ClinicalReco
 def _encounter_facts(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
     encounter_id = request.context.get("encounterId")
     encounter = f"Encounter/{encounter_id}" if isinstance(encounter_id, str) and encounter_id else None
-    performed_here = tuple(injection for injection in record.performed if injection.encounter == encounter)
+    given = read_medication_administrations(resources_in(data.values.get(DataKey.MEDICATION_ADMINISTRATIONS)))
+    notes = read_procedure_notes(resources_in(data.values.get(DataKey.PROCEDURE_NOTES)))
+    performed_here = documented(
+        (injection for injection in record.performed if injection.encounter == encounter),
+        given.facts,
+        notes.facts,
+        record.diagnoses,
+    )
     return HookFacts(
-        record=record,
+        record=_with_skipped(record, [*given.skipped, *notes.skipped]),
         performed_here=performed_here,
         encounter=encounter,
         conditions_known=DataKey.CONDITIONS not in data.unavailable,
@@ -203,7 +214,15 @@ SERVICES: tuple[ServiceSpec, ...] = (
         description="Checks the injections performed in the encounter before the claim goes out: archived imaging, "
         "code against the evidence, documentation and diagnosis.",
         required=_HISTORY,
-        optional=frozenset({DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.IMAGING_STUDIES}),
+        optional=frozenset(
+            {
+                DataKey.CONDITIONS,
+                DataKey.COVERAGE,
+                DataKey.IMAGING_STUDIES,
+                DataKey.MEDICATION_ADMINISTRATIONS,
+                DataKey.PROCEDURE_NOTES,
+            }
+        ),
         rules=RULES_BY_HOOK["encounter-discharge"],
         subjects=_encounter_facts,
     ),

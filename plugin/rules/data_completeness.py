@@ -17,6 +17,8 @@ _CHECKS_NEEDING: dict[DataKey, str] = {
     DataKey.APPOINTMENTS: "counting of booked sessions",
     DataKey.PROCEDURES: "session counting",
     DataKey.PATIENT: "patient details",
+    DataKey.MEDICATION_ADMINISTRATIONS: "drug checks against the drugs given",
+    DataKey.PROCEDURE_NOTES: "documentation checks against the procedure notes",
     DataKey.OBSERVATIONS: "repeat injection criteria (response to the last session)",
     DataKey.DIAGNOSTIC_REPORTS: "the check for a recent MRI or CT",
 }

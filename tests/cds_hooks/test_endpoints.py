@@ -28,6 +28,8 @@ PREFETCH_KEYS = {
     "appointments",
     "observations",
     "diagnosticReports",
+    "medicationAdministrations",
+    "procedureNotes",
 }
 
 

@@ -96,9 +96,9 @@ def _check(response: CdsResponse, spec: ServiceSpec, data: PatientData) -> None:
         counted = _SKIPPED_LINE.search(incomplete[0]["detail"])
         assert counted is not None
         assert int(counted.group(1)) >= skipped
-    # Criteria data (pain scores, diagnostic reports) is mentioned only when the applied policy reads it
-    # (`plugin.services.unused`): its absence skips nothing otherwise.
-    if any(key in spec.optional and key not in CRITERIA_DATA for key in data.unavailable):
+    # Pain scores and radiology reports are read only for the policies whose criteria need them (services.unused):
+    # missing them under any other policy skips nothing, so it is not on the card.
+    if any(key in spec.optional - CRITERIA_DATA for key in data.unavailable):
         assert incomplete
 
 

@@ -67,6 +67,8 @@ def full_prefetch(scenario: Scenario) -> dict[str, Any]:
         "imagingStudies": searchset(of_type(scenario, "ImagingStudy")),
         "coverage": searchset(of_type(scenario, "Coverage")),
         "appointments": searchset(of_type(scenario, "Appointment", "ServiceRequest")),
+        "medicationAdministrations": searchset(of_type(scenario, "MedicationAdministration")),
+        "procedureNotes": searchset(of_type(scenario, "DocumentReference")),
         "observations": searchset(of_type(scenario, "Observation")),
         "diagnosticReports": searchset(of_type(scenario, "DiagnosticReport")),
     }
