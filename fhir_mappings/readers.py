@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from fhir_mappings import views
-from fhir_mappings.bundles import parsed, relative_reference, resources_in
+from fhir_mappings.bundles import parsed, relative_reference
 from fhir_mappings.code_systems import ICD_10_CM, is_procedure_code_system, is_system
 from fhir_mappings.dates import calendar_date
 from fhir_mappings.facts import (
@@ -585,7 +585,3 @@ def _inline_text(content_type: str | None, data: str | None) -> str | None:
         return base64.b64decode(data, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return None
-
-
-def all_resources(value: Any) -> list[Any]:
-    return list(resources_in(value))

@@ -94,7 +94,6 @@ class ServiceRequestView(ResourceView, frozen=True):
     quantity_quantity: QuantityView | None = None
     occurrence_date_time: str | None = None
     occurrence_period: PeriodView | None = None
-    authored_on: str | None = None
     encounter: ReferenceView | None = None
     reason_code: tuple[CodeableConceptView, ...] = ()
     reason_reference: tuple[ReferenceView, ...] = ()
@@ -113,7 +112,6 @@ class ConditionView(ResourceView, frozen=True):
     body_site: tuple[CodeableConceptView, ...] = ()
     onset_date_time: str | None = None
     recorded_date: str | None = None
-    abatement_date_time: str | None = None
 
 
 class ImagingSeriesView(View, frozen=True):
@@ -130,7 +128,6 @@ class ImagingStudyView(ResourceView, frozen=True):
     encounter: ReferenceView | None = None
     based_on: tuple[ReferenceView, ...] = ()
     procedure_reference: ReferenceView | None = None
-    procedure_code: tuple[CodeableConceptView, ...] = ()
     number_of_instances: _Integer | None = None
     series: tuple[ImagingSeriesView, ...] = ()
 
@@ -153,7 +150,6 @@ class CoverageView(ResourceView, frozen=True):
 class AppointmentView(ResourceView, frozen=True):
     status: str | None = None
     service_type: tuple[CodeableConceptView, ...] = ()
-    service_category: tuple[CodeableConceptView, ...] = ()
     appointment_type: CodeableConceptView | None = None
     specialty: tuple[CodeableConceptView, ...] = ()
     reason_code: tuple[CodeableConceptView, ...] = ()

@@ -159,11 +159,3 @@ def explanation(selection: PolicySelection, catalog: PolicyCatalog, as_of: date)
             f"Policy ids: {', '.join(sorted(catalog.policies))}"
         )
     return "\n".join(lines)
-
-
-def applied_policy_line(request: HookRequest, policy_dir: Path | None, as_of: date, budget: float) -> str:
-    """One line for `epidural-cds check`: the policy the request's patient was judged by."""
-    catalog = load_catalog(policy_dir)
-    selection = asyncio.run(select_for(request, catalog, as_of, budget))
-    default = "; the plan's own policy is not configured" if selection.by_default else ""
-    return f"Policy applied: {selection.policy.title} (version {selection.policy.version}){default}"

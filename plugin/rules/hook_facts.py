@@ -15,8 +15,11 @@ from plugin.rules.findings import Finding
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HookFacts:
+    """Built once per call and not changed afterwards. Not a frozen dataclass, because it is not immutable: `derived`
+    keeps what the rules derive from it, so the rules of one call share that work."""
+
     record: ClinicalRecord
     orders: tuple[InjectionOrder, ...] = ()
     companions: tuple[CompanionOrder, ...] = ()

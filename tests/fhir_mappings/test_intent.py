@@ -1,5 +1,6 @@
 from importlib import resources
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -117,6 +118,7 @@ _VOCABULARY_WORDS = [
 ] + ["L4-L5", "Bilateral"]
 
 
+@pytest.mark.fuzz
 @settings(max_examples=500, deadline=None)
 @given(
     st.lists(

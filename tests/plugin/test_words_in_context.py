@@ -2,7 +2,7 @@
 procedures and symptoms in its words say nothing about today's injection (issue 12, "words matched anywhere").
 
 Reading a phrase's target and assertion is the reader's work (`fhir_mappings/context.py`); the cards rest on what it
-reads.
+reads, and these orders check both together from outside.
 """
 
 from __future__ import annotations

@@ -75,6 +75,7 @@ async def test_the_cards_are_returned_when_the_ledger_cannot_be_written(
     [recorded] = ledger.recording([CdsService(descriptor, handler)], lambda: DAY)
     with caplog.at_level(logging.DEBUG):
         assert await recorded.handler(request) is answer
+        await ledger.drain()
     assert "cards issued not recorded" in caplog.text
     logged = [str(value) for record in caplog.records for value in record.__dict__.values()]
     assert not any("Patient/p1" in value for value in logged)  # no patient id in the logs
