@@ -80,11 +80,6 @@ def _words(*values: Any) -> str:
     return " ".join(parts)
 
 
-def _text(value: Any) -> str | None:
-    """A string element, or None for anything else an EHR sent in its place (a list or object is not a code)."""
-    return value if isinstance(value, str) else None
-
-
 def _label(resource: Mapping[str, Any], kind: str) -> str:
     identifier = resource.get("id")
     return f"{kind}/{identifier}" if isinstance(identifier, str) else kind
@@ -96,17 +91,10 @@ def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
     for resource in map(parsed, values):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "Observation":
             continue
-<<<<<<< HEAD
-        if _text(resource.get("status")) not in _FINAL_OBSERVATION:
-            continue
-        coded = any(
-            is_system(str(coding.get("system") or ""), LOINC) and _text(coding.get("code")) in PAIN_SCORE_CODES
-=======
         if _status(resource) not in _FINAL_OBSERVATION:
             continue
         coded = any(
             is_system(str(coding.get("system") or ""), LOINC) and str(coding.get("code")) in PAIN_SCORE_CODES
->>>>>>> main
             for coding in _codings(resource.get("code"))
         )
         quantity = resource.get("valueQuantity")
@@ -129,15 +117,9 @@ def read_diagnostic_studies(
     for resource in map(parsed, imaging_studies):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "ImagingStudy":
             continue
-<<<<<<< HEAD
-        if _text(resource.get("status")) in {"cancelled", "entered-in-error"}:
-            continue
-        modalities = {str(c.get("code")) for c in _modality_codings(resource) if _text(c.get("code")) in {"MR", "CT"}}
-=======
         if _status(resource) in {"cancelled", "entered-in-error"}:
             continue
         modalities = {str(c.get("code")) for c in _modality_codings(resource) if str(c.get("code")) in {"MR", "CT"}}
->>>>>>> main
         if not modalities:
             continue
         listed = resource.get("series")
@@ -158,11 +140,7 @@ def read_diagnostic_studies(
     for resource in map(parsed, diagnostic_reports):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "DiagnosticReport":
             continue
-<<<<<<< HEAD
-        if _text(resource.get("status")) not in _FINAL_REPORT:
-=======
         if _status(resource) not in _FINAL_REPORT:
->>>>>>> main
             continue
         text = _words(resource.get("code"), resource.get("conclusion"))
         modalities = {modality for modality, pattern in _MODALITY_WORDS if pattern.search(text)}
