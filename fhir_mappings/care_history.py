@@ -27,12 +27,6 @@ _FINAL_OBSERVATION = frozenset({"final", "amended", "corrected", "preliminary"})
 _FINAL_REPORT = frozenset({"final", "amended", "corrected", "appended", "partial", "preliminary"})
 
 
-def _status(resource: Mapping[str, Any]) -> str | None:
-    """A resource's status when it is a string; anything else a client sends (a list, an object) is no status."""
-    status = resource.get("status")
-    return status if isinstance(status, str) else None
-
-
 _MODALITY_WORDS = (
     ("MR", re.compile(r"\b(mri|mr|magnetic resonance)\b", re.I)),
     ("CT", re.compile(r"\b(ct|computed tomography)\b", re.I)),
@@ -80,6 +74,11 @@ def _words(*values: Any) -> str:
     return " ".join(parts)
 
 
+def _string(value: Any) -> str | None:
+    """A field that should be a string, or None: fuzzed and broken resources put lists and numbers anywhere."""
+    return value if isinstance(value, str) else None
+
+
 def _label(resource: Mapping[str, Any], kind: str) -> str:
     identifier = resource.get("id")
     return f"{kind}/{identifier}" if isinstance(identifier, str) else kind
@@ -91,10 +90,10 @@ def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
     for resource in map(parsed, values):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "Observation":
             continue
-        if _status(resource) not in _FINAL_OBSERVATION:
+        if _string(resource.get("status")) not in _FINAL_OBSERVATION:
             continue
         coded = any(
-            is_system(str(coding.get("system") or ""), LOINC) and str(coding.get("code")) in PAIN_SCORE_CODES
+            is_system(_string(coding.get("system")), LOINC) and _string(coding.get("code")) in PAIN_SCORE_CODES
             for coding in _codings(resource.get("code"))
         )
         quantity = resource.get("valueQuantity")
@@ -117,9 +116,9 @@ def read_diagnostic_studies(
     for resource in map(parsed, imaging_studies):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "ImagingStudy":
             continue
-        if _status(resource) in {"cancelled", "entered-in-error"}:
+        if _string(resource.get("status")) in {"cancelled", "entered-in-error"}:
             continue
-        modalities = {str(c.get("code")) for c in _modality_codings(resource) if str(c.get("code")) in {"MR", "CT"}}
+        modalities = {code for c in _modality_codings(resource) if (code := _string(c.get("code"))) in {"MR", "CT"}}
         if not modalities:
             continue
         listed = resource.get("series")
@@ -140,7 +139,7 @@ def read_diagnostic_studies(
     for resource in map(parsed, diagnostic_reports):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "DiagnosticReport":
             continue
-        if _status(resource) not in _FINAL_REPORT:
+        if _string(resource.get("status")) not in _FINAL_REPORT:
             continue
         text = _words(resource.get("code"), resource.get("conclusion"))
         modalities = {modality for modality, pattern in _MODALITY_WORDS if pattern.search(text)}
@@ -158,11 +157,13 @@ def read_diagnostic_studies(
 
 
 def _modality_codings(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    codings = [c for c in resource.get("modality") or [] if isinstance(c, Mapping)]
-    for series in resource.get("series") or []:
-        if isinstance(series, Mapping) and isinstance(series.get("modality"), Mapping):
-            codings.append(series["modality"])
-    return [c for c in codings if not c.get("system") or is_system(str(c.get("system")), DICOM)]
+    listed = resource.get("modality")
+    codings = [c for c in listed if isinstance(c, Mapping)] if isinstance(listed, list) else []
+    series = resource.get("series")
+    for each in series if isinstance(series, list) else []:
+        if isinstance(each, Mapping) and isinstance(each.get("modality"), Mapping):
+            codings.append(each["modality"])
+    return [c for c in codings if not c.get("system") or is_system(_string(c.get("system")), DICOM)]
 
 
 class CareHistory(Fact, frozen=True):

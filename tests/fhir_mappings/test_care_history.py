@@ -59,3 +59,13 @@ def test_a_ct_imaging_study_counts_and_a_fluoroscopy_study_does_not() -> None:
     [study] = read_diagnostic_studies([imaging("CT"), imaging("RF")], [])
     assert study.source == "ImagingStudy/CT"
     assert study.regions == {SpinalRegion.CERVICAL_THORACIC}
+
+
+def test_fields_of_the_wrong_shape_skip_the_resource_without_an_error() -> None:
+    broken = observation(7)
+    broken["status"] = ["final"]
+    listed_code = observation(7)
+    listed_code["code"] = {"coding": [{"system": "http://loinc.org", "code": ["72514-3"]}]}
+    study = {"resourceType": "ImagingStudy", "status": {}, "modality": [{"code": ["MR"]}], "series": "x"}
+    assert read_pain_scores([broken, listed_code]) == ()
+    assert read_diagnostic_studies([study], [{"resourceType": "DiagnosticReport", "status": ["final"]}]) == ()

@@ -209,3 +209,27 @@ def test_a_hook_call_is_answered_while_a_feedback_write_holds_the_feedback_datab
             writer.close()
 
     assert response.status_code == 200
+
+
+def test_a_report_or_observation_whose_status_or_code_is_a_list_is_read_past(service: TestClient) -> None:
+    request = order_sign(service_request("o1", "62323", "Lumbar interlaminar ESI L4-L5 under fluoroscopy"))
+    odd = {"status": ["final"], "code": {"coding": [{"system": "http://loinc.org", "code": ["72514-3"]}]}}
+    request["prefetch"]["diagnosticReports"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": {"resourceType": "DiagnosticReport", "id": "r1", **odd}}],
+    }
+    request["prefetch"]["observations"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": {"resourceType": "Observation", "id": "ob1", **odd}}],
+    }
+    request["prefetch"]["imagingStudies"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": {"resourceType": "ImagingStudy", "id": "i1", "status": {"x": 1}, "modality": [{}]}}],
+    }
+
+    response = service.post(SIGN, json=request)
+
+    assert response.status_code == 200, response.text

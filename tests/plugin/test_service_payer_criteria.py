@@ -1,0 +1,71 @@
+"""The criteria beyond counting through the HTTP service: new prefetch keys, and what their absence says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.fhir_fixtures import coverage, order_sign, procedure, rule_ids, service_request
+
+DISC = [("M51.16", "Intervertebral disc disorders with radiculopathy, lumbar region")]
+TF = "Left L5-S1 transforaminal epidural steroid injection under fluoroscopy"
+FAILED_FETCH = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
+
+
+def molina_repeat(**prefetch: Any) -> dict[str, Any]:
+    return order_sign(
+        service_request("order-1", "64483", TF, occurrence="2026-12-03", reasons=DISC),
+        procedures=[
+            procedure("esi-1", "64483", "2026-08-01T09:30:00-05:00", text=TF),
+            procedure("esi-2", "64483", "2026-10-01T09:30:00-05:00", text=TF),
+            procedure("pt-1", "97110", "2026-05-01T10:00:00-05:00", text="Physical therapy"),
+        ],
+        coverages=[coverage("cov-1", payor="Molina Healthcare of Ohio")],
+        **prefetch,
+    )
+
+
+def pain(id: str, on: str, value: float) -> dict[str, object]:
+    return {
+        "resourceType": "Observation",
+        "id": id,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+        "effectiveDateTime": on,
+        "valueQuantity": {"value": value},
+    }
+
+
+def sign(service: TestClient, request: dict[str, Any]) -> dict[str, Any]:
+    response = service.post("/cds-services/epidural-order-sign", json=request)
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_repeat_with_sustained_relief_in_the_pain_scores_gets_no_card(service: TestClient) -> None:
+    scores = [pain("p1", "2026-10-01", 8), pain("p2", "2026-11-20", 3)]
+    assert rule_ids(sign(service, molina_repeat(observations=scores))) == []
+
+
+def test_a_repeat_without_documented_relief_gets_the_card(service: TestClient) -> None:
+    assert rule_ids(sign(service, molina_repeat())) == ["repeat-criteria-unmet"]
+
+
+def test_unreadable_pain_scores_are_said_and_the_repeat_check_is_skipped(service: TestClient) -> None:
+    request = molina_repeat()
+    request["prefetch"]["observations"] = FAILED_FETCH
+    body = sign(service, request)
+    assert rule_ids(body) == ["data-incomplete"]
+    [card] = body["cards"]
+    assert "repeat injection criteria" in card["detail"]
+
+
+def test_a_policy_without_repeat_criteria_does_not_mention_missing_pain_scores(service: TestClient) -> None:
+    request = order_sign(
+        service_request("order-1", "62323", "Lumbar interlaminar ESI L4-L5 under fluoroscopy", reasons=DISC),
+        coverages=[coverage("cov-1", payor="Medicare Part B")],
+    )
+    request["prefetch"]["observations"] = FAILED_FETCH
+    assert rule_ids(sign(service, request)) == []
