@@ -28,6 +28,7 @@ from plugin.sandbox.cli import add_sandbox_commands
 from plugin.services import SERVICES, Evaluator, ServiceSpec
 from plugin.settings import CONFIG_FILE_VARIABLE, SettingsError, load_settings
 from plugin.terminal import cards_table, table
+from plugin.worklist import cli as worklist_cli
 
 logger = logging.getLogger("epidural_cds")
 
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(run=_feedback_report)
 
     add_sandbox_commands(commands)
+    worklist_cli.register(commands)
     return parser
 
 
