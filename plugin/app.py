@@ -24,6 +24,7 @@ from cds_hooks.operation_outcome import operation_outcome
 from cds_hooks.trust import JwtVerifier, TrustedClient, VerifiedToken
 from fhir_mappings import icd10cm
 from plugin.cards import rule_of_card
+from plugin.denials.card_ledger import CardLedger
 from plugin.feedback import FeedbackRecord, FeedbackStore
 from plugin.patient_data import FetchSettings
 from plugin.policies.catalog import load_catalog
@@ -52,6 +53,7 @@ def create_app(
         )
     catalog = load_catalog(settings.policy_dir)
     store = FeedbackStore(settings.feedback_db)
+    ledger = CardLedger(settings.feedback_db)  # cards issued per patient and day, for matching denials later
     http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(settings.fhir_budget_seconds), trust_env=False)
     # Seen token ids live in the service database, so a token replayed to another worker is refused too.
     replay_store = TokenReplayStore(settings.feedback_db) if settings.auth else None
@@ -89,6 +91,7 @@ def create_app(
         finally:
             await http.aclose()
             store.close()
+            ledger.close()
             if replay_store is not None:
                 replay_store.close()
 
@@ -133,7 +136,7 @@ def create_app(
     )
     app.include_router(
         cds_router(
-            cds_services(evaluator),
+            ledger.recording(cds_services(evaluator), today),
             feedback=feedback,
             authenticate=authenticate,
             max_body_bytes=settings.max_body_bytes,

@@ -20,6 +20,7 @@ from cds_hooks.endpoints import describe_validation_error
 from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import CdsResponse, HookRequest
 from plugin.app import StartupRefused, create_app
+from plugin.denials import cli as denials_cli
 from plugin.feedback import FeedbackStore
 from plugin.log_format import configure_logging
 from plugin.patient_data import FetchSettings
@@ -93,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_sandbox_commands(commands)
     worklist_cli.register(commands)
+    denials_cli.register(commands)
     return parser
 
 

@@ -1,0 +1,122 @@
+"""Which cards were issued, for which patient and day: what a denial weeks later is matched against.
+
+Feedback names only a card's uuid (and the rule it carries), never the patient or the date, so a denial could be
+matched to a card only by rule and day: on a clinic's busy day that pairs a denial with other patients' cards. So
+each card the service issues is written down here with the patient id from the hook's context and the day — in the
+service database, which already holds PHI under its 0600 file; no log line carries the patient id. The write runs
+after the cards are built, in a worker thread, and a failure to write costs a log line (with the error type only),
+never the clinician's cards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import anyio.to_thread
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from cds_hooks.endpoints import CdsService, HookHandler
+from cds_hooks.models import CdsResponse, HookRequest
+from plugin.database import WRITE_TRANSACTION, create_tables, open_engine
+from plugin.denials.tables import cards_issued, metadata
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCard:
+    card_uuid: str
+    service_id: str
+    rule_id: str
+    patient_id: str  # "Patient/123"
+    issued_on: date
+
+
+def patient_reference(patient_id: str) -> str:
+    """The hook context's bare id as the reference a claim resource uses."""
+    return patient_id if patient_id.startswith("Patient/") else f"Patient/{patient_id}"
+
+
+class CardLedger:
+    """The cards issued, in the service database. Thread-safe; one per process."""
+
+    def __init__(self, url: str) -> None:
+        # NORMAL: losing the last moments of this ledger in a power cut costs a match, never a clinician's answer.
+        self._engine, self._backend = open_engine(
+            url, setting="feedback_db", logging_name="card-ledger", synchronous="NORMAL"
+        )
+        try:
+            create_tables(self._engine, self._backend, metadata)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def record(self, cards: Sequence[IssuedCard]) -> int:
+        """Store `cards` in one transaction; return how many were new."""
+        if not cards:
+            return 0
+        rows = [
+            {
+                "card_uuid": card.card_uuid,
+                "service_id": card.service_id,
+                "rule_id": card.rule_id,
+                "patient_id": card.patient_id,
+                "issued_on": card.issued_on,
+            }
+            for card in cards
+        ]
+        dialect = sqlite_dialect if self._backend == "sqlite" else pg_dialect
+        statement = dialect.insert(cards_issued).values(rows).on_conflict_do_nothing(index_elements=["card_uuid"])
+        with self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_TRANSACTION: True})
+            with conn.begin():
+                return int(conn.execute(statement).rowcount or 0)
+
+    def issued(self, patient_ids: Sequence[str]) -> list[IssuedCard]:
+        """The cards issued for these patients, oldest day first."""
+        if not patient_ids:
+            return []
+        query = (
+            sa.select(cards_issued)
+            .where(cards_issued.c.patient_id.in_(sorted(set(patient_ids))))
+            .order_by(cards_issued.c.issued_on, cards_issued.c.card_uuid)
+        )
+        with self._engine.connect() as conn, conn.begin():
+            return [IssuedCard(**row._asdict()) for row in conn.execute(query)]
+
+    def recording(self, services: Sequence[CdsService], today: Callable[[], date]) -> list[CdsService]:
+        """`services` whose handlers also write down the cards they return."""
+        return [CdsService(service.descriptor, self._recorded(service, today)) for service in services]
+
+    def _recorded(self, service: CdsService, today: Callable[[], date]) -> HookHandler:
+        handler = service.handler
+        service_id = service.descriptor.id
+
+        async def handle(request: HookRequest) -> CdsResponse:
+            response = await handler(request)
+            cards = [
+                IssuedCard(
+                    card.uuid, service_id, card.source.topic.code, patient_reference(request.patient_id), today()
+                )
+                for card in response.cards
+                if card.source.topic is not None and card.source.topic.code
+            ]
+            if cards:
+                try:
+                    await anyio.to_thread.run_sync(self.record, cards)
+                except sa.exc.SQLAlchemyError as error:
+                    logger.error(
+                        "cards issued not recorded",
+                        extra={"service_id": service_id, "error_type": type(error).__name__},
+                    )
+            return response
+
+        return handle

@@ -1,0 +1,149 @@
+"""The rules replayed on a patient's FHIR record as of a denied line's date of service: would the hooks have flagged
+it then? The same data gathering, readers, policy selection and rule tuples as the hooks (`plugin.services`).
+
+A denied line is first matched to the performed injection (a Procedure of the same CPT code on the date of service).
+The record is then cut back to that date: injections before it count as history, bookings are dropped. The injection
+is judged twice, as the order it was (ORDER_SIGN_RULES: frequency, levels, prior authorization, coding, diagnosis)
+and as the injection performed (DISCHARGE_RULES: evidence and documentation). Without a matching Procedure nothing
+is replayed: a rule run on the claim line alone would only find that the record says nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from cds_hooks.models import HookRequest
+from fhir_mappings.bundles import resources_in
+from fhir_mappings.facts import ClinicalRecord, InjectionOrder, PerformedInjection
+from plugin.denials.matching import MatchedLine
+from plugin.patient_data import DataKey, FetchSettings, PatientData, gather
+from plugin.policies.catalog import PolicyCatalog, load_catalog
+from plugin.rules.applied_policy import AppliedPolicy
+from plugin.rules.hook_facts import HookFacts
+from plugin.services import DISCHARGE_RULES, ORDER_SIGN_RULES, read_record
+
+_OPTIONAL = frozenset({DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.IMAGING_STUDIES})
+_BUDGET_SECONDS = 30.0  # a batch run, not a clinician waiting: the hooks' 4 s budget would drop long histories
+_CONCURRENCY = 4
+
+
+class Replayer:
+    def __init__(self, fhir_server: str, policy_dir: Path | None = None) -> None:
+        self._server = fhir_server.rstrip("/")
+        self._catalog: PolicyCatalog = load_catalog(policy_dir)
+        self._fetch = FetchSettings(budget_seconds=_BUDGET_SECONDS)
+
+    def patients_of(self, member_ids: Iterable[str]) -> dict[str, str]:
+        """Member id → "Patient/…": the beneficiary of the Coverage carrying the id, else the Patient with it."""
+        return asyncio.run(self._patients_of(sorted(set(member_ids))))
+
+    def replay(self, lines: Sequence[MatchedLine]) -> dict[str, tuple[str, ...]]:
+        """Line key → the rule ids that fire on the line's record as of its date of service."""
+        return asyncio.run(self._replay(lines))
+
+    async def _patients_of(self, member_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        async with self._client() as http:
+            for member_id in member_ids:
+                coverage = await self._search(http, f"Coverage?identifier={quote(member_id, safe='')}")
+                beneficiaries = [
+                    r["beneficiary"]["reference"]
+                    for r in coverage
+                    if isinstance(r.get("beneficiary"), dict) and isinstance(r["beneficiary"].get("reference"), str)
+                ]
+                if beneficiaries:
+                    found[member_id] = beneficiaries[0]
+                    continue
+                patients = await self._search(http, f"Patient?identifier={quote(member_id, safe='')}")
+                if patients and isinstance(patients[0].get("id"), str):
+                    found[member_id] = f"Patient/{patients[0]['id']}"
+        return found
+
+    async def _search(self, http: httpx.AsyncClient, query: str) -> list[dict[str, Any]]:
+        response = await http.get(f"{self._server}/{query}", headers={"Accept": "application/fhir+json"})
+        if response.status_code != 200:
+            return []
+        return [r for r in resources_in(response.json()) if isinstance(r, dict)]
+
+    async def _replay(self, lines: Sequence[MatchedLine]) -> dict[str, tuple[str, ...]]:
+        limit = asyncio.Semaphore(_CONCURRENCY)
+        async with self._client() as http:
+
+            async def one(line: MatchedLine) -> tuple[str, tuple[str, ...]]:
+                async with limit:
+                    return line.line.key, await self._replay_line(http, line)
+
+            return dict(await asyncio.gather(*(one(line) for line in lines if line.patient)))
+
+    async def _replay_line(self, http: httpx.AsyncClient, matched: MatchedLine) -> tuple[str, ...]:
+        assert matched.patient is not None
+        request = HookRequest(
+            hook="order-sign",
+            hook_instance=str(uuid.uuid4()),
+            context={"patientId": matched.patient.removeprefix("Patient/"), "draftOrders": {"resourceType": "Bundle"}},
+            fhir_server=self._server,
+        )
+        data = await gather(
+            request, required=frozenset({DataKey.PROCEDURES}), optional=_OPTIONAL, http=http, settings=self._fetch
+        )
+        return judge_as_of(self._catalog, read_record(data), data, matched.line.cpt, matched.line.service_date)
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=self._fetch.budget_seconds, trust_env=False)
+
+
+def judge_as_of(
+    catalog: PolicyCatalog, record: ClinicalRecord, data: PatientData, cpt: str, served: date
+) -> tuple[str, ...]:
+    """The rule ids that fire for the injection of `cpt` performed on `served`, on the record as it stood then."""
+    injection = next((p for p in record.performed if p.code == cpt and p.performed_on == served), None)
+    if injection is None:
+        return ()
+    before = msgspec.structs.replace(
+        record, performed=tuple(p for p in record.performed if p.performed_on < served), bookings=()
+    )
+    selection = catalog.select(record.coverages, served)
+    policy = AppliedPolicy(selection.policy, catalog.conventions, selection.why)
+    conditions_known = DataKey.CONDITIONS not in data.unavailable
+    imaging_known = DataKey.IMAGING_STUDIES not in data.unavailable
+    as_ordered = HookFacts(
+        record=before, orders=(_as_order(injection),), conditions_known=conditions_known, imaging_known=imaging_known
+    )
+    as_performed = HookFacts(
+        record=msgspec.structs.replace(before, performed=(*before.performed, injection)),
+        performed_here=(injection,),
+        encounter=injection.encounter,
+        conditions_known=conditions_known,
+        imaging_known=imaging_known,
+    )
+    fired = [
+        finding.rule.value
+        for facts, rules in ((as_ordered, ORDER_SIGN_RULES), (as_performed, DISCHARGE_RULES))
+        for rule in rules
+        for finding in rule(facts, policy, served)
+    ]
+    return tuple(sorted(set(fired)))
+
+
+def _as_order(injection: PerformedInjection) -> InjectionOrder:
+    return InjectionOrder(
+        source=injection.source,
+        code=injection.code,
+        codes=(injection.code,),
+        modifiers=injection.modifiers,
+        units=injection.units,
+        occurrence=injection.performed_on,
+        reason_codes=injection.reason_codes,
+        reason_references=injection.reason_references,
+        intent=injection.intent,
+        text=" ".join(injection.notes),
+    )

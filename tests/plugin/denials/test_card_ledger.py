@@ -1,0 +1,80 @@
+"""The service writes down each card it issues with the patient and the day, and a failing write costs no card."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cds_hooks.endpoints import CdsService
+from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
+from plugin.app import create_app
+from plugin.denials.card_ledger import CardLedger, IssuedCard
+from plugin.settings import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+DAY = date(2026, 11, 27)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def test_each_card_issued_is_recorded_with_its_rule_patient_and_day(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    request = json.loads((REPO / "examples" / "order-sign-limit-exceeded.json").read_text())
+    with TestClient(create_app(Settings(auth=False, feedback_db=url), today=lambda: DAY)) as service:
+        [card] = service.post("/cds-services/epidural-order-sign", json=request).json()["cards"]
+    ledger = CardLedger(url)
+    try:
+        assert ledger.issued(["Patient/p1"]) == [
+            IssuedCard(card["uuid"], "epidural-order-sign", "frequency-limit-exceeded", "Patient/p1", DAY)
+        ]
+    finally:
+        ledger.close()
+
+
+def test_a_card_recorded_twice_is_stored_once(tmp_path: Path) -> None:
+    ledger = CardLedger(f"sqlite:///{tmp_path / 'service.db'}")
+    card = IssuedCard(
+        "0b7f4c1e-0000-8000-8000-000000000001", "epidural-order-sign", "levels-exceeded", "Patient/p2", DAY
+    )
+    try:
+        assert ledger.record([card]) == 1
+        assert ledger.record([card]) == 0
+    finally:
+        ledger.close()
+
+
+@pytest.mark.anyio
+async def test_the_cards_are_returned_when_the_ledger_cannot_be_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ledger = CardLedger(f"sqlite:///{tmp_path / 'service.db'}")
+    ledger.close()
+    (tmp_path / "service.db").unlink()
+    (tmp_path / "service.db").mkdir()  # where the database was, a directory: every write now fails
+    request = HookRequest.model_validate(json.loads((REPO / "examples" / "order-sign-limit-exceeded.json").read_text()))
+    answer = CdsResponse.model_validate(
+        {
+            "cards": [
+                {"summary": "s", "indicator": "info", "source": {"label": "l", "topic": {"code": "levels-exceeded"}}}
+            ]
+        }
+    )
+
+    async def handler(_: HookRequest) -> CdsResponse:
+        return answer
+
+    descriptor = ServiceDescriptor(id="epidural-order-sign", hook="order-sign", title="t", description="d")
+    [recorded] = ledger.recording([CdsService(descriptor, handler)], lambda: DAY)
+    with caplog.at_level(logging.DEBUG):
+        assert await recorded.handler(request) is answer
+    assert "cards issued not recorded" in caplog.text
+    logged = [str(value) for record in caplog.records for value in record.__dict__.values()]
+    assert not any("Patient/p1" in value for value in logged)  # no patient id in the logs
