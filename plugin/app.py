@@ -31,6 +31,7 @@ from plugin.policies.catalog import load_catalog
 from plugin.services import Evaluator, cds_services
 from plugin.settings import Settings
 from plugin.token_replay import TokenReplayStore
+from plugin.workspace.mount import mount_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def create_app(
     )
     app.include_router(
         cds_router(
-            ledger.recording(cds_services(evaluator), today),
+            mount_workspace(app, settings, catalog, ledger.recording(cds_services(evaluator), today), today, transport),
             feedback=feedback,
             authenticate=authenticate,
             max_body_bytes=settings.max_body_bytes,

@@ -30,6 +30,7 @@ from plugin.services import SERVICES, Evaluator, ServiceSpec
 from plugin.settings import CONFIG_FILE_VARIABLE, SettingsError, load_settings
 from plugin.terminal import cards_table, table
 from plugin.worklist import cli as worklist_cli
+from plugin.workspace import cli as workspace_cli
 
 logger = logging.getLogger("epidural_cds")
 
@@ -95,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     add_sandbox_commands(commands)
     worklist_cli.register(commands)
     denials_cli.register(commands)
+    workspace_cli.register(commands)
     return parser
 
 
