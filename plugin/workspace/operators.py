@@ -61,14 +61,19 @@ def sign_in(request: Request, name: str) -> None:
     request.session[CSRF] = secrets.token_urlsafe(24)
 
 
-def oidc_client(settings: WorkspaceOidc) -> Any:
+def oidc_client(settings: WorkspaceOidc, transport: Any = None) -> Any:
+    """Authlib's client for the issuer; `transport` (an httpx2 transport) lets tests stand in for the provider."""
     oauth = OAuth()
     oauth.register(
         name="operators",
         server_metadata_url=settings.issuer.rstrip("/") + "/.well-known/openid-configuration",
         client_id=settings.client_id,
         client_secret=settings.client_secret,
-        client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256"},
+        client_kwargs={
+            "scope": "openid email profile",
+            "code_challenge_method": "S256",
+            **({"transport": transport} if transport is not None else {}),
+        },
     )
     return oauth.create_client("operators")
 

@@ -60,13 +60,16 @@ def workspace_app(
     links: TimelineLinks,
     today: Callable[[], date],
     transport: httpx.AsyncBaseTransport | None = None,
+    identity_transport: Any = None,
 ) -> FastAPI:
+    """The workspace as its own app (its own session cookie and error pages), to mount at /workspace. `transport`
+    reaches the FHIR server and `identity_transport` the identity provider, for tests."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     templates = Environment(
         loader=PackageLoader("plugin.workspace", "templates"), autoescape=select_autoescape(), auto_reload=False
     )
     templates.filters["json"] = lambda value: Markup(orjson.dumps(value).decode().replace("</", "<\\/"))
-    oidc = operators.oidc_client(workspace.oidc) if workspace.oidc is not None else None
+    oidc = operators.oidc_client(workspace.oidc, identity_transport) if workspace.oidc is not None else None
 
     def page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
         html = templates.get_template(name).render(
