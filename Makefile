@@ -31,6 +31,7 @@ typecheck: setup
 test: setup lint typecheck
 	scripts/postgres install
 	scripts/fhir-server install
+	scripts/browser install
 	$(BIN)/python -m pytest
 
 unit: setup
