@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     stderr = process.stderr.read() if process.stderr else ""
     rows = sum(1 for _ in output.open())
     size = sum(path.stat().st_size for path in arguments.dir.glob("*.ndjson"))
-    for line in stderr.splitlines():
+    # Progress rewrites one line with carriage returns; its last state is the summary.
+    for line in stderr.split("\n"):
         print(line.split("\r")[-1], file=sys.stderr)
     print(f"exit status          {process.returncode}")
     print(f"patients             {counts['Patient']:,}")
