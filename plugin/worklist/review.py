@@ -23,6 +23,7 @@ from plugin.rules.findings import Finding, RuleId
 from plugin.rules.frequency import booking_frequency, order_frequency
 from plugin.rules.hook_facts import HookFacts, Rule
 from plugin.rules.prior_authorization import order_prior_authorization
+from plugin.rules.sessions import RESERVING_STATUSES
 from plugin.services import DISCHARGE_RULES, read_record
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,10 @@ def review_patient(patient: str, data: PatientData, catalog: PolicyCatalog, peri
     ahead = tuple(
         booking
         for booking in record.bookings
-        if booking.on is not None and period.today <= booking.on <= period.horizon_end
+        # A cancelled or no-show appointment ahead reserves no session, so it breaks nothing.
+        if booking.status in RESERVING_STATUSES
+        and booking.on is not None
+        and period.today <= booking.on <= period.horizon_end
     )
     if ahead:
         facts = HookFacts(record=record, proposed=ahead)

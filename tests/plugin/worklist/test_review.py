@@ -77,6 +77,7 @@ def test_a_booking_ahead_that_breaks_the_limit_is_listed(catalog: PolicyCatalog)
         *(_injection(f"esi-{n}", day) for n, day in enumerate(("2026-08-03", "2026-09-14", "2026-10-26"))),
         appointment("appt-1", "62323", "2026-12-10T09:00:00Z"),
         appointment("appt-2", "62323", "2027-06-10T09:00:00Z"),
+        appointment("appt-3", "62323", "2026-12-12T09:00:00Z", status="cancelled"),
     ]
 
     rows = [row for row in _rows(catalog, resources, start=date(2026, 11, 1)) if row.kind == "booking"]
