@@ -77,6 +77,31 @@ class Period:
         return self.today + timedelta(days=self.horizon_days)
 
 
+def may_have_rows(resources: Iterable[dict[str, Any]], period: Period) -> bool:
+    """False only when no Procedure falls in the period and no Appointment in the booking horizon, by the dates as
+    written (a day's margin each side for time zones; a resource without a readable date counts as in range): such a
+    patient can have no row, and reading their record in full would be wasted."""
+    low, high = (period.start - _MARGIN).isoformat(), (period.end + _MARGIN).isoformat()
+    soon, later = (period.today - _MARGIN).isoformat(), (period.horizon_end + _MARGIN).isoformat()
+    for resource in resources:
+        kind = resource.get("resourceType")
+        if kind == "Procedure":
+            period_of = resource.get("performedPeriod")
+            when = resource.get("performedDateTime") or (
+                period_of.get("start") if isinstance(period_of, dict) else None
+            )
+            if not isinstance(when, str) or low <= when[:10] <= high:
+                return True
+        elif kind == "Appointment":
+            when = resource.get("start")
+            if not isinstance(when, str) or soon <= when[:10] <= later:
+                return True
+    return False
+
+
+_MARGIN = timedelta(days=1)
+
+
 def patient_data(resources: Iterable[dict[str, Any]]) -> PatientData:
     """Resources of one patient, of any types and order, sorted under the prefetch keys the readers expect."""
     values: dict[DataKey, list[dict[str, Any]]] = {key: [] for key in _KEY_OF_TYPE.values()}

@@ -34,7 +34,7 @@ from plugin.worklist.ndjson import (
     spill_count,
     spill_groups,
 )
-from plugin.worklist.review import PatientReview, Period, patient_data, review_patient
+from plugin.worklist.review import PatientReview, Period, may_have_rows, patient_data, review_patient
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -48,7 +48,8 @@ def _start_worker(policy_dir: Path | None) -> None:
 
 
 def review_raw(patient: str, lines: Iterable[bytes], catalog: PolicyCatalog, period: Period) -> PatientReview:
-    """One patient from its raw resource lines; a line that is not a JSON object is counted as skipped."""
+    """One patient from its raw resource lines; a line that is not a JSON object is counted as skipped. A patient
+    with nothing dated in the period or the booking horizon is not read further."""
     resources = []
     unreadable = 0
     for line in lines:
@@ -61,6 +62,8 @@ def review_raw(patient: str, lines: Iterable[bytes], catalog: PolicyCatalog, per
             resources.append(resource)
         else:
             unreadable += 1
+    if not may_have_rows(resources, period):
+        return PatientReview(rows=(), injections=0, skipped=unreadable)
     review = review_patient(patient, patient_data(resources), catalog, period)
     if unreadable:
         return PatientReview(review.rows, review.injections, review.skipped + unreadable, review.failed_rules)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from typing import Any
 
 import pytest
 
+from bench.population import patient_bundle
 from plugin.policies.catalog import PolicyCatalog, load_catalog
-from plugin.worklist.review import Period, WorklistRow, patient_data, review_patient
+from plugin.worklist.review import Period, WorklistRow, may_have_rows, patient_data, review_patient
 from tests.fhir_fixtures import appointment, condition, imaging_study, procedure
 
 TODAY = date(2026, 12, 1)
@@ -90,3 +92,16 @@ def test_an_injection_not_done_is_not_reviewed(catalog: PolicyCatalog) -> None:
     rows = _rows(catalog, [_injection("esi-1", "2026-11-20", status="not-done")], start=date(2026, 11, 1))
 
     assert rows == []
+
+
+def test_patients_passed_over_by_their_dates_are_exactly_those_without_rows(catalog: PolicyCatalog) -> None:
+    period = Period(date(2026, 11, 1), TODAY, TODAY, horizon_days=30)
+    passed_over = 0
+    for index in random.Random(3).sample(range(10_000), 60):
+        resources = [r for r in patient_bundle(index, TODAY, seed=11) if r["resourceType"] != "Patient"]
+        review = review_patient("p", patient_data(resources), catalog, period)
+        if not may_have_rows(resources, period):
+            passed_over += 1
+            assert review.rows == ()
+            assert review.injections == 0
+    assert passed_over > 0
