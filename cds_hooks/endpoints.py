@@ -6,8 +6,8 @@ The router reads bodies itself (size limit first, then the JSON) instead of lett
 
 from __future__ import annotations
 
+import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,7 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cds_hooks.errors import CdsHooksError, Forbidden, InvalidRequest, PayloadTooLarge, UnknownService
+from cds_hooks.access_log import request_note
+from cds_hooks.errors import CdsHooksError, Forbidden, InvalidRequest, PayloadTooLarge, Unauthorized, UnknownService
 from cds_hooks.models import CdsResponse, FeedbackItem, FeedbackRequest, HookRequest, ServiceDescriptor
 from cds_hooks.operation_outcome import operation_outcome
 from cds_hooks.trust import VerifiedToken, fhir_server_allowed
@@ -43,8 +44,25 @@ class CdsService:
     handler: HookHandler
 
 
+@dataclass(frozen=True, slots=True)
+class FeedbackLimits:
+    """How much one feedback post may carry: it is stored in one transaction, which other writers wait for."""
+
+    max_items: int = 100
+    max_bytes: int = 256 * 1024
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+    return Response(_json_bytes(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _json_bytes(body: Any) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        # orjson stops at 64-bit integers; JSON and FHIR decimals do not, and a suggestion must carry the clinician's
+        # draft order exactly as it came. The standard library writes integers of any size.
+        return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def cds_router(
@@ -53,15 +71,17 @@ def cds_router(
     feedback: FeedbackSink,
     authenticate: Authenticator,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    feedback_limits: FeedbackLimits = FeedbackLimits(),
 ) -> APIRouter:
     by_id = {service.descriptor.id: service for service in services}
     discovery = {"services": [service.descriptor.to_wire() for service in services]}
     router = APIRouter()
 
-    def service_named(service_id: str) -> CdsService:
+    def service_named(service_id: str, request: Request) -> CdsService:
         service = by_id.get(service_id)
         if service is None:
             raise UnknownService(f"no CDS service with id {service_id!r}")
+        request_note(request).service_id = service_id
         return service
 
     @router.get("/cds-services", summary="CDS Hooks discovery", responses=_error_responses(401))
@@ -76,11 +96,15 @@ def cds_router(
         responses=_error_responses(400, 401, 403, 404, 412, 413, 503),
     )
     async def call_service(service_id: str, request: Request) -> Response:
-        started = time.perf_counter()
-        service = service_named(service_id)
+        service = service_named(service_id, request)
         caller = await authenticate(request)
+        note = request_note(request)
+        if caller is not None:
+            note.fields.update(iss=caller.issuer, jti=caller.jti)
         body = await read_body(request, max_body_bytes)
+        _require_utf8(body)
         hook_request = HookRequest.from_json(body) or _parse(HookRequest, body)
+        note.hook_instance = hook_request.hook_instance
         if _nests_deeper(hook_request.context, MAX_CONTEXT_DEPTH):
             raise InvalidRequest(f"context nests deeper than {MAX_CONTEXT_DEPTH} levels")
         if hook_request.hook != service.descriptor.hook:
@@ -94,17 +118,7 @@ def cds_router(
         ):
             raise Forbidden("fhirServer is not on the allow-list for this client")
         response = await service.handler(hook_request)
-        logger.info(
-            "hook answered",
-            extra={
-                "service_id": service_id,
-                "hook_instance": hook_request.hook_instance,
-                "iss": caller.issuer if caller else None,
-                "jti": caller.jti if caller else None,
-                "cards": len(response.cards),
-                "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
+        note.fields["cards"] = len(response.cards)
         return json_response(response.to_wire())
 
     @router.post(
@@ -114,11 +128,18 @@ def cds_router(
         responses=_error_responses(400, 401, 404, 413, 503),
     )
     async def receive_feedback(service_id: str, request: Request) -> Response:
-        service_named(service_id)
-        await authenticate(request)
-        feedback_request = _parse(FeedbackRequest, await read_body(request, max_body_bytes))
-        stored = await feedback(service_id, feedback_request.feedback)
-        logger.info("feedback stored", extra={"service_id": service_id, "stored": stored})
+        service_named(service_id, request)
+        caller = await authenticate(request)
+        note = request_note(request)
+        if caller is not None:
+            note.fields.update(iss=caller.issuer, jti=caller.jti)
+        body = await read_body(request, min(max_body_bytes, feedback_limits.max_bytes))
+        feedback_request = _parse(FeedbackRequest, body)
+        items = feedback_request.feedback
+        if len(items) > feedback_limits.max_items:
+            raise PayloadTooLarge(f"a feedback post may carry at most {feedback_limits.max_items} items")
+        note.fields["received"] = len(items)
+        note.fields["stored"] = await feedback(service_id, items)
         return json_response({})
 
     return router
@@ -126,7 +147,7 @@ def cds_router(
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
     chunks: list[bytes] = []
     size = 0
@@ -136,6 +157,15 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _require_utf8(body: bytes) -> None:
+    """JSON is UTF-8. The fast reading keeps prefetch values as raw bytes, so without this a bad byte inside a
+    resource would travel on to a reader instead of being the malformed request it is."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidRequest(f"request body is not valid UTF-8 (byte {error.start})") from None
 
 
 def _parse(model: type[M], body: bytes) -> M:
@@ -205,7 +235,7 @@ _ERROR_DESCRIPTIONS = {
     403: "fhirServer not on the client's allow-list",
     404: "No CDS service with that id",
     412: "Required data neither prefetched nor obtainable from fhirServer",
-    413: "Request body over the size limit",
+    413: "Request body over the size limit (for feedback: over its byte or item limit)",
     503: "The service's own storage failed; retry later",
 }
 
@@ -226,8 +256,12 @@ def _error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     """Every error a client can cause becomes a 4xx OperationOutcome; anything else a logged 500 without detail."""
 
-    async def protocol_error(_: Request, error: Exception) -> Response:
+    async def protocol_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, CdsHooksError)
+        note = request_note(request)
+        note.reason = error.reason
+        if isinstance(error, Unauthorized):
+            note.fields.update(error.log_fields)
         if error.status == 401:
             return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return json_response(operation_outcome(error.code, error.message), status=error.status)

@@ -12,12 +12,16 @@ CdsHooksError                 (abstract; never raised itself)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class CdsHooksError(Exception):
-    """A failure the client caused or must know about; `status` is the HTTP answer."""
+    """A failure the client caused or must know about; `status` is the HTTP answer, `code` the OperationOutcome's
+    issue code, `reason` the class the access log gives it."""
 
     status: int = 400
     code: str = "invalid"
+    reason: str = "bad-request"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -27,36 +31,48 @@ class CdsHooksError(Exception):
 class InvalidRequest(CdsHooksError):
     status = 400
     code = "invalid"
+    reason = "bad-request"
 
 
 class Unauthorized(CdsHooksError):
+    """Answered bare; `kind` (e.g. `audience`, `expired`, `replayed`) and `log_fields` go to the access log only,
+    and hold nothing secret (the expected and received `aud` URLs at most, never the token)."""
+
     status = 401
     code = "login"
 
-    def __init__(self, message: str = "unauthorized") -> None:
-        super().__init__(message)
+    def __init__(self, kind: str = "token", log_fields: Mapping[str, str] | None = None) -> None:
+        super().__init__("unauthorized")
+        self.kind = kind
+        self.reason = f"unauthorized:{kind}"
+        self.log_fields = dict(log_fields or {})
 
 
 class Forbidden(CdsHooksError):
     status = 403
     code = "forbidden"
+    reason = "forbidden"
 
 
 class UnknownService(CdsHooksError):
     status = 404
     code = "not-found"
+    reason = "not-found"
 
 
 class PrefetchUnavailable(CdsHooksError):
     status = 412
     code = "incomplete"
+    reason = "precondition"
 
 
 class PayloadTooLarge(CdsHooksError):
     status = 413
     code = "too-costly"
+    reason = "too-large"
 
 
 class ServiceUnavailable(CdsHooksError):
     status = 503
     code = "transient"
+    reason = "unavailable"

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
+from urllib.parse import urlsplit
 
 import msgspec
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 Indicator = Literal["info", "warning", "critical"]
@@ -25,6 +26,20 @@ LinkType = Literal["absolute", "smart"]
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+def _no_nul(text: str) -> str:
+    # Stored text: PostgreSQL refuses NUL in text columns, and no identifier or comment needs one.
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
+
+
+# Feedback values are stored, some as keys of a unique index (PostgreSQL's index rows stop at ~2.7 KB): bounded here,
+# at the edge, so every backend refuses the same values with a 400 instead of a storage error.
+StoredId = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_nul)]
+StoredText = Annotated[str, Field(max_length=1024), AfterValidator(_no_nul)]
+StoredComment = Annotated[str, Field(max_length=10_000), AfterValidator(_no_nul)]
 
 
 class CdsModel(BaseModel):
@@ -140,6 +155,23 @@ class HookRequest(BaseModel):
             raise ValueError("context.patientId is required and must be a non-empty string")
         return context
 
+    @field_validator("fhir_server")
+    @classmethod
+    def _fhir_server_is_a_url(cls, fhir_server: str | None) -> str | None:
+        # The value is not echoed: a URL may carry a patient or tenant id.
+        if fhir_server is None:
+            return None
+        if not fhir_server.isascii() or not fhir_server.isprintable() or " " in fhir_server:
+            raise ValueError("fhirServer is not a valid URL")
+        try:
+            parts = urlsplit(fhir_server)
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError:
+            raise ValueError("fhirServer is not a valid URL") from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("fhirServer must be an absolute http or https URL")
+        return fhir_server
+
     @property
     def patient_id(self) -> str:
         return str(self.context["patientId"])
@@ -174,28 +206,28 @@ _WIRE_HOOK_REQUEST = msgspec.json.Decoder(_WireHookRequest)
 class AcceptedSuggestion(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    id: str = Field(min_length=1)
+    id: StoredId
 
 
 class OverrideReasonCoding(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    code: str | None = None
-    system: str | None = None
-    display: str | None = None
+    code: StoredId | None = None
+    system: StoredText | None = None
+    display: StoredText | None = None
 
 
 class OverrideReason(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
 
     reason: OverrideReasonCoding | None = None
-    user_comment: str | None = None
+    user_comment: StoredComment | None = None
 
 
 class FeedbackItem(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
 
-    card: str = Field(min_length=1)
+    card: StoredId
     outcome: Literal["accepted", "overridden"]
     outcome_timestamp: AwareDatetime
     accepted_suggestions: list[AcceptedSuggestion] = Field(default_factory=list)

@@ -57,6 +57,8 @@ _ALGORITHM_CURVES: Mapping[str, str | None] = {
     "RS512": None,
 }
 _REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
+MAX_JTI_LENGTH = 255
+_MAX_LOGGED_AUD = 300  # characters of a received `aud` written to the log: enough for any real URL
 
 
 @dataclass(frozen=True)
@@ -149,10 +151,10 @@ class _ReplayCache:
         return True
 
 
-def _reject(reason: str) -> NoReturn:
-    logger.info("jwt rejected: %s", reason)
+def _reject(kind: str, detail: str, **log_fields: str) -> NoReturn:
+    """Refuse the token: `kind` is the reason class, `detail` the fixed wording; both reach the access log only."""
     # `from None` keeps library exceptions (and anything they quote) out of tracebacks.
-    raise Unauthorized from None
+    raise Unauthorized(kind, {"auth_detail": detail, **log_fields}) from None
 
 
 def _bearer_token(authorization_header: str | None) -> str | None:
@@ -168,14 +170,14 @@ def _bearer_token(authorization_header: str | None) -> str | None:
 def _numeric_date(value: object, name: str) -> float:
     # bool is an int subclass; `true` is not a date.
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        _reject(f"{name} is not a NumericDate")
+        _reject("claims", f"{name} is not a NumericDate")
     return float(value)
 
 
 def _optional_str(claims: Mapping[str, Any], name: str) -> str | None:
     value = claims.get(name)
     if value is not None and not isinstance(value, str):
-        _reject(f"{name} is not a string")
+        _reject("claims", f"{name} is not a string")
     return value
 
 
@@ -229,11 +231,11 @@ class JwtVerifier:
         """Accept the bearer JWT for a call to the service at URL `audience`, else Unauthorized."""
         token = _bearer_token(authorization_header)
         if token is None:
-            _reject("no bearer token")
+            _reject("missing", "no bearer token")
         client, kid, alg = self._identify(token)
         key = await self._key_for(client, kid, alg)
         if key is None:
-            _reject("no usable key for kid")
+            _reject("key", "no usable key for kid")
 
         try:
             claims = jwt.decode(
@@ -253,21 +255,31 @@ class JwtVerifier:
                 },
             )
         except jwt.MissingRequiredClaimError as exc:
-            _reject(f"missing claim {exc.claim}")
+            _reject("claims", f"missing claim {exc.claim}")
+        except jwt.InvalidAudienceError:
+            # URLs, not secrets: the integrator whose EHR shows "All clear" after this 401 needs both to see why.
+            _reject("audience", "aud is not the URL called", expected_aud=audience, received_aud=_audience_of(token))
+        except jwt.InvalidIssuerError:
+            _reject("issuer", "InvalidIssuerError")
+        except jwt.InvalidSignatureError:
+            _reject("signature", "InvalidSignatureError")
         except jwt.PyJWTError as exc:
-            _reject(type(exc).__name__)
+            _reject("malformed", type(exc).__name__)
 
         now = self._now()
         expires_at = self._check_times(claims, now)
         jti = claims["jti"]
         if not isinstance(jti, str) or not jti:
-            _reject("jti is not a non-empty string")
+            _reject("claims", "jti is not a non-empty string")
+        if len(jti) > MAX_JTI_LENGTH or "\x00" in jti:
+            # Stored as a key in the service database, where a NUL or a key of kilobytes is an error, not an id.
+            _reject("claims", "jti is too long or holds a NUL")
         subject = _optional_str(claims, "sub")
         tenant = _optional_str(claims, "tenant")
 
         # Last, so a token refused for any other reason does not burn its jti.
         if not await self._seen.first_use(client.issuer, jti, expires_at + self._leeway, now):
-            _reject("replayed jti")
+            _reject("replayed", "replayed jti")
         return VerifiedToken(
             issuer=client.issuer,
             jti=jti,
@@ -285,20 +297,20 @@ class JwtVerifier:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
-            _reject("malformed token")
+            _reject("malformed", "malformed token")
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in _ALGORITHM_CURVES:
-            _reject("algorithm not allowed")
+            _reject("malformed", "algorithm not allowed")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            _reject("no kid")
+            _reject("malformed", "no kid")
         typ = header.get("typ")
         if typ is not None and (not isinstance(typ, str) or typ.lower() != "jwt"):
-            _reject("typ is not JWT")
+            _reject("malformed", "typ is not JWT")
         issuer = unverified.get("iss")
         client = self._clients.get(issuer) if isinstance(issuer, str) else None
         if client is None:
-            _reject("untrusted issuer")
+            _reject("issuer", "untrusted issuer")
         # A `jku` is never fetched: keys come from the client's configured JWKS whatever the header names, so a
         # foreign `jku` cannot choose the verification key. Ignoring it (rather than refusing the token) lets clients
         # that always send one, like the CDS Hooks Sandbox, be trusted through an inline JWKS for offline work.
@@ -312,13 +324,13 @@ class JwtVerifier:
         expires_at = _numeric_date(claims["exp"], "exp")
         issued_at = _numeric_date(claims["iat"], "iat")
         if expires_at <= now - self._leeway:
-            _reject("expired")
+            _reject("expired", "expired")
         if expires_at > now + self._max_lifetime + self._leeway:
-            _reject("lifetime too long")
+            _reject("expired", "lifetime too long")
         if issued_at > now + self._leeway:
-            _reject("issued in the future")
+            _reject("not-yet-valid", "issued in the future")
         if "nbf" in claims and _numeric_date(claims["nbf"], "nbf") > now + self._leeway:
-            _reject("not yet valid")
+            _reject("not-yet-valid", "not yet valid")
         return expires_at
 
     async def _key_for(self, client: TrustedClient, kid: str, alg: str) -> Any:
@@ -364,16 +376,23 @@ class JwtVerifier:
             # No redirects: keys come from the configured URL and nowhere else.
             response = await self._http.get(url, follow_redirects=False)
             if response.status_code != httpx.codes.OK:
-                _reject(f"JWKS fetch returned HTTP {response.status_code}")
+                _reject("key", f"JWKS fetch returned HTTP {response.status_code}")
             document = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            _reject(f"JWKS fetch failed ({type(exc).__name__})")
+            _reject("key", f"JWKS fetch failed ({type(exc).__name__})")
         if not isinstance(document, dict):
-            _reject("JWKS is not a JSON object")
+            _reject("key", "JWKS is not a JSON object")
         try:
             return jwt.PyJWKSet.from_dict(document)
         except jwt.PyJWTError:
-            _reject("JWKS has no usable keys")
+            _reject("key", "JWKS has no usable keys")
+
+
+def _audience_of(token: str) -> str:
+    """The token's `aud` as sent, for the log: the signature has verified, so it is what the issuer wrote."""
+    audience = jwt.decode(token, options={"verify_signature": False}).get("aud")
+    text = audience if isinstance(audience, str) else repr(audience)
+    return text[:_MAX_LOGGED_AUD]
 
 
 def _inline_keyset(client: TrustedClient) -> jwt.PyJWKSet | None:
@@ -395,7 +414,10 @@ def _normalise_base_url(url: str) -> tuple[str, str, int, tuple[str, ...]] | Non
     """(scheme, host, port, path segments) of a FHIR base URL, or None if it is unacceptable."""
     if not _PLAIN_URL.fullmatch(url) or "\\" in url:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
     if parts.scheme not in _DEFAULT_PORTS or "@" in parts.netloc:
         return None
     if parts.query or parts.fragment or url.endswith(("?", "#")):
@@ -412,9 +434,9 @@ def _normalise_base_url(url: str) -> tuple[str, str, int, tuple[str, ...]] | Non
         if not raw:
             continue
         segment = unquote(raw)
-        # Dot segments and encoded separators could climb out of the allowed prefix once a
-        # server normalises the path.
-        if segment in (".", "..") or "/" in segment or "\\" in segment:
+        # Dot segments (also encoded, or with `;` parameters, which some servers strip) and encoded separators could
+        # climb out of the allowed prefix once a server normalises the path.
+        if segment.partition(";")[0] in (".", "..") or "/" in segment or "\\" in segment:
             return None
         segments.append(segment)
     if port is None:

@@ -41,7 +41,8 @@ def opened(value: Any) -> Any:
         return value
     try:
         bundle = _BUNDLE.decode(value)
-    except (msgspec.ValidationError, RecursionError):  # not an object, entries of another shape, or deep nesting
+    # Not an object, entries of another shape, deep nesting, or bytes that are not UTF-8 (a fetched page).
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return parsed(value)
     return bundle if bundle.get("resourceType") == "Bundle" else parsed(value)
 
@@ -72,7 +73,7 @@ def _kind(resource: Any) -> Any:
     if isinstance(resource, msgspec.Raw):
         try:
             return _IDENTITY.decode(resource).get("resourceType")
-        except (msgspec.ValidationError, RecursionError):
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
             resource = parsed(resource)
     return resource.get("resourceType") if isinstance(resource, dict) else None
 

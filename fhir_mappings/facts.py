@@ -43,8 +43,8 @@ class StatedIntent(Fact, frozen=True):
     """What an order or note says about the injection in coded data and in its own words.
 
     `evidence` says, per attribute name ("approach", "levels", "body_site_regions", "guidance", "without_guidance",
-    "catheter", "neurolytic", "bilateral", "pump_trial"), how strong the reading that set it is; an attribute that is set
-    and not listed was read from an affirmed statement (STATED)."""
+    "catheter", "neurolytic", "bilateral", "pump_trial"), how strong the reading that set it is; an attribute that is
+    set and not listed was read from an affirmed statement (STATED)."""
 
     approach: Approach | None = None
     levels: tuple[SpinalLevel, ...] = ()

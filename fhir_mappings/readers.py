@@ -92,7 +92,9 @@ def _read_each(
 
 def _label(resource: Any, resource_type: str, position: int) -> str:
     if isinstance(resource, dict) and isinstance(resource.get("id"), str):
-        return f"{resource.get('resourceType', resource_type)}/{resource['id']}"
+        # Only a string is written into the label: anything else could be nested too deep to print.
+        kind = resource.get("resourceType")
+        return f"{kind if isinstance(kind, str) else resource_type}/{resource['id']}"
     return f"{resource_type} #{position + 1}"
 
 

@@ -199,6 +199,6 @@ def decode_view(resource: msgspec.Raw, view: type[V]) -> V | None:
         decoder = _DECODERS[view] = msgspec.json.Decoder(view, strict=False)
     try:
         read: V = decoder.decode(resource)
-    except (msgspec.ValidationError, RecursionError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):  # DecodeError: e.g. invalid UTF-8
         return None
     return read

@@ -15,10 +15,11 @@ import anyio.to_thread
 import httpx
 import sqlalchemy.exc
 from fastapi import FastAPI, Request, Response
-from fastapi.middleware.cors import CORSMiddleware
 
-from cds_hooks.endpoints import cds_router, install_error_handlers, json_response
-from cds_hooks.errors import ServiceUnavailable, Unauthorized
+from cds_hooks.access_log import AccessLog
+from cds_hooks.cors import CorsWithOutcomes
+from cds_hooks.endpoints import FeedbackLimits, cds_router, install_error_handlers, json_response
+from cds_hooks.errors import ServiceUnavailable
 from cds_hooks.models import FeedbackItem
 from cds_hooks.operation_outcome import operation_outcome
 from cds_hooks.trust import JwtVerifier, TrustedClient, VerifiedToken
@@ -35,6 +36,8 @@ from plugin.workspace.mount import mount_workspace
 
 logger = logging.getLogger(__name__)
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
 
 class StartupRefused(Exception):
     """The settings would run an unsafe or broken service; the message says what to configure."""
@@ -43,32 +46,45 @@ class StartupRefused(Exception):
 def create_app(
     settings: Settings,
     *,
+    auth: bool = True,
     today: Callable[[], date] = date.today,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """The service app. `today` and `transport` exist so tests can fix the date and reach fake FHIR servers."""
-    if settings.auth and not settings.trusted_clients:
+    """The service app. `auth=False` is what `serve --no-auth` asks for and nothing else may; `today` and `transport`
+    exist so tests can fix the date and reach fake FHIR servers."""
+    if auth and not settings.trusted_clients:
         raise StartupRefused(
             "no trusted clients are configured: add [[trusted_clients]] (issuer, jwks_url or jwks, fhir_servers) "
             "to the --config file, or run with --no-auth for local sandbox work only"
+        )
+    if auth and settings.public_base_url is None:
+        logger.warning(
+            "public_base_url is not set: tokens are checked against the address this process listens on, so behind "
+            "a proxy or under another host name every call gets 401 until public_base_url is the URL EHRs call"
         )
     catalog = load_catalog(settings.policy_dir)
     store = FeedbackStore(settings.feedback_db)
     ledger = CardLedger(settings.feedback_db)  # cards issued per patient and day, for matching denials later
     http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(settings.fhir_budget_seconds), trust_env=False)
     # Seen token ids live in the service database, so a token replayed to another worker is refused too.
-    replay_store = TokenReplayStore(settings.feedback_db) if settings.auth else None
+    replay_store = TokenReplayStore(settings.feedback_db) if auth else None
     verifier = (
         JwtVerifier(
             _trusted_clients(settings), http, leeway_seconds=settings.jwt_leeway_seconds, replay_guard=replay_store
         )
-        if settings.auth
+        if auth
         else None
     )
     evaluator = Evaluator(
         catalog=catalog,
         http=http,
-        fetch=FetchSettings(settings.fhir_budget_seconds, settings.fhir_page_cap, settings.fhir_page_size),
+        fetch=FetchSettings(
+            settings.fhir_budget_seconds,
+            settings.fhir_page_cap,
+            settings.fhir_page_size,
+            max_response_bytes=settings.fhir_max_response_bytes,
+            max_call_bytes=settings.fhir_max_call_bytes,
+        ),
         today=today,
     )
 
@@ -111,12 +127,7 @@ def create_app(
     async def authenticate(request: Request) -> VerifiedToken | None:
         if verifier is None:
             return None
-        audience = _audience(settings, request)
-        try:
-            return await verifier.verify(request.headers.get("authorization"), audience)
-        except Unauthorized:
-            logger.info("request refused: JWT", extra={"path": request.url.path})
-            raise
+        return await verifier.verify(request.headers.get("authorization"), _audience(settings, request))
 
     async def feedback(service_id: str, items: Sequence[FeedbackItem]) -> int:
         received = datetime.now(UTC)
@@ -130,17 +141,19 @@ def create_app(
 
     install_error_handlers(app)
     app.add_middleware(
-        CORSMiddleware,
+        CorsWithOutcomes,
         allow_origins=settings.cors_allow_origins,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
     )
+    app.add_middleware(AccessLog)  # added last, so it is outside CORS and sees refused preflights too
     app.include_router(
         cds_router(
             mount_workspace(app, settings, catalog, ledger.recording(cds_services(evaluator), today), today, transport),
             feedback=feedback,
             authenticate=authenticate,
             max_body_bytes=settings.max_body_bytes,
+            feedback_limits=FeedbackLimits(settings.feedback_max_items, settings.feedback_max_bytes),
         )
     )
 
@@ -158,9 +171,22 @@ def create_app(
 
 
 def _audience(settings: Settings, request: Request) -> str:
-    """The exact URL the EHR called: the configured public base (behind TLS termination) or the request's own."""
-    base = settings.public_base_url or str(request.base_url).rstrip("/")
-    return base + request.url.path
+    """The exact URL the EHR called: the configured public base (behind TLS termination), else the address of the
+    socket this request arrived on. Never the Host header: whoever sends the request writes it, and a token minted
+    for another service would pass with that service's name in Host."""
+    return (settings.public_base_url or _socket_base_url(request)) + request.url.path
+
+
+def _socket_base_url(request: Request) -> str:
+    scheme = request.scope.get("scheme", "http")
+    server = request.scope.get("server")
+    if not server or server[1] is None:  # a Unix socket has no URL of its own: only public_base_url can say it
+        return "unix:"
+    host, port = server
+    netloc = f"[{host}]" if ":" in host else host
+    if port != _DEFAULT_PORTS.get(scheme):
+        netloc += f":{port}"
+    return f"{scheme}://{netloc}"
 
 
 def _trusted_clients(settings: Settings) -> list[TrustedClient]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from cds_hooks.models import Action, Card, Coding, Link, Source, Suggestion
 from fhir_mappings.order_edits import recoded, with_reason
-from plugin.rules.findings import Finding, Fix, Recode, RemoveOrder, RuleId, SetReason, Severity
+from plugin.rules.findings import Finding, Fix, Problem, Recode, RemoveOrder, RuleId, SetReason, Severity
 
 RULE_SYSTEM = "https://epidural-cds.org/fhir/CodeSystem/rule"
 OVERRIDE_REASON_SYSTEM = "https://epidural-cds.org/fhir/CodeSystem/override-reason"
@@ -112,41 +112,141 @@ def rule_of_card(card: str) -> RuleId | None:
     return _RULE_BY_TAG.get(parsed.bytes[:4])
 
 
+_PROBLEM_OF: dict[RuleId, Problem] = {
+    RuleId.FREQUENCY_LIMIT_EXCEEDED: Problem.FREQUENCY,
+    RuleId.FREQUENCY_LIMIT_REACHED: Problem.FREQUENCY,
+    RuleId.FREQUENCY_EXEMPT: Problem.FREQUENCY,
+    RuleId.LEVELS_EXCEEDED: Problem.SESSION_EXTENT,
+    RuleId.CODE_APPROACH_MISMATCH: Problem.CODE,
+    RuleId.CODE_REGION_MISMATCH: Problem.CODE,
+    RuleId.CODE_IMAGING_MISMATCH: Problem.CODE,
+    RuleId.CODE_CATHETER_MISMATCH: Problem.CODE,
+    RuleId.CODE_NEUROLYTIC: Problem.CODE,
+    RuleId.IMAGING_REQUIRED: Problem.CODE,
+    RuleId.IMAGING_GUIDANCE_BUNDLED: Problem.BUNDLED_GUIDANCE,
+    RuleId.IMAGING_EVIDENCE_MISSING: Problem.IMAGING_EVIDENCE,
+    RuleId.DIAGNOSIS_MISSING: Problem.DIAGNOSIS,
+    RuleId.DIAGNOSIS_INVALID: Problem.DIAGNOSIS,
+    RuleId.DIAGNOSIS_NONSPECIFIC: Problem.DIAGNOSIS,
+    RuleId.DIAGNOSIS_CONFLICT: Problem.DIAGNOSIS,
+    RuleId.DIAGNOSIS_NOT_COVERED: Problem.DIAGNOSIS,
+    RuleId.MODIFIER_INVALID: Problem.MODIFIER,
+    RuleId.DOCUMENTATION_INCOMPLETE: Problem.DOCUMENTATION,
+    RuleId.PRIOR_AUTH_REQUIRED: Problem.PRIOR_AUTHORIZATION,
+}
+_RANK = {rule: position for position, rule in enumerate(RuleId)}
+_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+SUMMARY_LIMIT = 139
+TECHNICAL_PREFIX = "Record: "
+"""The one line of a detail that may name FHIR resources, always its last: for the analyst who traces a card."""
+
+
+def problem_of(finding: Finding) -> Problem | RuleId:
+    """The problem a finding is about; a rule this module does not know is a problem of its own."""
+    if finding.problem is not None:
+        return finding.problem
+    return _PROBLEM_OF.get(finding.rule, finding.rule)
+
+
 def render(findings: Iterable[Finding], drafts: Mapping[str, Mapping[str, Any]]) -> list[Card]:
-    """Cards for `findings`, most severe first; `drafts` are the request's draft orders by reference, for fixes."""
-    order = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    return [_card(finding, drafts) for finding in sorted(findings, key=lambda finding: order[finding.severity])]
+    """Cards for `findings`, one per problem, most severe first; `drafts` are the request's draft orders by
+    reference, for fixes."""
+    cards = [_card(group, drafts) for group in merged(findings)]
+    return sorted(cards, key=lambda card: _SEVERITY_RANK[Severity(card.indicator)])
 
 
-def _card(finding: Finding, drafts: Mapping[str, Mapping[str, Any]]) -> Card:
-    # Fixes come best first, so only the first suggestion is marked recommended.
+def merged(findings: Iterable[Finding]) -> list[list[Finding]]:
+    """Findings grouped so that each group is one problem: the same problem of the same order (or of the same
+    session, for a problem of a whole session), and any findings that say exactly the same thing. Each group leads
+    with its most severe finding, then one with a fix, then the one whose rule comes first in the contract's list."""
+    groups: dict[tuple[object, ...], list[Finding]] = {}
+    for finding in findings:
+        problem = problem_of(finding)
+        if finding.session is not None:
+            key: tuple[object, ...] = (problem, "session", finding.session)
+        elif finding.subject is not None:
+            key = (problem, "subject", finding.subject)
+        else:
+            key = (problem, "said", finding.summary, finding.detail)
+        same = next(
+            (
+                group
+                for group in groups.values()
+                if group[0].rule is finding.rule
+                and group[0].summary == finding.summary
+                and group[0].detail == finding.detail
+            ),
+            None,
+        )
+        (same if same is not None else groups.setdefault(key, [])).append(finding)
+    return [sorted(group, key=_precedence) for group in groups.values()]
+
+
+def _precedence(finding: Finding) -> tuple[int, bool, int]:
+    """The most severe first; then one with a fix, so the card's summary says what its suggestion does."""
+    return _SEVERITY_RANK[finding.severity], not finding.fixes, _RANK.get(finding.rule, len(_RANK))
+
+
+def card_summary(text: str) -> str:
+    """`text` within the CDS Hooks limit (under 140 characters), cut at a word."""
+    if len(text) <= SUMMARY_LIMIT:
+        return text
+    cut = text[: SUMMARY_LIMIT - 1].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return cut + "…"
+
+
+def _detail(group: Sequence[Finding]) -> str:
+    """Every paragraph of the group's details once, in order, then the technical line."""
+    paragraphs: list[str] = []
+    for finding in group:
+        for paragraph in finding.detail.split("\n\n"):
+            if paragraph.strip() and paragraph not in paragraphs:
+                paragraphs.append(paragraph)
+    named = [reference for finding in group for reference in (finding.subject, *finding.references) if reference]
+    if named:
+        paragraphs.append(TECHNICAL_PREFIX + ", ".join(dict.fromkeys(named)))
+    return "\n\n".join(paragraphs)
+
+
+def _card(group: Sequence[Finding], drafts: Mapping[str, Mapping[str, Any]]) -> Card:
+    lead = group[0]
+    # Fixes come best first, so only the first suggestion is marked recommended; one edit per order and fix kind, the
+    # leading finding's, so a card never offers two different codes for one order.
+    fixes: dict[tuple[object, ...], Fix] = {}
+    for finding in group:
+        for fix in finding.fixes:
+            fixes.setdefault(_fix_key(fix), fix)
     suggestions = [
         suggestion
-        for position, fix in enumerate(finding.fixes)
+        for position, fix in enumerate(fixes.values())
         if (suggestion := _suggestion(fix, drafts, recommended=position == 0)) is not None
     ]
-    links = []
-    if finding.citing is not None:
-        citing = finding.citing
-        links.append(Link(label=f"{citing.title} ({citing.id} {citing.version})", url=citing.url, type="absolute"))
+    citings = list({citing.url: citing for finding in group if (citing := finding.citing) is not None}.values())
+    reasons = {code: display for finding in group for code, display in _OVERRIDE_REASONS.get(finding.rule, ())}
     return Card(
-        uuid=card_uuid(finding.rule),
-        summary=finding.summary,
-        detail=finding.detail,
-        indicator=finding.severity.value,
+        uuid=card_uuid(lead.rule),
+        summary=card_summary(lead.summary),
+        detail=_detail(group),
+        indicator=lead.severity.value,
         source=Source(
             label=SOURCE_LABEL,
-            url=finding.citing.url if finding.citing else None,
-            topic=Coding(system=RULE_SYSTEM, code=finding.rule.value, display=_RULE_TITLES[finding.rule]),
+            url=citings[0].url if citings else None,
+            topic=Coding(system=RULE_SYSTEM, code=lead.rule.value, display=_RULE_TITLES[lead.rule]),
         ),
         suggestions=suggestions,
         selection_behavior="at-most-one" if suggestions else None,
         override_reasons=[
-            Coding(system=OVERRIDE_REASON_SYSTEM, code=code, display=display)
-            for code, display in _OVERRIDE_REASONS.get(finding.rule, ())
+            Coding(system=OVERRIDE_REASON_SYSTEM, code=code, display=display) for code, display in reasons.items()
         ],
-        links=links,
+        links=[Link(label=citing.title, url=citing.url, type="absolute") for citing in citings],
     )
+
+
+def _fix_key(fix: Fix) -> tuple[object, ...]:
+    """Diagnoses are alternatives to choose from; a recode or a removal is the one edit an order can get."""
+    if isinstance(fix, SetReason):
+        return ("reason", fix.order, fix.code)
+    return ("edit", fix.order)
 
 
 def _suggestion(fix: Fix, drafts: Mapping[str, Mapping[str, Any]], *, recommended: bool) -> Suggestion | None:

@@ -104,19 +104,18 @@ def _serve(arguments: argparse.Namespace) -> int:
     configure_logging()
     if arguments.config is not None:
         os.environ[CONFIG_FILE_VARIABLE] = str(arguments.config)
-    if arguments.no_auth:
-        os.environ["EPIDURAL_CDS_AUTH"] = "false"
-        # The banner goes to the terminal as text, where a person sees it; the log line is for log collectors.
+    auth = not arguments.no_auth
+    if not auth:
+        # The banner goes to the terminal as text, where a person sees it; each worker logs it for log collectors.
         print(NO_AUTH_WARNING, file=sys.stderr)
-        logger.warning("authentication is off (--no-auth): JWT checks and the fhirServer allow-list are disabled")
     settings = load_settings(arguments.config, os.environ)
     try:
-        create_app(settings)  # fail here, once, with a readable message, rather than in every worker
+        create_app(settings, auth=auth)  # fail here, once, with a readable message, rather than in every worker
     except StartupRefused as error:
         print(f"epidural-cds: refusing to start: {error}", file=sys.stderr)
         return 2
     uvicorn.run(
-        "plugin.asgi:app_from_environment",
+        "plugin.asgi:app_from_environment" if auth else "plugin.asgi:app_without_auth",
         factory=True,
         host=arguments.host,
         port=arguments.port,

@@ -33,6 +33,22 @@ WRITE_TRANSACTION: Final = "epidural_cds_write"  # execution option: SQLite BEGI
 _DDL_LOCK_KEY: Final = 0x0E91_D0A1_FEED  # pg_advisory_xact_lock key serialising create_all across processes
 
 
+def own_sqlite_file(url: str, name: str) -> str:
+    """For a SQLite `url`, the URL of a file beside it named for `name`; any other URL as it is.
+
+    SQLite has one write lock per file, so a table that must never wait behind another's long transactions (the seen
+    token ids every authenticated call writes, behind a feedback post) lives in a file of its own. PostgreSQL locks
+    rows, so there it shares the database.
+    """
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database:
+        return url
+    path = Path(parsed.database)
+    return parsed.set(database=str(path.with_name(f"{path.stem}-{name}{path.suffix}"))).render_as_string(
+        hide_password=False
+    )
+
+
 def create_tables(engine: Engine, backend: Backend, metadata: sa.MetaData) -> None:
     """Create `metadata`'s tables and indexes if missing; safe when several processes start at once."""
     with engine.connect() as conn:

@@ -21,7 +21,13 @@ import httpx
 from cds_hooks.errors import PrefetchUnavailable
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import is_operation_outcome, opened
-from plugin.fhir_client import FhirClient, FhirUnavailable, SearchResult
+from plugin.fhir_client import (
+    DEFAULT_MAX_CALL_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    FhirClient,
+    FhirUnavailable,
+    SearchResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +85,8 @@ class FetchSettings:
     budget_seconds: float = 4.0
     page_cap: int = 20
     page_size: int = 100
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_call_bytes: int = DEFAULT_MAX_CALL_BYTES
 
 
 def _query_for(key: DataKey, patient_id: str, page_size: int) -> str:
@@ -136,7 +144,15 @@ async def _fetch_all(
     assert request.fhir_server is not None
     token = request.fhir_authorization.access_token if request.fhir_authorization else None
     deadline = time.monotonic() + settings.budget_seconds
-    client = FhirClient(http, request.fhir_server, token, page_cap=settings.page_cap, deadline=deadline)
+    client = FhirClient(
+        http,
+        request.fhir_server,
+        token,
+        page_cap=settings.page_cap,
+        deadline=deadline,
+        max_response_bytes=settings.max_response_bytes,
+        max_call_bytes=settings.max_call_bytes,
+    )
     # Pages read before a later page fails or the budget runs out are kept, and reported as incomplete.
     partial = {key: SearchResult() for key in to_fetch}
 

@@ -1,7 +1,9 @@
 """Service settings: a TOML file (`--config`), overridden per top-level key by `EPIDURAL_CDS_<NAME>` variables.
 
 Unknown keys, in the file or the environment, stop start-up with a message naming them: a misspelt
-`trusted_clients` must not quietly leave the service open or closed.
+`trusted_clients` must not quietly leave the service open or closed. Authentication is not a setting: only
+`serve --no-auth`, typed by a person and answered with a loud warning, turns it off, so no file or variable left behind
+on a server can.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 ENV_PREFIX = "EPIDURAL_CDS_"
 CONFIG_FILE_VARIABLE = "EPIDURAL_CDS_CONFIG"  # the config file's path, not a setting
+_NO_AUTH_KEY = "auth"  # a setting no longer: named so that whoever sets it learns what to do instead
 DEFAULT_FEEDBACK_DB = "sqlite:///var/epidural-cds/feedback.db"
 
 
@@ -87,13 +90,18 @@ class Settings(BaseModel):
     policy_dir: Path | None = None
     feedback_db: str = DEFAULT_FEEDBACK_DB
     trusted_clients: list[TrustedClientSettings] = Field(default_factory=list)
-    auth: bool = True
     cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     fhir_budget_seconds: float = Field(default=4.0, gt=0, le=60)
     fhir_page_cap: int = Field(default=20, ge=1, le=1000)
     fhir_page_size: int = Field(default=100, ge=1, le=1000)
     jwt_leeway_seconds: int = Field(default=60, ge=0, le=600)
+    # A FHIR answer is counted as it is inflated, so a small compressed page cannot become gigabytes.
+    fhir_max_response_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
+    fhir_max_call_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+    # One feedback post is one database transaction, and SQLite has one writer: its size bounds everyone's wait.
+    feedback_max_items: int = Field(default=100, ge=1, le=10_000)
+    feedback_max_bytes: int = Field(default=256 * 1024, ge=1024)
     workspace: WorkspaceSettings | None = None
 
     @field_validator("public_base_url")
@@ -113,9 +121,13 @@ def load_settings(
             raise SettingsError(f"cannot read {config_file}: {error.strerror}") from None
         except tomllib.TOMLDecodeError as error:
             raise SettingsError(f"{config_file} is not valid TOML: {error}") from None
+        if _NO_AUTH_KEY in values:
+            raise SettingsError(_no_auth_message(f"`{_NO_AUTH_KEY}` in {config_file}"))
     for name, raw in (environ or {}).items():
         if name.startswith(ENV_PREFIX) and name != CONFIG_FILE_VARIABLE:
             key = name.removeprefix(ENV_PREFIX).lower()
+            if key == _NO_AUTH_KEY:
+                raise SettingsError(_no_auth_message(name))
             if key not in Settings.model_fields:
                 raise SettingsError(f"unknown setting {name}; known: {', '.join(sorted(Settings.model_fields))}")
             values[key] = _env_value(key, raw)
@@ -128,6 +140,13 @@ def load_settings(
             for problem in error.errors(include_input=False, include_url=False)
         )
         raise SettingsError(f"invalid configuration: {problems}") from None
+
+
+def _no_auth_message(where: str) -> str:
+    return (
+        f"{where} is not a setting: authentication cannot be configured off. "
+        "Remove it; for local sandbox work only, run `epidural-cds serve --no-auth`"
+    )
 
 
 def _env_value(key: str, raw: str) -> Any:

@@ -4,7 +4,9 @@ A CDS Hooks token's `jti` may be used once. Each uvicorn worker is its own proce
 a token replayed to another worker through; the ids live in the service's database instead (SQLite by default, the
 same PostgreSQL as feedback across hosts). An id is kept until its token could no longer pass the `exp` check, then
 purged. Losing the last writes to a power cut only reopens a window the token's expiry closes anyway, so the SQLite
-table does not fsync each insert.
+table does not fsync each insert. On SQLite the ids live in a file of their own beside the feedback file
+(`feedback.db` → `feedback-seen-tokens.db`): every authenticated call writes one, and must not queue behind a feedback
+post holding the feedback file's write lock.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from cds_hooks.errors import ServiceUnavailable
-from plugin.database import WRITE_TRANSACTION, create_tables, open_engine
+from plugin.database import WRITE_TRANSACTION, create_tables, open_engine, own_sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ class TokenReplayStore:
 
     def __init__(self, url: str) -> None:
         self._engine, self._backend = open_engine(
-            url, setting="feedback_db", logging_name="tokens", synchronous="NORMAL"
+            own_sqlite_file(url, "seen-tokens"), setting="feedback_db", logging_name="tokens", synchronous="NORMAL"
         )
         create_tables(self._engine, self._backend, _metadata)
         self._inserts = 0

@@ -18,6 +18,6 @@ TODAY = date(2026, 11, 27)
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[TestClient]:
     """The service with auth off and its feedback in a fresh SQLite file, answering as of TODAY."""
-    settings = Settings(auth=False, feedback_db=f"sqlite:///{tmp_path / 'feedback.db'}")
-    with TestClient(create_app(settings, today=lambda: TODAY), raise_server_exceptions=False) as client:
+    settings = Settings(feedback_db=f"sqlite:///{tmp_path / 'feedback.db'}")
+    with TestClient(create_app(settings, auth=False, today=lambda: TODAY), raise_server_exceptions=False) as client:
         yield client

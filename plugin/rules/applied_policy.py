@@ -25,16 +25,13 @@ class AppliedPolicy:
 
     @property
     def named(self) -> str:
-        """The payer policy as cards name it: bold title, then id and version, so a reader can look it up."""
-        payer = self.payer
-        return f"**{payer.title}** ({payer.id} {payer.version})"
+        """The payer policy as cards name it: its title, in bold; the card's link opens its source."""
+        return f"**{self.payer.title}**"
 
     @property
     def caveat(self) -> str:
         """Said on every card judged by the conservative default, so nobody mistakes it for the plan's own rule."""
         if not self.payer.conservative_default:
             return ""
-        return (
-            f"\n\nNo plan-specific policy is configured for this patient's coverage ({self.why}); this is the "
-            "conservative default. Check the plan's own policy."
-        )
+        why = self.why[:1].upper() + self.why[1:]
+        return f"\n\n{why}: this card applies the conservative default. Check the plan's own policy."

@@ -8,6 +8,10 @@ everything the words state, imaging guidance included, keeping the current code'
 silent (`right_code`; other families can use it so their suggestions agree). Where CPT has no code with every stated
 property (a transforaminal code is always imaging-guided), the properties the words did not state give way first.
 
+Evidence decides the card (docs/card-text.md, "Evidence"): only structured data and affirmed statements about this
+injection (`StatedIntent.supports_fix`) choose the right code and carry a one-click fix. A property the record only
+mentions gives a warning worded as a check, naming the code it would take, with no fix.
+
 The family's rule tuples also carry the per-session limits (`session_limits`) and the modifier checks (`modifiers`).
 """
 
@@ -43,17 +47,32 @@ class Stated:
     neurolytic: bool
 
 
-def stated(intent: StatedIntent, conventions: CodingConventions) -> Stated:
-    """Levels decide the region before region words and body sites, since they are the more specific."""
-    level_regions = {level.billing_region for level in intent.levels}
-    region = _only(level_regions) if level_regions else _only(intent.body_site_regions)
+def stated(intent: StatedIntent, conventions: CodingConventions, *, mentions: bool = False) -> Stated:
+    """What the record firmly says (structured data or an affirmed statement), or with `mentions` also what its words
+    only mention. Levels decide the region before region words and body sites, since they are the more specific."""
+
+    def read(attribute: str) -> bool:
+        return mentions or intent.supports_fix(attribute)
+
+    levels = intent.levels if read("levels") else ()
+    level_regions = {level.billing_region for level in levels}
+    sites = intent.body_site_regions if read("body_site_regions") else frozenset()
+    region = _only(level_regions) if level_regions else _only(sites)
     guided = frozenset(Modality(name) for name in conventions.guidance_modalities)
+    guidance = intent.guidance if read("guidance") else frozenset()
     imaging: bool | None = None
-    if intent.guidance & guided:
+    if guidance & guided:
         imaging = True
-    elif intent.without_guidance or intent.guidance:
+    elif (intent.without_guidance and read("without_guidance")) or guidance:
         imaging = False
-    return Stated(intent.approach, region, intent.levels, imaging, intent.catheter, intent.neurolytic)
+    return Stated(
+        intent.approach if read("approach") else None,
+        region,
+        levels,
+        imaging,
+        intent.catheter if read("catheter") else None,
+        intent.neurolytic and read("neurolytic"),
+    )
 
 
 def _only(regions: set[SpinalRegion] | frozenset[SpinalRegion]) -> SpinalRegion | None:
@@ -108,51 +127,67 @@ def code_mismatches(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> Ite
 
 
 def _mismatches(injection: CodedInjection, policy: AppliedPolicy) -> Iterator[Finding]:
-    entry, primary = injection.entry, injection.primary
-    said = stated(injection.intent, policy.conventions)
-    target = right_code(entry, said, policy.conventions)
-    if target is not None and target.code == entry.code:
-        return
-    card = _Card(injection, said, target, policy)
+    entry, conventions = injection.entry, policy.conventions
+    said = stated(injection.intent, conventions)
+    target = right_code(entry, said, conventions)
+    if target is None or target.code != entry.code:
+        yield from _disagreements(_Card(injection, said, target, policy, firm=True), said, besides=None)
+    mentioned = stated(injection.intent, conventions, mentions=True)
+    if mentioned != said:
+        check = _Card(injection, mentioned, right_code(entry, mentioned, conventions), policy, firm=False)
+        yield from _disagreements(check, mentioned, besides=said)
+
+
+def _disagreements(card: _Card, said: Stated, *, besides: Stated | None) -> Iterator[Finding]:
+    """A card for each property `said` gives the code that it does not have, unless `besides` already says something
+    of it (a property firmly stated has its card; a mention of it adds nothing)."""
+    primary = card.injection.primary
+    firm = besides or Stated(None, None, (), None, None, neurolytic=False)
     neurolytic = _neurolytic(primary, said)
-    if neurolytic and primary.approach is not Approach.NEUROLYTIC:
+    if neurolytic and primary.approach is not Approach.NEUROLYTIC and not firm.neurolytic:
         yield card.neurolytic()
-    approach_said = None if neurolytic or primary.approach not in _SINGLE_SHOT_APPROACHES else said.approach
-    if approach_said is not None and approach_said is not primary.approach:
-        yield card.approach(approach_said)
-    if said.region is not None and primary.region is not None and said.region is not primary.region:
-        yield card.region(said.region, primary.region)
+    approach = None if neurolytic or primary.approach not in _SINGLE_SHOT_APPROACHES else said.approach
+    if approach is not None and approach is not primary.approach and firm.approach is None:
+        yield card.approach(approach)
+    region = said.region
+    if region is not None and primary.region is not None and region is not primary.region and firm.region is None:
+        yield card.region(region, primary.region)
     # An implantable infusion pump trial is reported with 62323 (NCD 280.14), whatever catheter it uses.
-    catheter_judged = not neurolytic and primary.approach is Approach.INTERLAMINAR and not injection.intent.pump_trial
-    if catheter_judged and said.catheter is not None and said.catheter is not primary.catheter:
-        yield card.catheter(said.catheter)
+    judged = not neurolytic and primary.approach is Approach.INTERLAMINAR and not card.injection.intent.pump_trial
+    catheter = said.catheter
+    if judged and catheter is not None and catheter is not primary.catheter and firm.catheter is None:
+        yield card.catheter(catheter)
 
 
 @dataclass(frozen=True, slots=True)
 class _Card:
-    """The cards of one injection: each names the same right code (`target`), or says to drop an add-on level."""
+    """The cards of one injection: each names the same right code (`target`), or says to drop an add-on level.
+
+    `firm`: the property rests on structured data or an affirmed statement, so the card says what is wrong and offers
+    the fix; otherwise the record only mentions it, and the card asks to check, with no fix."""
 
     injection: CodedInjection
     said: Stated
     target: InjectionCode | None
     policy: AppliedPolicy
+    firm: bool
 
     def approach(self, said: Approach) -> Finding:
         entry, coded = self.injection.entry, self.injection.primary.approach
         return self._finding(
             RuleId.CODE_APPROACH_MISMATCH,
-            f"{self._where} says {said.value} but {entry.code} is {coded.value}",
-            f"{entry.code} ({entry.display}) is an {coded.value} code, but {self.injection.where} says "
-            f"**{said.value}**. Caudal injections are reported with the interlaminar/caudal codes (62320-62323); "
-            "a selective nerve root block is transforaminal.",
+            (f"says {said.value}", f"mentions {said.value}"),
+            f"{entry.code} is {coded.value}",
+            f"{entry.code} ({entry.display}) is an {coded.value} code. Caudal injections are reported with the "
+            "interlaminar/caudal codes (62320-62323); a selective nerve root block is transforaminal.",
             also=_Also(approach=False),
         )
 
     def region(self, said: SpinalRegion, coded: SpinalRegion) -> Finding:
         entry, levels = self.injection.entry, self.said.levels
         written = ", ".join(level.text for level in levels)
-        named = f"names {written} ({said.label})" if levels else f"says {said.label}"
-        detail = f"{entry.code} ({entry.display}) is a {coded.label} code, but {self.injection.where} {named}."
+        named = f"{written} ({said.label})" if levels else said.label
+        detail = f"{entry.code} ({entry.display}) is a {coded.label} code."
         if any(level.lower and region_of_segment(level.lower) is not level.billing_region for level in levels):
             detail += (
                 " A level belongs to its upper segment's region: a T12-L1 transforaminal injection is reported "
@@ -160,7 +195,8 @@ class _Card:
             )
         return self._finding(
             RuleId.CODE_REGION_MISMATCH,
-            f"{self._where} {named} but {entry.code} is {coded.label}",
+            (f"names {named}" if levels else f"says {named}", f"mentions {named}"),
+            f"{entry.code} is {coded.label}",
             detail,
             also=_Also(region=False),
         )
@@ -168,17 +204,18 @@ class _Card:
     def catheter(self, said: bool) -> Finding:
         entry = self.injection.entry
         if said:
-            summary = f"{self._where} says catheter or continuous infusion but {entry.code} is a single injection"
-            words = "an indwelling catheter or continuous infusion"
+            words = ("says catheter or continuous infusion", "mentions a catheter")
+            coded = f"{entry.code} is a single injection"
         else:
-            summary = f"{self._where} says single injection or bolus only but {entry.code} is a catheter code"
-            words = "a single injection (or a catheter used only for a same-day bolus)"
+            words = ("says single injection or bolus only", "mentions a single injection or bolus")
+            coded = f"{entry.code} is a catheter code"
         return self._finding(
             RuleId.CODE_CATHETER_MISMATCH,
-            summary,
-            f"{entry.code} ({entry.display}) does not fit {self.injection.where}, which says {words}. A catheter "
-            "used only for a same-day bolus is still a single injection (62320-62323); 62324-62327 are for an "
-            "indwelling catheter with continuous infusion or intermittent bolus.",
+            words,
+            coded,
+            f"{entry.code} ({entry.display}) is {'a single-injection' if said else 'an indwelling catheter'} code. "
+            "A catheter used only for a same-day bolus is still a single injection (62320-62323); 62324-62327 are "
+            "for an indwelling catheter with continuous infusion or intermittent bolus.",
             also=_Also(catheter=False),
         )
 
@@ -187,33 +224,56 @@ class _Card:
         subarachnoid = conventions.neurolytic_codes.get("subarachnoid")
         return self._finding(
             RuleId.CODE_NEUROLYTIC,
-            f"{self._where} names a neurolytic substance, which {entry.code} excludes",
-            f"{self._where} names a neurolytic substance (phenol, dehydrated alcohol, iced or hypertonic saline), but "
-            f"{entry.code} ({entry.display}) excludes neurolytic substances."
+            ("names a neurolytic substance", "mentions a neurolytic substance"),
+            f"{entry.code} excludes it",
+            f"{entry.code} ({entry.display}) excludes neurolytic substances (phenol, dehydrated alcohol, iced or "
+            "hypertonic saline)."
             + (f" A subarachnoid neurolytic injection is {subarachnoid}." if subarachnoid else ""),
             also=_Also(neurolytic=False),
             citation=conventions.neurolytic_citation,
         )
 
-    @property
-    def _where(self) -> str:
-        return self.injection.where.capitalize()
-
-    def _finding(self, rule: RuleId, summary: str, detail: str, *, also: _Also, citation: str | None = None) -> Finding:
+    def _finding(
+        self,
+        rule: RuleId,
+        words: tuple[str, str],
+        coded: str,
+        detail: str,
+        *,
+        also: _Also,
+        citation: str | None = None,
+    ) -> Finding:
+        """`words`: what the record says, as a firm statement and as a mention ("says transforaminal", "mentions
+        transforaminal"); `coded`: what the code is ("62323 is interlaminar")."""
         injection, target = self.injection, self.target
+        where = injection.where.capitalize()
+        verb = "use" if injection.draft else "bill"
         fixes: tuple[Fix, ...] = ()
-        if target is None:
-            summary += ": drop the additional level"
+        if not self.firm:
+            summary = f"{where} {words[1]}: check whether {injection.entry.code} is right"
+            if target is None:
+                right = "the additional-level code would be dropped, since the right code has none"
+            elif target.code == injection.entry.code:
+                right = f"{injection.entry.code} stands"
+            else:
+                right = f"the right code is **{target.code}** ({target.display})"
             advice = (
-                f"{injection.entry.code} is an additional-level add-on, and the right code for this injection has no "
-                "additional-level code: one code covers it."
+                f"{where} {words[1]}, but the words may be about something else than this injection (another "
+                f"procedure, a device, the history or a symptom). If they are about this injection, {right}; if not, "
+                f"{injection.entry.code} stands."
+            )
+        elif target is None:
+            summary = f"{where} {words[0]} but {coded}: drop the additional level"
+            advice = (
+                f"{where} {words[0]}. {injection.entry.code} is an additional-level add-on, and the right code for "
+                "this injection has no additional-level code: one code covers it."
             )
             if injection.draft:
                 fixes = (RemoveOrder(order=injection.source, label=f"Remove the {injection.entry.code} add-on order"),)
         else:
-            summary += f": {'use' if injection.draft else 'bill'} {target.code}"
+            summary = f"{where} {words[0]} but {coded}: {verb} {target.code}"
             also_fixed = also.words(self.said, injection.primary, target)
-            advice = f"The right code is **{target.code}** ({target.display}){also_fixed}."
+            advice = f"{where} {words[0]}. The right code is **{target.code}** ({target.display}){also_fixed}."
             if injection.draft:
                 fixes = (Recode(order=injection.source, code=target.code, display=target.display),)
             else:
@@ -221,7 +281,7 @@ class _Card:
         return Finding(
             rule=rule,
             severity=Severity.WARNING,
-            summary=_clip(summary),
+            summary=summary,
             detail=f"{detail}\n\n{advice}\n\n{citation or injection_codes().source}.",
             subject=injection.source,
             citing=self.policy.conventions_citing,
@@ -257,10 +317,6 @@ class _Also:
 def _corrects(said: object, coded: object, right: object) -> bool:
     """The right code has what was said where the current code did not."""
     return said is not None and said == right and coded != right
-
-
-def _clip(summary: str) -> str:
-    return summary if len(summary) < 140 else summary[:136].rstrip() + "…"
 
 
 ORDER_SELECT_RULES: tuple[Rule, ...] = (code_mismatches,)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable
 
 from fhir_mappings.facts import SkippedResource
 from plugin.patient_data import DataKey, PatientData
 from plugin.rules.findings import Finding, RuleId, Severity
+from plugin.rules.wording import plural
 
 _CHECKS_NEEDING: dict[DataKey, str] = {
     DataKey.CONDITIONS: "diagnosis checks",
@@ -16,7 +18,7 @@ _CHECKS_NEEDING: dict[DataKey, str] = {
     DataKey.PROCEDURES: "session counting",
     DataKey.PATIENT: "patient details",
 }
-_SHOWN_SKIPS = 10
+_SHOWN_SKIPS = 10  # records named on the card's technical line; the count says how many there were
 
 
 def data_incomplete(
@@ -36,9 +38,12 @@ def data_incomplete(
     )
     skipped = list(skipped)
     if skipped:
-        shown = "; ".join(f"{item.source}: {item.reason}" for item in skipped[:_SHOWN_SKIPS])
-        more = f" and {len(skipped) - _SHOWN_SKIPS} more" if len(skipped) > _SHOWN_SKIPS else ""
-        lines.append(f"- {len(skipped)} resource(s) could not be read and were ignored ({shown}{more}).")
+        why = Counter(item.reason for item in skipped)
+        reasons = "; ".join(reason if count == 1 else f"{reason}: {count}" for reason, count in why.items())
+        lines.append(
+            f"- {plural(len(skipped), 'record')} could not be read and {'was' if len(skipped) == 1 else 'were'} "
+            f"ignored ({reasons})."
+        )
     lines.extend(f"- The {name.replace('_', ' ')} check failed and was skipped." for name in failed_checks)
     if not lines:
         return []
@@ -48,5 +53,6 @@ def data_incomplete(
             severity=Severity.INFO,
             summary="Some checks were skipped: part of the patient's data could not be read",
             detail="\n".join(lines),
+            references=tuple(item.source for item in skipped[:_SHOWN_SKIPS]),
         )
     ]

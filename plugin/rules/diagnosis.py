@@ -3,6 +3,8 @@
 The subjects are the draft injection orders (order-select, order-sign) and the injections performed in the encounter
 (encounter-discharge). A subject's diagnoses are its reason codes plus the codes of the record's Conditions it
 references, judged on its date of service: the order's requested date (today when it has none) or the day performed.
+A subject's region is the one its record firmly states (`code_choice.stated`), else its code's: when the two disagree
+the code is what is wrong (`code-region-mismatch` says so), not a diagnosis that fits the region injected.
 Alternatives are offered from the ICD-10-CM table and from active, confirmed Conditions on record; when the
 Conditions could not be read, only the subject's own codes are checked.
 """
@@ -20,6 +22,7 @@ from fhir_mappings.icd10cm import Icd10Cm, SpinalRegionHint, normalize
 from fhir_mappings.spine import SpinalRegion, injection_codes
 from plugin.policies.schema import DiagnosisCoverage
 from plugin.rules.applied_policy import AppliedPolicy
+from plugin.rules.code_choice import stated
 from plugin.rules.findings import Citing, Finding, RuleId, SetReason, Severity
 from plugin.rules.hook_facts import HookFacts, Rule
 
@@ -129,7 +132,7 @@ def _new_subjects(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> tuple
             source=order.source,
             code=order.code,
             procedure_codes=frozenset(order.codes) | companion_codes,
-            region=_region(order.code, order.intent),
+            region=_region(order.code, order.intent, policy),
             on=order.occurrence or as_of,
             reason_codes=order.reason_codes,
             reason_references=order.reason_references,
@@ -157,7 +160,7 @@ def _new_subjects(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> tuple
                 source=injection.source,
                 code=injection.code,
                 procedure_codes=alongside | {injection.code},
-                region=_region(injection.code, injection.intent),
+                region=_region(injection.code, injection.intent, policy),
                 on=injection.performed_on,
                 reason_codes=injection.reason_codes,
                 reason_references=injection.reason_references,
@@ -168,13 +171,11 @@ def _new_subjects(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> tuple
     return tuple(subjects)
 
 
-def _region(code: str | None, intent: StatedIntent) -> SpinalRegion | None:
-    """The code's region; for an order without a code, the one region its levels or body site name."""
+def _region(code: str | None, intent: StatedIntent, policy: AppliedPolicy) -> SpinalRegion | None:
+    """The one region the record firmly states, else the code's."""
+    said = stated(intent, policy.conventions).region
     entry = injection_codes().get(code)
-    if entry is not None and entry.region is not None:
-        return entry.region
-    regions = {level.billing_region for level in intent.levels} | intent.body_site_regions
-    return next(iter(regions)) if len(regions) == 1 else None
+    return said or (entry.region if entry is not None else None)
 
 
 def _reasons(subject: _Subject, context: _Context) -> _Reasons:
@@ -240,15 +241,17 @@ def _offer(context: _Context, codes: Iterable[str]) -> str:
 
 
 def _finding(
-    rule: RuleId, summary: str, detail: str, subject: _Subject, citing: Citing, fixes: tuple[SetReason, ...] = ()
+    rule: RuleId,
+    summary: str,
+    detail: str,
+    subject: _Subject,
+    citing: Citing,
+    fixes: tuple[SetReason, ...] = (),
+    reasons: _Reasons | None = None,
 ) -> Finding:
-    clipped = summary if len(summary) < 140 else summary[:136].rstrip() + "…"
-    return Finding(rule, Severity.WARNING, clipped, detail, subject.source, citing, fixes)
-
-
-def _from(code: str, reasons: _Reasons) -> str:
-    condition = reasons.conditions.get(code)
-    return f" (from {condition.source})" if condition is not None else ""
+    """A diagnosis finding; the Conditions its codes came from are named on the card's technical line."""
+    conditions = tuple(dict.fromkeys(c.source for c in reasons.conditions.values())) if reasons else ()
+    return Finding(rule, Severity.WARNING, summary, detail, subject.source, citing, fixes, references=conditions)
 
 
 # --- the rules ----------------------------------------------------------------------------------------------------
@@ -272,7 +275,7 @@ def diagnosis_missing(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> l
             _finding(
                 RuleId.DIAGNOSIS_MISSING,
                 f"No diagnosis on {subject.label}: add the ICD-10-CM diagnosis it treats",
-                f"{subject.source} has no reason code or reason reference. {found}\n\n"
+                f"{subject.label.capitalize()} names no diagnosis. {found}\n\n"
                 f"{policy.conventions.diagnosis.required_citation}.",
                 subject,
                 context.citing,
@@ -307,12 +310,13 @@ def diagnosis_invalid(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> l
                 _finding(
                     RuleId.DIAGNOSIS_INVALID,
                     f"{code} is not a valid ICD-10-CM code on {subject.on.isoformat()} ({validity.reason})",
-                    f"**{context.named(code)}** on {subject.label}{_from(code, reasons)} is not valid on "
+                    f"**{context.named(code)}** on {subject.label} is not valid on "
                     f"{subject.on.isoformat()}: {validity.reason}.{use}{stale}\n\n"
                     f"{policy.conventions.diagnosis.validity_citation}.",
                     subject,
                     context.citing,
                     _proposals(subject, context, successors, on_record, replaces=code),
+                    reasons,
                 )
             )
     return findings
@@ -359,11 +363,12 @@ def diagnosis_nonspecific(facts: HookFacts, policy: AppliedPolicy, as_of: date) 
                 _finding(
                     RuleId.DIAGNOSIS_NONSPECIFIC,
                     f"{code} is non-specific; {specific[0].code} on record supports {subject.label}",
-                    f"**{context.named(code)}** on {subject.label}{_from(code, reasons)} is axial pain. On record: "
+                    f"**{context.named(code)}** on {subject.label} is axial pain. On record: "
                     f"{_offer(context, (d.code for d in specific))}.\n\n{policy.conventions.nonspecific_citation}.",
                     subject,
                     context.citing,
                     _proposals(subject, context, (), specific, replaces=code),
+                    reasons,
                 )
             )
     return findings
@@ -385,12 +390,13 @@ def diagnosis_conflict(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> 
                 _finding(
                     RuleId.DIAGNOSIS_CONFLICT,
                     f"{first} and {second} are never coded together (ICD-10-CM Excludes1)",
-                    f"{subject.label.capitalize()} carries **{context.named(first)}**{_from(first, reasons)} and "
-                    f"**{context.named(second)}**{_from(second, reasons)}. "
+                    f"{subject.label.capitalize()} carries **{context.named(first)}** and "
+                    f"**{context.named(second)}**. "
                     + " ".join(f"{note}." for note in notes)
                     + f" Keep the one the documentation supports.\n\n{conventions.excludes1_citation}.",
                     subject,
                     context.citing,
+                    reasons=reasons,
                 )
             )
         if subject.region is None:
@@ -406,11 +412,12 @@ def diagnosis_conflict(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> 
                     RuleId.DIAGNOSIS_CONFLICT,
                     f"{code} is a {_hint_label(region)} diagnosis; {subject.code or 'the injection'} is "
                     f"{subject.region.label}",
-                    f"**{context.named(code)}**{_from(code, reasons)} does not match {subject.label}, a "
+                    f"**{context.named(code)}** does not match {subject.label}, a "
                     f"{subject.region.label} injection.{instead}\n\n{conventions.region_citation}.",
                     subject,
                     context.citing,
                     _proposals(subject, context, (), right, replaces=code),
+                    reasons,
                 )
             )
     return findings
@@ -424,7 +431,6 @@ def diagnosis_not_covered(facts: HookFacts, policy: AppliedPolicy, as_of: date) 
     """None of the subject's diagnoses is on the payer's covered list, and no exemption applies."""
     findings: list[Finding] = []
     context = _context(facts, policy)
-    payer = policy.payer
     for subject in _subjects(facts, policy, as_of):
         coverage = _coverage_for(policy, subject)
         if coverage is None:
@@ -444,12 +450,13 @@ def diagnosis_not_covered(facts: HookFacts, policy: AppliedPolicy, as_of: date) 
         findings.append(
             _finding(
                 RuleId.DIAGNOSIS_NOT_COVERED,
-                f"No diagnosis of {subject.label} is on the {payer.id} covered list ({', '.join(reasons.codes)})",
+                f"No diagnosis of {subject.label} is on the payer's covered list ({', '.join(reasons.codes)})",
                 f"Diagnoses of {subject.label}: {_offer(context, reasons.codes)}. None is a covered indication under "
-                f"{policy.named}.{on_record}{verify}\n\n{coverage.citation}." + policy.caveat,
+                f"**{policy.payer.title}**.{on_record}{verify}\n\n{coverage.citation}." + policy.caveat,
                 subject,
                 policy.citing,
                 _proposals(subject, context, (), covered),
+                reasons,
             )
         )
     return findings

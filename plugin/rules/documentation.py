@@ -2,14 +2,15 @@
 
 Each item of the coding conventions' checklist is judged from the record by the check of the same id; an item
 without one (an operator's own addition) cannot be judged from FHIR data and is left to the coder. Words that count
-(conservative care, pain scores) are policy data, matched as whole words. The imaging item uses the imaging family's
-test of qualifying evidence, so the checklist and `imaging-evidence-missing` never disagree.
+(conservative care, pain scores) are policy data, matched as whole words.
 
-Judged from the record: diagnosis (reason on the Procedure); conservative care (an earlier performed Procedure with a
-conservative-care code or words, or words in the injection's notes); imaging (qualifying archived images, for codes
-that include guidance); drug (a usedCode, and no HCPCS code deleted by the date of service); level (words or bodySite)
-and approach (words); response (outcome, complication or follow-up); pain scores (a scale or reading in the notes, with
-two readings or both before and after words).
+One problem, one card: the diagnosis and imaging items have cards of their own at discharge (`diagnosis-missing`,
+`imaging-evidence-missing`, judged by the same tests), so this checklist does not list them again.
+
+Judged from the record: conservative care (an earlier performed Procedure with a conservative-care code or words, or
+words in the injection's notes); drug (a usedCode, and no HCPCS code deleted by the date of service); level (a body
+site, or levels read firmly, not only mentioned) and approach (read firmly); response (outcome, complication or
+follow-up); pain scores (a scale or reading in the notes, with two readings or both before and after words).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from datetime import date
 from functools import cache
 
 from fhir_mappings.facts import PerformedInjection
-from fhir_mappings.spine import injection_codes
 from plugin.policies.schema import CodingConventions
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts, Rule
-from plugin.rules.imaging import discharged_injections, qualifying_studies
+from plugin.rules.imaging import discharged_injections
+from plugin.rules.wording import plural
 
 Check = Callable[[PerformedInjection, HookFacts, CodingConventions], str | None]
 """What is missing for one checklist item, in a few words; None when the record has it."""
@@ -44,12 +45,6 @@ def _pattern(phrases: tuple[str, ...], *, ignore_case: bool) -> re.Pattern[str]:
 def _says(phrases: Iterable[str], text: str, *, ignore_case: bool = True) -> bool:
     listed = tuple(phrases)
     return bool(listed) and _pattern(listed, ignore_case=ignore_case).search(text) is not None
-
-
-def _diagnosis(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
-    if injection.reason_codes or injection.reason_references:
-        return None
-    return "no diagnosis on the procedure (reasonCode or reasonReference)"
 
 
 def _conservative_care(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
@@ -73,17 +68,8 @@ def _conservative_care(injection: PerformedInjection, facts: HookFacts, conventi
     )
 
 
-def _imaging(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
-    entry = injection_codes().get(injection.code)
-    if entry is None or not entry.imaging or not facts.imaging_known:
-        return None
-    if qualifying_studies(injection, facts.record.imaging, conventions):
-        return None
-    return f"no archived {'/'.join(conventions.evidence_modalities)} images linked to the injection"
-
-
 def _drug(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
-    problems = [] if injection.drug_codes else ["no drug recorded (Procedure.usedCode)"]
+    problems = [] if injection.drug_codes else ["no drug recorded as used in the procedure"]
     problems.extend(
         f"{deleted.code} was deleted on {deleted.deleted_on.isoformat()}: report {' or '.join(deleted.replaced_by)}"
         for deleted in conventions.deleted_drug_codes
@@ -93,10 +79,10 @@ def _drug(injection: PerformedInjection, facts: HookFacts, conventions: CodingCo
 
 
 def _level_approach(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
-    missing = []
-    if not injection.intent.levels and not injection.has_body_site:
+    intent, missing = injection.intent, []
+    if not (intent.levels and intent.supports_fix("levels")) and not injection.has_body_site:
         missing.append("no spinal level")
-    if injection.intent.approach is None:
+    if intent.approach is None or not intent.supports_fix("approach"):
         missing.append("no approach (interlaminar, caudal or transforaminal)")
     return " and ".join(missing) + " in the record" if missing else None
 
@@ -119,9 +105,7 @@ def _pain_scores(injection: PerformedInjection, facts: HookFacts, conventions: C
 
 
 _CHECKS: dict[str, Check] = {
-    "diagnosis": _diagnosis,
     "conservative-care": _conservative_care,
-    "imaging": _imaging,
     "drug": _drug,
     "level-approach": _level_approach,
     "response": _response,
@@ -156,9 +140,10 @@ def documentation_incomplete(facts: HookFacts, policy: AppliedPolicy, as_of: dat
         yield Finding(
             rule=RuleId.DOCUMENTATION_INCOMPLETE,
             severity=Severity.WARNING,
-            summary=f"{injection.code} on {performed_on}: {len(missing)} documentation item(s) missing before billing",
+            summary=f"{injection.code} on {performed_on}: {plural(len(missing), 'documentation item')} missing "
+            "before billing",
             detail=(
-                f"Before the claim for {injection.code} on {performed_on} ({injection.source}) goes out, document:\n"
+                f"Before the claim for {injection.code} on {performed_on} goes out, document:\n"
                 + "\n".join(missing)
                 + "".join(f"\n\n{source}." for source in sources)
             ),

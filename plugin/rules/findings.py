@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 
@@ -31,6 +32,23 @@ class RuleId(StrEnum):
     DOCUMENTATION_INCOMPLETE = "documentation-incomplete"
     PRIOR_AUTH_REQUIRED = "prior-auth-required"
     DATA_INCOMPLETE = "data-incomplete"
+
+
+class Problem(StrEnum):
+    """What a finding is a problem with. Rules may find one problem from two sides (M54.50 is both non-specific and
+    not covered; an ultrasound-guided 62323 has the wrong code for the words and for the payer); `cards` gives each
+    problem of one order, or of one session, a single card. A rule's problem is the default of its rule id
+    (`cards.problem_of`); a finding names another only when it is about something else than its rule usually is."""
+
+    CODE = "code"  # the injection code chosen for an order or a performed injection
+    BUNDLED_GUIDANCE = "bundled-guidance"
+    IMAGING_EVIDENCE = "imaging-evidence"
+    DIAGNOSIS = "diagnosis"
+    MODIFIER = "modifier"
+    SESSION_EXTENT = "session-extent"  # levels and regions of one session
+    FREQUENCY = "frequency"
+    PRIOR_AUTHORIZATION = "prior-authorization"
+    DOCUMENTATION = "documentation"
 
 
 class Severity(StrEnum):
@@ -80,6 +98,10 @@ Fix = Recode | RemoveOrder | SetReason
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """What a rule concludes. `summary` and `detail` are for a clinician: no FHIR ids or element paths, payer and
+    policy titles rather than ids (docs/card-text.md); `cards` adds the one technical line naming `subject` and
+    `references`. A summary longer than a card allows is shortened where the card is built."""
+
     rule: RuleId
     severity: Severity
     summary: str
@@ -87,3 +109,10 @@ class Finding:
     subject: str | None = None
     citing: Citing | None = None
     fixes: tuple[Fix, ...] = ()
+    problem: Problem | None = None
+    """The problem it is about, when not its rule's usual one."""
+    session: date | None = None
+    """For a problem of a whole session (its levels, its place in a frequency window, its prior authorization): the
+    session's date, so findings about it from each of its order lines make one card."""
+    references: tuple[str, ...] = ()
+    """Other resources the finding rests on ("ImagingStudy/7"), named on the card's technical line after `subject`."""

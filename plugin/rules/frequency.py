@@ -100,12 +100,11 @@ def _judge(
                 rule=RuleId.FREQUENCY_LIMIT_REACHED,
                 severity=Severity.WARNING,
                 summary=_clip(
-                    f"Uses the last {_pool_label(pool)} session of {_window_words(limit)}; next after "
+                    f"Uses the last {_pool_label(pool)} session of {_window_words(limit)}; the window runs to "
                     f"{(window.window_end - timedelta(days=1)).isoformat()}"
                 ),
                 detail=(
-                    f"This session on {day.isoformat()} is allowed by **{policy.payer.title}** "
-                    f"({policy.payer.id} {policy.payer.version}) but uses the last one the window "
+                    f"This session on {day.isoformat()} is allowed by {policy.named} but uses the last one the window "
                     f"{window.window_start.isoformat()} to {(window.window_end - timedelta(days=1)).isoformat()} "
                     f"allows: {window.measure}. Plan any repeat injection after that window."
                     f"\n\n{policy.payer.frequency.citation}." + policy.caveat
@@ -123,7 +122,7 @@ def _exempt(session: ProposedSession, policy: AppliedPolicy) -> Finding:
         summary="Infusion pump trial: not counted against the injection frequency limit",
         detail=(
             f"The order's reason marks it as an implantable infusion pump trial, which "
-            f"{policy.payer.title} ({policy.payer.id} {policy.payer.version}) does not count: "
+            f"{policy.named} does not count: "
             f"{policy.payer.frequency.exemptions.citation or 'listed as exempt in the policy'}."
         ),
         subject=session.source,

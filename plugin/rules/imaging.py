@@ -6,8 +6,12 @@
 - "With imaging guidance" means the conventions' guidance modalities (fluoroscopy, CT). Ultrasound words neither make a
   with-imaging code nor satisfy a payer that requires fluoroscopy or CT.
 - One problem gets one card: `imaging-required` stays silent for a without-imaging code when `code-imaging-mismatch`
-  already asks for the with-imaging code (guidance ordered, charged, imaged or stated), and for a code that always
-  includes guidance (64479-64484) stated without it, where `code-imaging-mismatch` already says the code requires it.
+  already asks for the with-imaging code (guidance ordered, charged, imaged or firmly stated), and for a code that
+  always includes guidance (64479-64484) stated without it, where `code-imaging-mismatch` already says the code
+  requires it. `code-imaging-mismatch` never offers a without-imaging code the payer does not cover (Medicare and an
+  ultrasound-guided 62323): there `imaging-required` gives the one advice, to perform it under fluoroscopy or CT.
+- Evidence decides the card: a guidance order or charge, archived images and an affirmed statement are firm, and may
+  carry a fix; guidance words the record only mentions give a check with no fix (docs/card-text.md, "Evidence").
 - An ImagingStudy is evidence for a performed injection when it is linked to it (encounter, procedureReference, basedOn
   or the same date) and qualifies when it is available, of an evidence modality, with enough stored instances.
   `qualifying_studies` is the one test of that; the documentation checklist uses it too.
@@ -16,7 +20,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 from fhir_mappings.facts import (
@@ -34,6 +38,7 @@ from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.code_choice import right_code, stated
 from plugin.rules.findings import Finding, Fix, Recode, RemoveOrder, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts, Rule
+from plugin.rules.wording import plural
 
 _MODALITY_WORDS = {
     Modality.FLUOROSCOPY: "fluoroscopy",
@@ -86,13 +91,33 @@ def _modality_words(modalities: Iterable[Modality]) -> str:
     return " or ".join(_MODALITY_WORDS[modality] for modality in Modality if modality in named)
 
 
-def _denied_guidance(intent: StatedIntent, guided: frozenset[Modality]) -> str | None:
-    """How the words rule out `guided` ("without imaging guidance", "ultrasound guidance only"), or None."""
+@dataclass(frozen=True, slots=True)
+class _Sign:
+    """Something on record about the injection's guidance: `words` for the card, `firm` when it is structured data or
+    an affirmed statement (not a mention), `reference` for the card's technical line."""
+
+    words: str
+    firm: bool
+    reference: str | None = None
+
+
+def _denied_guidance(intent: StatedIntent, guided: frozenset[Modality], where: str) -> _Sign | None:
+    """How the words rule out `guided` ("says without imaging guidance", "mentions ultrasound guidance only")."""
     if intent.without_guidance:
-        return "without imaging guidance"
+        firm = intent.supports_fix("without_guidance")
+        return _Sign(f"{where} {'says' if firm else 'mentions'} no imaging guidance", firm)
     if intent.guidance and not intent.guidance & guided:
-        return f"{_modality_words(intent.guidance)} guidance only"
+        firm = intent.supports_fix("guidance")
+        return _Sign(f"{where} {'says' if firm else 'mentions'} {_modality_words(intent.guidance)} guidance only", firm)
     return None
+
+
+def _stated_guidance(intent: StatedIntent, conventions: CodingConventions, where: str) -> list[_Sign]:
+    stated = intent.guidance & _modalities(conventions.guidance_modalities)
+    if not stated:
+        return []
+    firm = intent.supports_fix("guidance")
+    return [_Sign(f"{where} {'says' if firm else 'mentions'} {_modality_words(stated)} guidance", firm)]
 
 
 def _guidance_codes(codes: Iterable[str], conventions: CodingConventions) -> tuple[str, ...]:
@@ -134,7 +159,7 @@ def _shortfalls(study: ImagingEvidence, conventions: CodingConventions) -> list[
     if not any(code in conventions.evidence_modalities for code in study.modality_codes):
         problems.append("modality not " + "/".join(conventions.evidence_modalities))
     if study.instance_count < conventions.evidence_min_instances:
-        problems.append(f"{study.instance_count} stored instance(s)")
+        problems.append(plural(study.instance_count, "stored image"))
     if not study.available:
         problems.append("cancelled or entered in error")
     return problems
@@ -148,9 +173,11 @@ def qualifying_studies(
 
 
 def _described(study: ImagingEvidence, conventions: CodingConventions) -> str:
-    words = _modality_words(study.modalities) or "no modality"
+    words = _modality_words(study.modalities - {Modality.OTHER})
+    kind = f"{'an' if words[:1] in ('u', 'a', 'e', 'i', 'o') else 'a'} {words} study" if words else "an imaging study"
     codes = f" (modality {', '.join(study.modality_codes)})" if study.modality_codes else ""
-    return f"{study.source}: {words}{codes}; " + "; ".join(_shortfalls(study, conventions))
+    started = f" of {study.started_on.isoformat()}" if study.started_on else ""
+    return f"{kind}{codes}{started}: " + "; ".join(_shortfalls(study, conventions))
 
 
 # Order time -------------------------------------------------------------------------------------------------------
@@ -187,7 +214,7 @@ def _bundled(
         for entry in beside
         if not entry.imaging and (sibling := _with_imaging(entry)) is not None
     )
-    what = "The separate guidance order" if ordered else f"The guidance charge {subject}"
+    what = "The separate guidance order" if ordered else "The guidance charge"
     return Finding(
         rule=RuleId.IMAGING_GUIDANCE_BUNDLED,
         severity=Severity.WARNING,
@@ -208,16 +235,13 @@ def bundled_guidance_orders(facts: HookFacts, policy: AppliedPolicy, as_of: date
         yield _bundled(codes, beside, companion.source, policy, ordered=True)
 
 
-def _order_guidance(order: InjectionOrder, facts: HookFacts, conventions: CodingConventions) -> list[str]:
+def _order_guidance(order: InjectionOrder, facts: HookFacts, conventions: CodingConventions) -> list[_Sign]:
     """What on the request says the injection will be guided by fluoroscopy or CT."""
-    reasons = [
-        f"a separate guidance order ({'/'.join(codes)}, {companion.source}) is on the request"
+    signs = [
+        _Sign(f"a separate guidance order ({'/'.join(codes)}) is on the request", True, companion.source)
         for companion, codes in _guidance_orders(facts, conventions)
     ]
-    stated = order.intent.guidance & _modalities(conventions.guidance_modalities)
-    if stated:
-        reasons.append(f"the order says {_modality_words(stated)} guidance")
-    return reasons
+    return signs + _stated_guidance(order.intent, conventions, "the order")
 
 
 def _where(*, ordered: bool) -> str:
@@ -227,8 +251,8 @@ def _where(*, ordered: bool) -> str:
 def _mismatch(
     subject: str,
     entry: InjectionCode,
-    guided_by: Sequence[str],
-    denial: str | None,
+    guided_by: Sequence[_Sign],
+    denial: _Sign | None,
     intent: StatedIntent,
     policy: AppliedPolicy,
     *,
@@ -236,28 +260,58 @@ def _mismatch(
 ) -> Finding | None:
     """`code-imaging-mismatch` for a without-imaging code with signs of guidance, or a with-imaging code denied it.
 
-    Only a draft order gets a Recode fix; a performed injection's code is corrected on the claim.
+    Only a draft order gets a Recode fix, and only on firm signs; a performed injection's code is corrected on the
+    claim. A without-imaging code the payer does not cover is never the advice: `imaging-required` gives it.
     """
     where = _where(ordered=ordered)
     sibling = _recoded(entry, intent, policy.conventions, imaging=True)
-    if sibling is not None and guided_by:
-        summary = f"{entry.code} is a without-imaging code, but guidance is used: use {sibling.code}"
+    firm = [sign for sign in guided_by if sign.firm]
+    references = tuple(sign.reference for sign in guided_by if sign.reference)
+    target: InjectionCode | None = None
+    if sibling is not None and firm:
+        verb = "use" if ordered else "bill"
+        summary = f"{entry.code} is a without-imaging code, but guidance is used: {verb} {sibling.code}"
         detail = (
-            f"{entry.code} ({entry.display}) is coded, but " + "; ".join(guided_by) + ". "
+            f"{entry.code} ({entry.display}) is coded, but " + "; ".join(sign.words for sign in guided_by) + ". "
             f"With fluoroscopy or CT guidance the code is **{sibling.code}** ({sibling.display})."
         )
-        target: InjectionCode | None = sibling
+        target = sibling
+    elif sibling is not None and guided_by:
+        summary = f"{guided_by[0].words.capitalize()}: check whether {entry.code} (without imaging) is right"
+        detail = (
+            f"{entry.code} ({entry.display}) is coded, and " + "; ".join(sign.words for sign in guided_by) + ", "
+            f"but the words may not be about this injection. If fluoroscopy or CT guides it, the code is "
+            f"**{sibling.code}** ({sibling.display}); if not, {entry.code} stands."
+        )
     elif entry.imaging and denial is not None:
-        target = _recoded(entry, intent, policy.conventions, imaging=False)
-        if target is not None:
-            summary = f"{where.capitalize()} says {denial}, but {entry.code} includes guidance: use {target.code}"
+        unguided = _recoded(entry, intent, policy.conventions, imaging=False)
+        requirement = policy.payer.imaging_required
+        if unguided is not None and requirement is not None and unguided.code in requirement.codes:
+            return None
+        if unguided is not None and denial.firm:
+            target = unguided
+            summary = (
+                f"{denial.words.capitalize()}, but {entry.code} includes guidance: "
+                f"{'use' if ordered else 'bill'} {target.code}"
+            )
             detail = (
-                f"{entry.code} ({entry.display}) includes fluoroscopy or CT guidance, but {where} says {denial}. "
+                f"{entry.code} ({entry.display}) includes fluoroscopy or CT guidance, but {denial.words}. "
                 f"Without fluoroscopy or CT the code is **{target.code}** ({target.display}); if fluoroscopy or CT "
                 f"guidance {'is' if ordered else 'was'} used, say so in {where}."
             )
+        elif unguided is not None:
+            summary = f"{denial.words.capitalize()}: check whether {entry.code} (with imaging) is right"
+            detail = (
+                f"{entry.code} ({entry.display}) includes fluoroscopy or CT guidance, and {denial.words}, but the "
+                f"words may not be about this injection. If it {'is' if ordered else 'was'} done without fluoroscopy "
+                f"or CT, the code is **{unguided.code}** ({unguided.display}); if not, {entry.code} stands."
+            )
         else:
-            summary = f"{entry.code} requires fluoroscopy or CT guidance, but {where} says {denial}"
+            summary = (
+                f"{entry.code} requires fluoroscopy or CT guidance, but {denial.words}"
+                if denial.firm
+                else f"{denial.words.capitalize()}: check that {entry.code} is guided by fluoroscopy or CT"
+            )
             detail = (
                 f"{entry.code} ({entry.display}) always includes fluoroscopy or CT guidance; CPT has no "
                 "without-imaging code for this injection. "
@@ -281,6 +335,7 @@ def _mismatch(
         subject=subject,
         citing=policy.conventions_citing,
         fixes=fixes,
+        references=references,
     )
 
 
@@ -292,7 +347,7 @@ def order_imaging_mismatch(facts: HookFacts, policy: AppliedPolicy, as_of: date)
             order.source,
             entry,
             _order_guidance(order, facts, policy.conventions),
-            _denied_guidance(order.intent, guided),
+            _denied_guidance(order.intent, guided, "the order"),
             order.intent,
             policy,
             ordered=True,
@@ -310,14 +365,18 @@ def _required(
     *,
     ordered: bool,
 ) -> Finding | None:
-    """`imaging-required` for a without-imaging code, or a code with a without-imaging sibling stated unguided."""
+    """`imaging-required` for a without-imaging code, or a code with a without-imaging sibling stated unguided.
+
+    For the latter it is the one card: `code-imaging-mismatch` does not offer a without-imaging code this payer does
+    not cover, so this card names it and why it is not the way out."""
     where = _where(ordered=ordered)
     accepted = _modalities(requirement.accepted)
     accepted_words = _modality_words(accepted)
     sibling = _recoded(entry, intent, policy.conventions, imaging=True)
-    summary = f"The payer covers {entry.code} only with {accepted_words} guidance; "
+    unguided = _recoded(entry, intent, policy.conventions, imaging=False)
+    summary = f"The payer covers {entry.code} only with {accepted_words} guidance"
     if not entry.imaging:
-        summary += "it has none" + (f": use {sibling.code}" if ordered and sibling else "")
+        summary += "; it has none" + (f": use {sibling.code}" if ordered and sibling else "")
         problem = f"{entry.code} ({entry.display}) has no imaging guidance."
         if sibling is not None and ordered:
             problem += f" Perform the injection under {accepted_words} guidance and order **{sibling.code}**."
@@ -326,11 +385,25 @@ def _required(
                 f" If it was guided by {accepted_words}, report **{sibling.code}** and archive the images; "
                 "if not, expect the claim to be denied."
             )
-    elif (denial := _denied_guidance(intent, accepted)) is not None and _sibling(entry, imaging=False) is not None:
-        summary += f"{where} says {denial}"
-        problem = f"{where.capitalize()} says {denial}." + (
-            f" Perform the injection under {accepted_words} guidance." if ordered else ""
+    elif (denial := _denied_guidance(intent, accepted, where)) is not None and unguided is not None:
+        summary = (
+            f"{summary}; {denial.words}"
+            if denial.firm
+            else f"{denial.words.capitalize()}: check it is {accepted_words}, which the payer requires"
         )
+        instead = (
+            f" Without {accepted_words} guidance the code would be {unguided.code}, which this policy does not cover."
+        )
+        if denial.firm:
+            problem = f"{denial.words.capitalize()}." + (
+                f" Perform the injection under {accepted_words} guidance and keep {entry.code}." if ordered else ""
+            )
+        else:
+            problem = (
+                f"{denial.words.capitalize()}, but the words may not be about this injection. Make sure it "
+                f"{'is' if ordered else 'was'} guided by {accepted_words} and that {where} says so."
+            )
+        problem += instead
     else:
         return None
     return Finding(
@@ -338,12 +411,14 @@ def _required(
         severity=Severity.WARNING,
         summary=summary,
         detail=(
-            f"{policy.named} covers this injection only under {accepted_words} "
-            f"guidance. {problem}\n\n{requirement.citation}." + policy.caveat
+            f"**{policy.payer.title}** covers this injection only under {accepted_words} guidance. {problem}"
+            f"\n\n{requirement.citation}." + policy.caveat
         ),
         subject=subject,
         citing=policy.citing,
-        fixes=(Recode(order=subject, code=sibling.code, display=sibling.display),) if ordered and sibling else (),
+        fixes=(Recode(order=subject, code=sibling.code, display=sibling.display),)
+        if ordered and sibling and not entry.imaging
+        else (),
     )
 
 
@@ -355,7 +430,7 @@ def order_imaging_required(facts: HookFacts, policy: AppliedPolicy, as_of: date)
     for order, entry in _coded_orders(facts):
         if entry.code not in requirement.codes:
             continue
-        if not entry.imaging and _order_guidance(order, facts, policy.conventions):
+        if not entry.imaging and any(sign.firm for sign in _order_guidance(order, facts, policy.conventions)):
             continue
         finding = _required(order.source, entry, order.intent, requirement, policy, ordered=True)
         if finding is not None:
@@ -398,23 +473,20 @@ def bundled_guidance_charges(facts: HookFacts, policy: AppliedPolicy, as_of: dat
             yield _bundled(codes, beside, charge.source, policy, ordered=False)
 
 
-def _performed_guidance(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> list[str]:
+def _performed_guidance(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> list[_Sign]:
     """What on record says the injection was guided by fluoroscopy or CT."""
-    reasons: list[str] = []
+    signs: list[_Sign] = []
     if facts.imaging_known:
-        reasons.extend(
-            f"{'/'.join(study.modality_codes)} images are on file ({study.source})"
+        signs.extend(
+            _Sign(f"{_modality_words(study.modalities) or 'imaging'} images are archived", True, study.source)
             for study in qualifying_studies(injection, facts.record.imaging, conventions)
         )
-    reasons.extend(
-        f"guidance {'/'.join(codes)} was charged ({charge.source})"
+    signs.extend(
+        _Sign(f"guidance {'/'.join(codes)} was charged", True, charge.source)
         for charge, codes in _guidance_charges(facts, conventions)
         if _beside(charge, injection)
     )
-    stated = injection.intent.guidance & _modalities(conventions.guidance_modalities)
-    if stated:
-        reasons.append(f"the procedure record says {_modality_words(stated)} guidance")
-    return reasons
+    return signs + _stated_guidance(injection.intent, conventions, "the procedure record")
 
 
 def performed_imaging_mismatch(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> Iterator[Finding]:
@@ -430,7 +502,7 @@ def performed_imaging_mismatch(facts: HookFacts, policy: AppliedPolicy, as_of: d
             injection.source,
             entry,
             _performed_guidance(injection, facts, conventions),
-            None if imaged else _denied_guidance(injection.intent, guided),
+            None if imaged else _denied_guidance(injection.intent, guided, "the procedure record"),
             injection.intent,
             policy,
             ordered=False,
@@ -448,7 +520,7 @@ def performed_imaging_required(facts: HookFacts, policy: AppliedPolicy, as_of: d
         entry = _entry(injection.code)
         if entry is None or entry.code not in requirement.codes:
             continue
-        if not entry.imaging and _performed_guidance(injection, facts, policy.conventions):
+        if not entry.imaging and any(sign.firm for sign in _performed_guidance(injection, facts, policy.conventions)):
             continue
         finding = _required(injection.source, entry, injection.intent, requirement, policy, ordered=False)
         if finding is not None:
@@ -471,29 +543,32 @@ def imaging_evidence_missing(facts: HookFacts, policy: AppliedPolicy, as_of: dat
         found = (
             "\n".join(f"- {_described(study, conventions)}" for study in linked)
             if linked
-            else "- nothing: no imaging study on record is linked to it by encounter, procedure, order or date"
+            else "- no imaging study on record is linked to it by encounter, procedure, order or date"
         )
         modalities = "/".join(conventions.evidence_modalities)
         required = requirement is not None and entry.code in requirement.codes
+        performed_on = injection.performed_on.isoformat()
+        least = plural(conventions.evidence_min_instances, "stored image")
         detail = (
-            f"{entry.code} ({entry.display}) on {injection.performed_on.isoformat()} ({injection.source}) includes "
-            f"imaging guidance, but no qualifying images are on record: an available ImagingStudy of modality "
-            f"{modalities} with at least {conventions.evidence_min_instances} stored instance(s), linked to the "
-            f"injection by encounter, procedure, order or date.\n\nFound:\n{found}\n\n{conventions.evidence_citation}."
+            f"{entry.code} ({entry.display}) on {performed_on} includes imaging guidance, but no qualifying images "
+            f"are on record: an imaging study of modality {modalities} (fluoroscopy, C-arm angiography or CT) with "
+            f"at least {least}, linked to the injection by encounter, procedure, order or date."
+            f"\n\nFound:\n{found}\n\n{conventions.evidence_citation}."
         )
         if requirement is not None and required:
             detail += (
-                f"\n\n{policy.named} covers it only under "
+                f"\n\n**{policy.payer.title}** covers it only under "
                 f"{_modality_words(_modalities(requirement.accepted))} guidance: {requirement.citation}."
                 + policy.caveat
             )
         yield Finding(
             rule=RuleId.IMAGING_EVIDENCE_MISSING,
             severity=Severity.CRITICAL if required else Severity.WARNING,
-            summary=f"{entry.code} on {injection.performed_on.isoformat()}: no archived {modalities} images on record",
+            summary=f"{entry.code} on {performed_on}: no archived fluoroscopy or CT images on record",
             detail=detail,
             subject=injection.source,
             citing=policy.citing if required else policy.conventions_citing,
+            references=tuple(study.source for study in linked),
         )
 
 

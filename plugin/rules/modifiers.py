@@ -3,7 +3,8 @@ interlaminar injection where the payer's session limits do not allow one.
 
 Modifiers are read from CPT/HCPCS modifier codings, modifier extensions and code text such as "62323-50". A
 bilateral modifier already reported is one card; the payer's bilateral rule adds its own card only when the words
-alone say bilateral.
+alone say bilateral. Words that only mention "bilateral" (bilateral leg pain, not clearly the injection) give a check,
+never a statement that the order is bilateral.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _forbidden(injection: CodedInjection, restriction: ModifierRestriction, poli
         severity=Severity.WARNING,
         summary=f"Modifier{plural} {named} not allowed on {entry.code}: {action}",
         detail=(
-            f"{injection.where.capitalize()} ({injection.source}) reports {entry.code} ({entry.display}) with "
+            f"{injection.where.capitalize()} reports {entry.code} ({entry.display}) with "
             f"modifier{plural} {named}. {restriction.reason.capitalize()}.\n\n{restriction.citation}."
         ),
         subject=injection.source,
@@ -66,16 +67,24 @@ def _bilateral_interlaminar(injection: CodedInjection, policy: AppliedPolicy) ->
         or injection.entry.code not in payer.frequency.counted_codes
     ):
         return
-    where = injection.where.capitalize()
+    where, code = injection.where.capitalize(), injection.entry.code
+    if injection.intent.supports_fix("bilateral"):
+        summary = f"{where} says bilateral, but the policy allows no bilateral {code}"
+        said = f"{where} says **bilateral** for {code} ({injection.entry.display})."
+    else:
+        summary = f"{where} mentions bilateral: check that the {code} is one midline injection"
+        said = (
+            f"{where} mentions **bilateral**, perhaps of the symptoms rather than of the {code} "
+            f"({injection.entry.display}). Check that the injection is one midline injection."
+        )
     yield Finding(
         rule=RuleId.MODIFIER_INVALID,
         severity=Severity.WARNING,
-        summary=f"{where} says bilateral, but the policy allows no bilateral {injection.entry.code}",
+        summary=summary,
         detail=(
-            f"{where} ({injection.source}) says **bilateral** for {injection.entry.code} "
-            f"({injection.entry.display}). {policy.named} does not allow a bilateral "
-            "interlaminar or caudal injection: the injection reaches the midline epidural space, one unit, no "
-            f"bilateral modifier.\n\n{limits.citation}." + policy.caveat
+            f"{said} **{payer.title}** does not allow a bilateral interlaminar or caudal injection: the injection "
+            f"reaches the midline epidural space, one unit, no bilateral modifier.\n\n{limits.citation}."
+            + policy.caveat
         ),
         subject=injection.source,
         citing=policy.citing,

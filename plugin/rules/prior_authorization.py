@@ -48,8 +48,9 @@ def _finding(session: ProposedSession, number: int, requirement: PriorAuthorizat
         summary=f"Prior authorization may be needed: session {number} in {requirement.window_months} months",
         detail=(
             f"This would be session {number} in the last {requirement.window_months} months. {requirement.advice}"
-            f"\n\n{requirement.citation} ({policy.payer.id} {policy.payer.version})." + policy.caveat
+            f"\n\n{requirement.citation}." + policy.caveat
         ),
         subject=session.source,
         citing=policy.citing,
+        session=session.on,
     )

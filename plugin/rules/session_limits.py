@@ -3,9 +3,10 @@
 A session is every injection of one calendar date. Levels are counted two ways and the larger count is judged: from
 the codes (each unit of a primary or add-on level code is one level; lines repeated for the other side with RT/LT
 are the same levels again) and from the levels written in the words. An injection's region is that of the levels
-written, else its code's. The payer's session limits apply to the codes its policy counts; an add-on code without
-its primary is a CPT convention, judged for every payer: among all the draft orders of a request, or among the
-injections performed on one date.
+written, else its code's. Only levels read firmly (structured, or affirmed of this injection) count: a level the note
+only mentions ("s/p L4-L5 laminectomy") is no level of today's session. The payer's session limits apply to the
+codes its policy counts; an add-on code without its primary is a CPT convention, judged for every payer: among all
+the draft orders of a request, or among the injections performed on one date.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from fhir_mappings.spine import Approach, InjectionCode, SpinalLevel, SpinalRegi
 from plugin.policies.schema import SessionLimits
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.coded_injections import CodedInjection, by_session, coded_injections
-from plugin.rules.findings import Finding, Fix, Recode, RuleId, Severity
+from plugin.rules.findings import Finding, Fix, Problem, Recode, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts
+from plugin.rules.wording import plural
 
 
 def levels_exceeded(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> Iterator[Finding]:
@@ -34,9 +36,10 @@ def levels_exceeded(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> Ite
         return
     for day, session in sorted(by_session(injections).items()):
         counted = [injection for injection in session if _counted_lines(injection, policy)]
+        # Regions first: two regions in a session are also two levels, and the card leads with the region.
+        yield from _too_many_regions(day, counted, limits, policy)
         yield from _too_many_levels(day, counted, Approach.TRANSFORAMINAL, limits.max_transforaminal_levels, policy)
         yield from _too_many_levels(day, counted, Approach.INTERLAMINAR, limits.max_interlaminar_levels, policy)
-        yield from _too_many_regions(day, counted, limits, policy)
 
 
 def _counted_lines(injection: CodedInjection, policy: AppliedPolicy) -> list[tuple[InjectionCode, int]]:
@@ -60,7 +63,7 @@ def _too_many_levels(
         judged.append(injection)
         side = frozenset(injection.modifiers) & laterality
         coded_per_side[side] = coded_per_side.get(side, 0) + units
-        written.extend(level for level in injection.intent.levels if level not in written)
+        written.extend(level for level in _firm_levels(injection) if level not in written)
     if not judged:
         return
     count = max(*coded_per_side.values(), len(written))
@@ -75,7 +78,7 @@ def _too_many_levels(
         severity=Severity.WARNING,
         summary=f"{count} {approach.value} levels in the session on {day.isoformat()}: the policy allows {cap}",
         detail=(
-            f"{policy.named} allows at most {cap} {approach.value} level(s) per "
+            f"**{payer.title}** allows at most {plural(cap, approach.value + ' level')} per "
             f"session. The session on {day.isoformat()} has {count}{levels}:\n"
             + "\n".join(_line(injection) for injection in judged)
             + (f"\n\nLines for each side count their levels once: {counting.laterality_citation}." if sided else "")
@@ -84,11 +87,17 @@ def _too_many_levels(
         ),
         subject=judged[-1].source,
         citing=policy.citing,
+        session=day,
+        references=tuple(injection.source for injection in judged[:-1]),
     )
 
 
+def _firm_levels(injection: CodedInjection) -> tuple[SpinalLevel, ...]:
+    return injection.intent.levels if injection.intent.supports_fix("levels") else ()
+
+
 def _regions_of(injection: CodedInjection) -> set[SpinalRegion]:
-    written = {level.billing_region for level in injection.intent.levels}
+    written = {level.billing_region for level in _firm_levels(injection)}
     if written:
         return written
     return {injection.primary.region} if injection.primary.region is not None else set()
@@ -106,12 +115,12 @@ def _too_many_regions(
         return
     counting = policy.conventions.session_counting
     listed = "\n".join(
-        f"- {region.label}: " + ", ".join(injection.source for injection in injections)
+        f"- {region.label}: " + ", ".join(_described(injection) for injection in injections)
         for region, injections in sorted(regions.items())
     )
     distinct = [
         f"{'/'.join(modifier for modifier in injection.modifiers if modifier in counting.distinct_procedure_modifiers)}"
-        f" on {injection.source}"
+        f" on {injection.entry.code}"
         for injection in session
         if set(injection.modifiers) & set(counting.distinct_procedure_modifiers)
     ]
@@ -126,12 +135,14 @@ def _too_many_regions(
         severity=Severity.WARNING,
         summary=f"{len(regions)} spinal regions in the session on {day.isoformat()}: the policy allows {cap}",
         detail=(
-            f"{policy.named} allows {cap} spinal region(s) per session. The session "
+            f"**{policy.payer.title}** allows {plural(cap, 'spinal region')} per session. The session "
             f"on {day.isoformat()} injects:\n{listed}\n\nSchedule the other region in a separate session."
             f"\n\n{limits.citation}.{unbundled}" + policy.caveat
         ),
         subject=session[-1].source,
         citing=policy.citing,
+        session=day,
+        references=tuple(injection.source for injection in session[:-1]),
     )
 
 
@@ -188,17 +199,26 @@ def _orphan(
         severity=Severity.WARNING,
         summary=summary,
         detail=(
-            f"{add_on.code} ({add_on.display}) on {injection.source} is an add-on to {primary.code}, but {found}. "
+            f"{add_on.code} ({add_on.display}) is an add-on to {primary.code}, but {found}. "
             f"{advice}\n\n{policy.conventions.session_counting.add_on_citation}."
         ),
         subject=injection.source,
         citing=policy.conventions_citing,
         fixes=fixes,
+        problem=Problem.CODE,
     )
 
 
 def _line(injection: CodedInjection) -> str:
     codes = ", ".join(f"{entry.code} x{units}" if units > 1 else entry.code for entry, units in injection.lines)
     modifiers = f" -{'-'.join(injection.modifiers)}" if injection.modifiers else ""
-    levels = f" ({', '.join(level.text for level in injection.intent.levels)})" if injection.intent.levels else ""
-    return f"- {injection.source}: {codes}{modifiers}{levels}"
+    return f"- {'the order for ' if injection.draft else ''}{codes}{modifiers}{_levels_written(injection)}"
+
+
+def _described(injection: CodedInjection) -> str:
+    return f"{injection.entry.code}{_levels_written(injection)}"
+
+
+def _levels_written(injection: CodedInjection) -> str:
+    levels = _firm_levels(injection)
+    return f" ({', '.join(level.text for level in levels)})" if levels else ""

@@ -56,6 +56,7 @@ M54_41 = Dx("M54.41", "Lumbago with sciatica, right side")
 M47_816 = Dx("M47.816", "Spondylosis without myelopathy or radiculopathy, lumbar region")
 M96_1 = Dx("M96.1", "Postlaminectomy syndrome, not elsewhere classified")
 G80_1 = Dx("G80.1", "Spastic diplegic cerebral palsy")
+M50_123 = Dx("M50.123", "Cervical disc disorder at C6-C7 level with radiculopathy")
 
 METHYLPREDNISOLONE = ("J1010", "Injection, methylprednisolone acetate, 1 mg")
 INTERLAMINAR_L4_L5 = "Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy"
@@ -492,8 +493,9 @@ def missing_images(today: date) -> Scenario:
     patient.performed_today(patient.diagnosis("dx-disc", M51_16), image_instances=0)
     return patient.scenario(
         "missing-images",
-        "62323 performed today under fluoroscopy, but the study has no archived images (also a checklist item)",
-        {Hook.ENCOUNTER_DISCHARGE: _rules(RuleId.IMAGING_EVIDENCE_MISSING, RuleId.DOCUMENTATION_INCOMPLETE)},
+        "62323 performed today under fluoroscopy, but the study has no archived images: one card, not a second "
+        "one for the checklist's imaging item",
+        {Hook.ENCOUNTER_DISCHARGE: _rules(RuleId.IMAGING_EVIDENCE_MISSING)},
     )
 
 
@@ -544,6 +546,114 @@ def uncoded_procedure(today: date) -> Scenario:
     )
 
 
+# One problem, one card (issue 12, item 4) and text read in its context ---------------------------------------------
+
+
+def axial_pain_not_covered(today: date) -> Scenario:
+    patient = _Patient("axial-pain-not-covered", today, given="Alma", plan=MEDICARE)
+    axial = patient.diagnosis("dx-low-back-pain", M54_50)
+    patient.diagnosis("dx-disc", M51_16)
+    one_card = _rules(RuleId.DIAGNOSIS_NONSPECIFIC)
+    return patient.scenario(
+        "axial-pain-not-covered",
+        "Medicare 62323 for M54.50 with M51.16 on record: non-specific and not covered are one problem, one card "
+        "suggesting M51.16 in place of M54.50",
+        {Hook.ORDER_SELECT: one_card, Hook.ORDER_SIGN: one_card},
+        draft_orders=[patient.order(axial)],
+    )
+
+
+def two_regions_one_day(today: date) -> Scenario:
+    patient = _Patient("two-regions-one-day", today, given="Tessa", plan=MEDICARE)
+    lumbar = patient.diagnosis("dx-disc", M51_16)
+    cervical = patient.diagnosis("dx-cervical-disc", M50_123)
+    return patient.scenario(
+        "two-regions-one-day",
+        "Medicare: a cervical C6-C7 and a lumbar L4-L5 interlaminar injection ordered for one day: two regions and "
+        "two interlaminar levels are one card",
+        {Hook.ORDER_SIGN: _rules(RuleId.LEVELS_EXCEEDED)},
+        draft_orders=[
+            patient.chart.draft_order(
+                "order-cervical",
+                "62321",
+                "Cervical interlaminar epidural steroid injection C6-C7 under fluoroscopy",
+                reasons=[cervical],
+            ),
+            patient.order(lumbar),
+        ],
+    )
+
+
+def prior_auth_two_lines(today: date) -> Scenario:
+    patient = _Patient("prior-auth-two-lines", today, given="Petra", plan=COMMERCIAL)
+    reason = patient.diagnosis("dx-disc", M51_17)
+    patient.past_sessions([4], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
+    return patient.scenario(
+        "prior-auth-two-lines",
+        "Commercial plan: a two-level transforaminal session ordered as 64483 and 64484 needs prior authorization "
+        "once for the session, not once per order line",
+        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED)},
+        draft_orders=[
+            patient.order(
+                reason, cpt="64483", text="Left L4-L5 transforaminal epidural steroid injection under fluoroscopy"
+            ),
+            patient.chart.draft_order(
+                "order-additional-level",
+                "64484",
+                "Left L5-S1 transforaminal epidural steroid injection, additional level, under fluoroscopy",
+                reasons=[reason],
+            ),
+        ],
+    )
+
+
+def ultrasound_for_medicare(today: date) -> Scenario:
+    patient = _Patient("ultrasound-for-medicare", today, given="Ulrike", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "ultrasound-for-medicare",
+        "Medicare 62323 ordered under ultrasound guidance: one card, perform it under fluoroscopy or CT; no offer of "
+        "62322, which Medicare does not cover",
+        {Hook.ORDER_SIGN: _rules(RuleId.IMAGING_REQUIRED)},
+        draft_orders=[
+            patient.order(reason, text="Lumbar interlaminar epidural steroid injection L4-L5 under ultrasound guidance")
+        ],
+    )
+
+
+def caudal_coded_cervical(today: date) -> Scenario:
+    patient = _Patient("caudal-coded-cervical", today, given="Cora", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_17)
+    return patient.scenario(
+        "caudal-coded-cervical",
+        "A caudal injection coded 62321 (cervical/thoracic) for lumbosacral M51.17: the code is wrong, not the "
+        "diagnosis, so one region card suggesting 62323 and no diagnosis card",
+        {Hook.ORDER_SIGN: _rules(RuleId.CODE_REGION_MISMATCH)},
+        draft_orders=[
+            patient.order(reason, cpt="62321", text="Caudal epidural steroid injection under fluoroscopy"),
+        ],
+    )
+
+
+def clinical_note_clean(today: date) -> Scenario:
+    patient = _Patient("clinical-note-clean", today, given="Nell", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "clinical-note-clean",
+        "A correct 62323 order written as clinicians write: history of an earlier injection, negations and the "
+        "plan for the visit give no card",
+        {Hook.ORDER_SELECT: NOTHING, Hook.ORDER_SIGN: NOTHING},
+        draft_orders=[
+            patient.order(
+                reason,
+                text="Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy with contrast. "
+                "Previous ESI 14 months ago gave 70% relief for 5 months. Patient denies fever, anticoagulant use "
+                "or contrast allergy. Will review in clinic in 2 weeks.",
+            )
+        ],
+    )
+
+
 SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     clean,
     complete_session,
@@ -571,6 +681,12 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     unguided_code_with_images,
     prior_auth,
     uncoded_procedure,
+    axial_pain_not_covered,
+    two_regions_one_day,
+    prior_auth_two_lines,
+    ultrasound_for_medicare,
+    caudal_coded_cervical,
+    clinical_note_clean,
 )
 
 

@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from plugin.cards import card_uuid
 from plugin.feedback import FeedbackRecord, FeedbackStore
 from plugin.rules.findings import RuleId
@@ -87,6 +89,22 @@ def test_serve_refuses_to_start_without_trusted_clients_or_no_auth(tmp_path: Pat
     assert result.returncode == 2
     assert "trusted_clients" in result.stderr
     assert "--no-auth" in result.stderr
+
+
+@pytest.mark.parametrize("way", ["config file", "environment"])
+def test_authentication_cannot_be_configured_off(tmp_path: Path, way: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'feedback_db = "sqlite:///{tmp_path}/f.db"\n' + ("auth = false\n" if way == "config file" else "")
+    )
+    env = {"PATH": "/usr/bin:/bin", **({"EPIDURAL_CDS_AUTH": "false"} if way == "environment" else {})}
+
+    result = cli("serve", "--config", str(config), "--port", "0", env=env)
+
+    assert result.returncode == 2
+    assert "is not a setting" in result.stderr
+    assert "epidural-cds serve --no-auth" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_unknown_config_keys_stop_start_up(tmp_path: Path) -> None:

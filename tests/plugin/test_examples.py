@@ -26,7 +26,6 @@ EXPECTED = {
     "order-sign-coding-errors.json": [
         "code-approach-mismatch",
         "diagnosis-nonspecific",
-        "diagnosis-not-covered",
         "imaging-guidance-bundled",
     ],
     "appointment-book.json": ["frequency-limit-exceeded"],

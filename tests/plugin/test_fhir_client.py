@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import time
+import zlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -183,3 +187,118 @@ async def test_prefetched_first_page_is_completed_from_the_server() -> None:
                 settings=FetchSettings(),
             )
     assert [parsed(r)["id"] for r in data.values[DataKey.PROCEDURES]] == ["a", "b"]
+
+
+class _Chunks(httpx.AsyncByteStream):
+    """A body that arrives in pieces, with no Content-Length, as a chunked answer does."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            yield chunk
+
+
+def _streamed(body: bytes, encoding: str | None = None, chunk: int = 64 * 1024) -> httpx.Response:
+    headers = {"Content-Encoding": encoding} if encoding else {}
+    return httpx.Response(
+        200, headers=headers, stream=_Chunks([body[i : i + chunk] for i in range(0, len(body), chunk)])
+    )
+
+
+def _gzip_bomb(inflated: int) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return b"".join(compressor.compress(b" " * (1024 * 1024)) for _ in range(inflated // (1024 * 1024))) + (
+        compressor.flush()
+    )
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        f"{BASE}/../admin/secret",
+        f"{BASE}/Procedure/../../admin",
+        f"{BASE}/%2e%2e/admin",
+        f"{BASE}/%2E%2E/admin",
+        f"{BASE}/..;/admin",
+        f"{BASE}/.;x=1/../admin",
+        f"{BASE}/..%2fadmin",
+        f"{BASE}/..%5cadmin",
+        "https://user:pass@ehr.example.org/fhir/Procedure?page=2",
+        "https://ehr.example.org/fhirx/Procedure?page=2",
+        "https://ehr.example.org:8443/fhir/Procedure?page=2",
+        "http://ehr.example.org/fhir/Procedure?page=2",
+        f"{BASE}/Procedure?page=2#x",
+        f"{BASE}/Proc edure",
+    ],
+)
+async def test_a_next_link_that_leaves_the_base_once_normalised_is_never_requested(link: str) -> None:
+    with respx.mock(assert_all_called=False) as mock:
+        first = mock.get(f"{BASE}/Procedure", params={"patient": "p1"}).respond(json=page([], link))
+        anything_else = mock.route().respond(json=page([]))
+        async with httpx.AsyncClient() as http:
+            result = await FhirClient(http, BASE, "secret-token").search("Procedure?patient=p1")
+        assert first.call_count == 1
+        assert not anything_else.called
+    assert result.incomplete == "a next page pointed outside the FHIR server and was not followed"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "HTTPS://EHR.example.org:443/fhir/Procedure?page=2",
+        f"{BASE}/./Procedure?page=2",
+        f"{BASE}/Procedure/../Procedure?page=2",
+        "https://ehr.example.org/%66hir/Procedure?page=2",
+    ],
+)
+async def test_a_next_link_under_the_base_once_normalised_is_followed_as_normalised(link: str) -> None:
+    with respx.mock() as mock:
+        second = mock.get(f"{BASE}/Procedure", params={"page": "2"}).respond(json=page([]))
+        mock.get(f"{BASE}/Procedure", params={"patient": "p1"}).respond(json=page([], link))
+        async with httpx.AsyncClient() as http:
+            result = await FhirClient(http, BASE, "secret-token").search("Procedure?patient=p1")
+        assert second.call_count == 1
+    assert result.incomplete is None
+
+
+async def test_a_gzip_bomb_is_cut_off_at_the_byte_limit_having_inflated_no_more() -> None:
+    bomb = _gzip_bomb(256 * 1024 * 1024)
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/Procedure").mock(return_value=_streamed(bomb, "gzip"))
+        async with httpx.AsyncClient() as http:
+            client = FhirClient(http, BASE, None, max_response_bytes=1024 * 1024)
+            with pytest.raises(FhirUnavailable, match="over the 1048576-byte limit"):
+                await client.search("Procedure?patient=p1")
+
+
+async def test_a_chunked_answer_without_a_length_is_cut_off_at_the_byte_limit() -> None:
+    body = json.dumps(page([procedure(f"p{i}", "62323", "2026-01-01") for i in range(2000)])).encode()
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/Procedure").mock(return_value=_streamed(body))
+        async with httpx.AsyncClient() as http:
+            client = FhirClient(http, BASE, None, max_response_bytes=len(body) - 1)
+            with pytest.raises(FhirUnavailable, match="byte limit"):
+                await client.search("Procedure?patient=p1")
+
+
+async def test_a_compressed_answer_within_the_limit_is_read() -> None:
+    body = json.dumps(page([procedure("a", "62323", "2026-01-01")])).encode()
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/Procedure").mock(return_value=_streamed(gzip.compress(body), "gzip", chunk=7))
+        async with httpx.AsyncClient() as http:
+            result = await FhirClient(http, BASE, None, max_response_bytes=len(body)).search("Procedure?patient=p1")
+    assert [parsed(r)["id"] for r in result.resources] == ["a"]
+
+
+async def test_the_answers_of_one_call_share_one_byte_limit() -> None:
+    body = json.dumps(page([procedure(f"p{i}", "62323", "2026-01-01") for i in range(50)])).encode()
+    with respx.mock() as mock:
+        mock.get(url__startswith=BASE).mock(side_effect=lambda request: _streamed(body))
+        async with httpx.AsyncClient() as http:
+            client = FhirClient(http, BASE, None, max_response_bytes=len(body), max_call_bytes=len(body) * 2)
+            await client.search("Procedure?patient=p1")
+            await client.search("Condition?patient=p1")
+            with pytest.raises(FhirUnavailable, match="answers to this call"):
+                await client.search("ImagingStudy?patient=p1")

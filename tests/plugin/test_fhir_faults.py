@@ -85,7 +85,7 @@ def _feedback_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _settings(budget: float = BUDGET, page_cap: int = 20) -> Settings:
-    return Settings(auth=False, feedback_db="sqlite:///feedback.db", fhir_budget_seconds=budget, fhir_page_cap=page_cap)
+    return Settings(feedback_db="sqlite:///feedback.db", fhir_budget_seconds=budget, fhir_page_cap=page_cap)
 
 
 async def _call(
@@ -93,7 +93,10 @@ async def _call(
 ) -> Answer:
     """POSTs `document` to the app, whose FHIR client goes through `router`; checks that no task is left behind."""
     app = create_app(
-        _settings(budget, page_cap), today=lambda: TODAY, transport=httpx.MockTransport(router.async_handler)
+        _settings(budget, page_cap),
+        auth=False,
+        today=lambda: TODAY,
+        transport=httpx.MockTransport(router.async_handler),
     )
     before = asyncio.all_tasks()
     async with (
@@ -375,7 +378,7 @@ async def test_a_real_closed_port_is_a_412_inside_the_budget() -> None:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     document = {**_request(DataKey.PROCEDURES), "fhirServer": f"http://127.0.0.1:{closed_port}/fhir"}
-    app = create_app(_settings(), today=lambda: TODAY)
+    app = create_app(_settings(), auth=False, today=lambda: TODAY)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://cds.test") as client,
@@ -399,7 +402,7 @@ async def test_a_real_server_that_never_answers_is_cut_off_at_the_budget() -> No
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     document = {**_request(DataKey.CONDITIONS), "fhirServer": f"http://127.0.0.1:{port}/fhir"}
-    app = create_app(_settings(), today=lambda: TODAY)
+    app = create_app(_settings(), auth=False, today=lambda: TODAY)
     try:
         async with (
             app.router.lifespan_context(app),
@@ -484,7 +487,9 @@ async def test_an_absent_key_without_a_fhir_server_is_a_412_for_procedures() -> 
 
 
 async def test_a_fhir_server_url_that_cannot_be_requested_is_reported_not_raised() -> None:
-    for unusable in ("http://[::1", "http://bad\x00host/fhir", "http://xn--.test/fhir"):
+    # A URL that parses but whose host cannot be encoded for a request (no valid IDNA label); unparseable ones are
+    # a 400 at the edge (tests/cds_hooks/test_endpoints.py).
+    for unusable in ("http://xn--.test/fhir",):
         document = {**_request(DataKey.CONDITIONS), "fhirServer": unusable}
 
         answer = await _call(document, _router())

@@ -23,7 +23,7 @@ SHIPPED_POLICIES = sorted(load_catalog().policies)
 @pytest.fixture
 def not_started(tmp_path: Path) -> Iterator[TestClient]:
     """The app before its start-up has run (no `with` around the client, so no lifespan)."""
-    app = create_app(Settings(auth=False, feedback_db=f"sqlite:///{tmp_path / 'feedback.db'}"))
+    app = create_app(Settings(feedback_db=f"sqlite:///{tmp_path / 'feedback.db'}"), auth=False)
     client = TestClient(app, raise_server_exceptions=False)
     yield client
     with client:  # runs start-up and shut-down afterwards, so the app's feedback store is closed
@@ -73,7 +73,7 @@ def test_probes_need_no_jwt_when_auth_is_on(tmp_path: Path) -> None:
 def test_an_icd10cm_table_past_its_release_period_is_logged_at_start_up(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings(auth=False, feedback_db=f"sqlite:///{tmp_path / 'feedback.db'}")
-    with caplog.at_level(logging.WARNING), TestClient(create_app(settings, today=lambda: date(2030, 1, 1))):
+    settings = Settings(feedback_db=f"sqlite:///{tmp_path / 'feedback.db'}")
+    with caplog.at_level(logging.WARNING), TestClient(create_app(settings, auth=False, today=lambda: date(2030, 1, 1))):
         pass
     assert "ICD-10-CM table is past its release period" in caplog.text

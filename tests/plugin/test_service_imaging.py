@@ -47,7 +47,7 @@ def test_discharge_of_62323_without_images_is_critical_for_medicare(service: Tes
     body = post(service, "epidural-encounter-discharge", discharge(coverages=MEDICARE))
     missing = card(body, "imaging-evidence-missing")
     assert missing["indicator"] == "critical"
-    assert "nothing" in missing["detail"]
+    assert "no imaging study on record is linked" in missing["detail"]
 
 
 def test_discharge_of_62323_with_archived_fluoroscopy_has_no_evidence_card(service: TestClient) -> None:
@@ -59,4 +59,6 @@ def test_discharge_of_62323_with_archived_fluoroscopy_has_no_evidence_card(servi
 def test_discharge_names_an_ultrasound_study_that_is_not_evidence(service: TestClient) -> None:
     images = [imaging_study("us-1", "US", "2026-11-20T09:35:00-05:00", encounter=ENCOUNTER)]
     body = post(service, "epidural-encounter-discharge", discharge(coverages=MEDICARE, imaging=images))
-    assert "ImagingStudy/us-1: ultrasound" in card(body, "imaging-evidence-missing")["detail"]
+    detail = card(body, "imaging-evidence-missing")["detail"]
+    assert "an ultrasound study (modality US)" in detail
+    assert detail.endswith("Record: Procedure/esi-1, ImagingStudy/us-1")

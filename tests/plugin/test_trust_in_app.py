@@ -144,18 +144,22 @@ def test_logs_never_carry_tokens_or_patient_data(
         app_client.post(SERVICE_URL, json=fetching_request(ALLOWED_FHIR), headers={"Authorization": "Bearer not.a.jwt"})
     formatter = JsonFormatter()
     written = "\n".join(formatter.format(record) for record in caplog.records)
-    assert "hook answered" in written
+    assert '"message":"request"' in written
+    assert '"reason":"unauthorized:malformed"' in written
     for secret in (bearer, bearer.split(".")[1], ACCESS_TOKEN, PATIENT_NAME, "not.a.jwt"):
         assert secret not in written
 
 
 def test_cors_origins_can_be_restricted(tmp_path: Path) -> None:
-    settings = Settings(
-        auth=False, feedback_db=f"sqlite:///{tmp_path / 'f.db'}", cors_allow_origins=["https://ehr.example.org"]
-    )
-    with TestClient(create_app(settings)) as client:
+    settings = Settings(feedback_db=f"sqlite:///{tmp_path / 'f.db'}", cors_allow_origins=["https://ehr.example.org"])
+    with TestClient(create_app(settings, auth=False)) as client:
         preflight = {"Access-Control-Request-Method": "POST"}
         allowed = client.options("/cds-services", headers={"Origin": "https://ehr.example.org", **preflight})
         denied = client.options("/cds-services", headers={"Origin": "https://evil.example.com", **preflight})
     assert allowed.headers.get("access-control-allow-origin") == "https://ehr.example.org"
     assert "access-control-allow-origin" not in denied.headers
+    # Refused like every other error: an OperationOutcome, as JSON.
+    assert denied.status_code == 400
+    assert denied.headers["content-type"] == "application/json"
+    assert denied.json()["resourceType"] == "OperationOutcome"
+    assert denied.json()["issue"][0]["diagnostics"] == "Disallowed CORS origin"

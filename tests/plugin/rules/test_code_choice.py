@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from fhir_mappings.facts import ClinicalRecord, InjectionOrder, Modality, PerformedInjection, StatedIntent
+from msgspec.structs import replace
+
+from fhir_mappings.facts import ClinicalRecord, Evidence, InjectionOrder, Modality, PerformedInjection, StatedIntent
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion
 from plugin.rules import code_choice
 from plugin.rules.code_choice import code_mismatches
@@ -261,9 +263,74 @@ def test_neurolytic_card_does_not_claim_imaging_its_code_lacks() -> None:
 
 def test_region_card_explains_a_level_across_two_regions() -> None:
     [finding] = check(order("64483", None, intent=StatedIntent(levels=(T12_L1,))))
-    assert "A58993" in finding.detail
+    assert "belongs to its upper segment's region" in finding.detail
 
 
 def test_region_card_of_a_level_within_one_region_needs_no_explanation() -> None:
     [finding] = check(order("64483", None, intent=StatedIntent(levels=(C6_C7,))))
-    assert "A58993" not in finding.detail
+    assert "upper segment" not in finding.detail
+
+
+# --- evidence decides the card (docs/card-text.md, "Evidence") -----------------------------------------------------
+
+
+def mentioned(intent: StatedIntent, *attributes: str) -> StatedIntent:
+    """`intent`, with `attributes` read only from words that may not be about this injection."""
+    return replace(intent, evidence=tuple((name, Evidence.MENTIONED) for name in attributes))
+
+
+def test_a_catheter_only_mentioned_asks_to_check_and_offers_no_fix() -> None:
+    intent = mentioned(StatedIntent(approach=IL, levels=(L4_L5,), guidance=FLUORO, catheter=True), "catheter")
+    [finding] = check(order("62323", None, intent=intent))
+    assert finding.rule is RuleId.CODE_CATHETER_MISMATCH
+    assert finding.severity is Severity.WARNING
+    assert finding.fixes == ()
+    assert finding.summary == "The order mentions a catheter: check whether 62323 is right"
+    assert "the right code is **62327**" in finding.detail
+
+
+def test_a_stated_catheter_gets_the_fix() -> None:
+    intent = StatedIntent(approach=IL, levels=(L4_L5,), guidance=FLUORO, catheter=True)
+    [finding] = check(order("62323", None, intent=intent))
+    assert recoded_to(finding) == "62327"
+
+
+def test_a_structured_catheter_gets_the_fix() -> None:
+    intent = StatedIntent(catheter=True, evidence=(("catheter", Evidence.STRUCTURED),))
+    [finding] = check(order("62323", None, intent=intent))
+    assert recoded_to(finding) == "62327"
+
+
+def test_a_level_only_mentioned_in_another_region_asks_to_check() -> None:
+    intent = mentioned(StatedIntent(approach=IL, levels=(SpinalLevel("T2"),), guidance=FLUORO), "levels")
+    [finding] = check(order("62323", None, intent=intent))
+    assert finding.rule is RuleId.CODE_REGION_MISMATCH
+    assert finding.fixes == ()
+    assert finding.summary.startswith("The order mentions T2 (cervical/thoracic): check whether 62323 is right")
+
+
+def test_an_approach_only_mentioned_asks_to_check() -> None:
+    intent = mentioned(StatedIntent(approach=TF, levels=(L4_L5,), guidance=FLUORO), "approach")
+    [finding] = check(order("62323", None, intent=intent))
+    assert (finding.rule, finding.fixes) == (RuleId.CODE_APPROACH_MISMATCH, ())
+
+
+def test_a_neurolytic_only_mentioned_asks_to_check() -> None:
+    intent = mentioned(StatedIntent(approach=IL, levels=(L4_L5,), guidance=FLUORO, neurolytic=True), "neurolytic")
+    [finding] = check(order("62323", None, intent=intent))
+    assert (finding.rule, finding.fixes) == (RuleId.CODE_NEUROLYTIC, ())
+    assert "62282" in finding.detail
+
+
+def test_a_mention_does_not_change_the_code_a_firm_card_suggests() -> None:
+    intent = mentioned(StatedIntent(approach=TF, levels=(L4_L5,), guidance=FLUORO, catheter=True), "catheter")
+    findings = check(order("62323", None, intent=intent))
+    assert [recoded_to(finding) for finding in findings if finding.fixes] == ["64483"]
+
+
+def test_a_mention_that_agrees_with_the_firm_reading_adds_no_card() -> None:
+    intent = StatedIntent(
+        approach=TF, levels=(L4_L5,), guidance=FLUORO, evidence=(("body_site_regions", Evidence.MENTIONED),)
+    )
+    findings = check(order("62323", None, intent=intent))
+    assert [finding.rule for finding in findings] == [RuleId.CODE_APPROACH_MISMATCH]

@@ -10,11 +10,12 @@ from fhir_mappings.facts import (
     ClinicalRecord,
     CompanionOrder,
     Diagnosis,
+    Evidence,
     InjectionOrder,
     PerformedInjection,
     StatedIntent,
 )
-from fhir_mappings.spine import SpinalLevel
+from fhir_mappings.spine import SpinalLevel, SpinalRegion
 from plugin.rules import diagnosis
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.diagnosis import (
@@ -206,7 +207,7 @@ def test_order_without_date_is_judged_on_the_day_of_the_check() -> None:
 def test_invalid_code_of_a_referenced_condition_is_reported() -> None:
     order_ = lumbar("62323", reason_references=("Condition/old",))
     [finding] = diagnosis_invalid(facts(order_, conditions=[condition("old", "M54.5")]), MEDICARE, TODAY)
-    assert "Condition/old" in finding.detail
+    assert finding.references == ("Condition/old",)
 
 
 def test_invalid_suggestions_are_capped_at_the_conventions_limit() -> None:
@@ -274,7 +275,7 @@ def test_root_disorder_and_spondylosis_conflict() -> None:
 def test_conflict_with_the_condition_the_order_references() -> None:
     order_ = lumbar("62323", "M54.41", reason_references=("Condition/c1",))
     [finding] = diagnosis_conflict(facts(order_, conditions=[condition("c1", "M51.16")]), MEDICARE, TODAY)
-    assert "Condition/c1" in finding.detail
+    assert finding.references == ("Condition/c1",)
 
 
 def test_excludes1_is_not_judged_against_record_diagnoses_off_the_order() -> None:
@@ -296,6 +297,25 @@ def test_thoracic_root_disorder_conflicts_with_a_lumbar_injection() -> None:
 def test_lumbar_diagnosis_conflicts_with_a_cervical_transforaminal_code() -> None:
     [finding] = diagnosis_conflict(facts(order("64479", date(2026, 12, 3), reason_codes=("M54.16",))), MEDICARE, TODAY)
     assert "lumbar/sacral" in finding.summary
+
+
+def test_a_diagnosis_of_the_region_injected_is_not_blamed_for_a_code_of_the_other_region() -> None:
+    caudal_coded_cervical = order(
+        "62321",
+        date(2026, 12, 3),
+        reason_codes=("M51.17",),
+        intent=StatedIntent(body_site_regions=frozenset({SpinalRegion.LUMBAR_SACRAL})),
+    )
+    assert diagnosis_conflict(facts(caudal_coded_cervical), MEDICARE, TODAY) == []
+
+
+def test_a_region_only_mentioned_does_not_decide_the_region_injected() -> None:
+    words = StatedIntent(
+        body_site_regions=frozenset({SpinalRegion.LUMBAR_SACRAL}), evidence=(("body_site_regions", Evidence.MENTIONED),)
+    )
+    cervical = order("62321", date(2026, 12, 3), reason_codes=("M51.17",), intent=words)
+    [finding] = diagnosis_conflict(facts(cervical), MEDICARE, TODAY)
+    assert "lumbar/sacral diagnosis" in finding.summary
 
 
 def test_thoracolumbar_diagnosis_fits_either_region() -> None:

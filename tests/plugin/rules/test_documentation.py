@@ -10,6 +10,7 @@ from msgspec.structs import replace
 
 from fhir_mappings.facts import (
     ClinicalRecord,
+    Evidence,
     ImagingEvidence,
     Modality,
     OtherProcedure,
@@ -113,19 +114,26 @@ def test_one_card_per_injection_lists_every_missing_item() -> None:
     assert finding.severity is Severity.WARNING
     assert finding.subject == "Procedure/esi"
     assert finding.citing == MEDICARE.conventions_citing
-    assert "3 documentation item(s)" in finding.summary
-    assert missing(discharge(esi(reason_codes=(), drug_codes=()), others=())) == [
-        "diagnosis",
-        "conservative-care",
-        "drug",
-    ]
+    assert "2 documentation items missing" in finding.summary
+    assert missing(discharge(esi(reason_codes=(), drug_codes=()), others=())) == ["conservative-care", "drug"]
+
+
+def test_one_missing_item_is_written_in_the_singular() -> None:
+    [finding] = checklist(discharge(esi(drug_codes=())))
+    assert "1 documentation item missing" in finding.summary
+
+
+def test_the_card_names_no_fhir_element() -> None:
+    [finding] = checklist(discharge(esi(drug_codes=(), reason_codes=())))
+    assert "usedCode" not in finding.detail
+    assert "Procedure/" not in finding.detail
 
 
 # --- diagnosis ------------------------------------------------------------------------------------------------------
 
 
-def test_injection_without_a_reason_lacks_a_diagnosis() -> None:
-    assert missing(discharge(esi(reason_codes=()))) == ["diagnosis"]
+def test_a_missing_diagnosis_is_left_to_its_own_card() -> None:
+    assert missing(discharge(esi(reason_codes=()))) == []
 
 
 def test_reason_reference_counts_as_a_diagnosis() -> None:
@@ -175,8 +183,12 @@ def test_pt_meaning_patient_does_not_count() -> None:
 # --- imaging --------------------------------------------------------------------------------------------------------
 
 
-def test_imaging_guided_injection_without_archived_images_lacks_imaging() -> None:
-    assert missing(discharge(esi(), studies=())) == ["imaging"]
+def test_missing_archived_images_are_left_to_their_own_card() -> None:
+    facts = discharge(esi(), studies=())
+    assert missing(facts) == []
+    assert [finding.rule for finding in imaging.imaging_evidence_missing(facts, MEDICARE, TODAY)] == [
+        RuleId.IMAGING_EVIDENCE_MISSING
+    ]
 
 
 def test_without_imaging_code_needs_no_archived_images() -> None:
@@ -218,6 +230,18 @@ def test_no_level_in_words_or_body_site_lacks_the_level() -> None:
 def test_body_site_counts_as_the_level() -> None:
     intent = StatedIntent(approach=Approach.INTERLAMINAR, guidance=INTENT.guidance)
     assert missing(discharge(esi(intent=intent, has_body_site=True))) == []
+
+
+def test_levels_only_mentioned_in_the_note_do_not_count_as_the_level() -> None:
+    intent = replace(INTENT, evidence=(("levels", Evidence.MENTIONED),))
+    [finding] = checklist(discharge(esi(intent=intent, has_body_site=False)))
+    assert "no spinal level" in finding.detail
+
+
+def test_an_approach_only_mentioned_does_not_count_as_the_approach() -> None:
+    intent = replace(INTENT, evidence=(("approach", Evidence.MENTIONED),))
+    [finding] = checklist(discharge(esi(intent=intent)))
+    assert "no approach" in finding.detail
 
 
 def test_unstated_approach_lacks_the_approach() -> None:

@@ -30,7 +30,7 @@ def test_fifth_lumbar_session_in_twelve_months_exceeds_medicare_cap() -> None:
     assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
     assert finding.severity is Severity.CRITICAL
     assert "2027-01-12" in finding.detail  # the first session leaves the window on its anniversary
-    assert "medicare-esi-lcd" in finding.detail
+    assert "**Medicare epidural steroid injection LCDs (all MACs, 2021 family)**" in finding.detail
     assert "5 sessions (cap 4)" in finding.detail
 
 

@@ -11,6 +11,7 @@ from msgspec.structs import replace
 from fhir_mappings.facts import (
     ClinicalRecord,
     CompanionOrder,
+    Evidence,
     ImagingEvidence,
     InjectionOrder,
     Modality,
@@ -247,11 +248,51 @@ def test_payer_without_imaging_requirement_accepts_without_imaging_order() -> No
     assert sign(lumbar_order("62322"), policy=GENERIC) == []
 
 
-def test_medicare_ultrasound_only_with_imaging_order_is_imaging_required() -> None:
-    findings = sign(lumbar_order("62323", intent=ULTRASOUND))
-    [required] = of(findings, RuleId.IMAGING_REQUIRED)
+def test_medicare_ultrasound_only_with_imaging_order_gets_one_advice_and_no_uncovered_code() -> None:
+    [required] = sign(lumbar_order("62323", intent=ULTRASOUND))
+    assert required.rule is RuleId.IMAGING_REQUIRED
     assert required.fixes == ()
     assert "ultrasound" in required.summary
+    assert "keep 62323" in required.detail
+    assert "62322, which this policy does not cover" in required.detail
+
+
+def test_medicare_without_imaging_stated_with_imaging_order_is_not_recoded_to_an_uncovered_code() -> None:
+    [required] = sign(lumbar_order("62323", intent=UNGUIDED))
+    assert (required.rule, required.fixes) == (RuleId.IMAGING_REQUIRED, ())
+
+
+def test_ultrasound_only_mentioned_asks_to_check_the_guidance_the_payer_requires() -> None:
+    intent = replace(ULTRASOUND, evidence=(("guidance", Evidence.MENTIONED),))
+    [required] = sign(lumbar_order("62323", intent=intent))
+    assert (
+        required.summary
+        == "The order mentions ultrasound guidance only: check it is fluoroscopy or CT, which the payer requires"
+    )
+    assert required.fixes == ()
+
+
+def test_fluoroscopy_only_mentioned_with_a_without_imaging_code_asks_to_check_without_a_fix() -> None:
+    intent = replace(FLUOROSCOPY, evidence=(("guidance", Evidence.MENTIONED),))
+    [mismatch] = sign(lumbar_order("62322", intent=intent), policy=GENERIC)
+    assert mismatch.rule is RuleId.CODE_IMAGING_MISMATCH
+    assert mismatch.summary == "The order mentions fluoroscopy guidance: check whether 62322 (without imaging) is right"
+    assert mismatch.fixes == ()
+
+
+def test_without_imaging_only_mentioned_with_a_with_imaging_code_asks_to_check_without_a_fix() -> None:
+    intent = replace(UNGUIDED, evidence=(("without_guidance", Evidence.MENTIONED),))
+    [mismatch] = sign(lumbar_order("62323", intent=intent), policy=GENERIC)
+    assert mismatch.summary == "The order mentions no imaging guidance: check whether 62323 (with imaging) is right"
+    assert mismatch.fixes == ()
+
+
+def test_a_guidance_order_is_firm_even_when_the_words_only_mention_guidance() -> None:
+    intent = replace(FLUOROSCOPY, evidence=(("guidance", Evidence.MENTIONED),))
+    findings = sign(lumbar_order("62322", intent=intent), companions=[companion()], policy=GENERIC)
+    [mismatch] = of(findings, RuleId.CODE_IMAGING_MISMATCH)
+    assert [fix.code for fix in mismatch.fixes if isinstance(fix, Recode)] == ["62323"]
+    assert mismatch.references == (FLUORO_ORDER,)
 
 
 def test_medicare_catheter_code_outside_the_policy_codes_is_not_imaging_required() -> None:
@@ -293,7 +334,7 @@ def test_without_imaging_injection_with_archived_fluoroscopy_names_the_with_imag
     [finding] = discharged(discharge(injection("62322"), studies=[study()]), GENERIC)
     assert finding.rule is RuleId.CODE_IMAGING_MISMATCH
     assert "62323" in finding.summary
-    assert "ImagingStudy/rf" in finding.detail
+    assert "ImagingStudy/rf" in finding.references
     assert finding.fixes == ()
 
 
@@ -337,7 +378,7 @@ def test_medicare_injection_without_images_is_critical_and_says_nothing_was_foun
     assert finding.rule is RuleId.IMAGING_EVIDENCE_MISSING
     assert finding.severity is Severity.CRITICAL
     assert finding.citing == MEDICARE.citing
-    assert "nothing" in finding.detail
+    assert "no imaging study on record is linked" in finding.detail
 
 
 def test_injection_without_images_is_a_warning_when_the_payer_does_not_require_imaging() -> None:
@@ -355,12 +396,13 @@ def test_catheter_code_outside_medicare_imaging_codes_gets_a_warning() -> None:
 def test_ultrasound_study_is_not_evidence_and_is_named() -> None:
     [finding] = discharged(discharge(injection("62323"), studies=[study("ImagingStudy/us", "US")]))
     assert finding.rule is RuleId.IMAGING_EVIDENCE_MISSING
-    assert "ImagingStudy/us: ultrasound" in finding.detail
+    assert "an ultrasound study (modality US)" in finding.detail
+    assert finding.references == ("ImagingStudy/us",)
 
 
 def test_fluoroscopy_study_without_stored_instances_is_not_evidence_and_is_named() -> None:
     [finding] = discharged(discharge(injection("62323"), studies=[study(instances=0)]))
-    assert "fluoroscopy (modality RF); 0 stored instance(s)" in finding.detail
+    assert "a fluoroscopy study (modality RF) of 2026-11-20: 0 stored images" in finding.detail
 
 
 def test_cancelled_fluoroscopy_study_is_not_evidence() -> None:
@@ -371,7 +413,7 @@ def test_cancelled_fluoroscopy_study_is_not_evidence() -> None:
 def test_fluoroscopy_study_of_another_visit_is_not_evidence() -> None:
     other_visit = study(started_on=date(2026, 6, 1), encounter="Encounter/old")
     [finding] = discharged(discharge(injection("62323"), studies=[other_visit]))
-    assert "nothing" in finding.detail
+    assert "no imaging study on record is linked" in finding.detail
 
 
 def test_c_arm_study_linked_by_procedure_reference_is_evidence() -> None:
@@ -419,4 +461,4 @@ def test_qualifying_studies_returns_only_linked_evidence() -> None:
 
 def test_study_of_another_modality_is_named_by_its_code() -> None:
     [finding] = discharged(discharge(injection("62323"), studies=[study("ImagingStudy/mr", "MR")]))
-    assert "ImagingStudy/mr: other imaging (modality MR); modality not RF/XA/CT" in finding.detail
+    assert "an imaging study (modality MR) of 2026-11-20: modality not RF/XA/CT" in finding.detail

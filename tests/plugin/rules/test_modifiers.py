@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fhir_mappings.facts import ClinicalRecord, InjectionOrder, PerformedInjection, StatedIntent
+from fhir_mappings.facts import ClinicalRecord, Evidence, InjectionOrder, PerformedInjection, StatedIntent
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts
@@ -82,3 +82,11 @@ def test_performed_injection_with_a_forbidden_modifier_is_flagged_for_the_claim(
     assert finding.subject == "Procedure/p1"
     assert finding.fixes == ()
     assert "on the claim" in finding.summary
+
+
+def test_bilateral_only_mentioned_asks_to_check_the_injection_is_midline() -> None:
+    intent = StatedIntent(bilateral=True, evidence=(("bilateral", Evidence.MENTIONED),))
+    [finding] = sign(order("62323", TODAY, intent=intent))
+    assert finding.rule is RuleId.MODIFIER_INVALID
+    assert finding.summary == "The order mentions bilateral: check that the 62323 is one midline injection"
+    assert "perhaps of the symptoms" in finding.detail

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fhir_mappings.facts import ClinicalRecord, InjectionOrder, PerformedInjection, StatedIntent
+from fhir_mappings.facts import ClinicalRecord, Evidence, InjectionOrder, PerformedInjection, StatedIntent
 from fhir_mappings.spine import Approach, SpinalLevel
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding, Recode, RuleId, Severity
@@ -90,7 +90,8 @@ def test_catheter_codes_are_not_counted_by_medicare() -> None:
 def test_two_regions_in_one_session_exceed_medicare() -> None:
     [finding] = sign(line("64483", "lumbar"), line("64479", "cervical"))
     assert finding.summary.startswith("2 spinal regions")
-    assert "cervical/thoracic: ServiceRequest/cervical" in finding.detail
+    assert "cervical/thoracic: 64479" in finding.detail
+    assert finding.subject == "ServiceRequest/cervical"
 
 
 def test_two_regions_on_different_days_are_two_sessions() -> None:
@@ -104,7 +105,7 @@ def test_levels_of_two_regions_in_one_order_are_two_regions() -> None:
 
 def test_modifier_59_is_named_as_not_getting_round_one_region() -> None:
     [finding] = sign(line("64483", "lumbar"), line("64479", "cervical", modifiers=("59",)))
-    assert "Modifier 59 on ServiceRequest/cervical" in finding.detail
+    assert "Modifier 59 on 64479" in finding.detail
     assert MEDICARE.conventions.session_counting.distinct_procedure_citation in finding.detail
 
 
@@ -180,3 +181,23 @@ def test_lines_for_each_side_over_the_limit_say_how_sides_are_counted() -> None:
     [finding] = sign(*orders)
     assert finding.summary.startswith("3 transforaminal levels")
     assert MEDICARE.conventions.session_counting.laterality_citation in finding.detail
+
+
+def test_levels_only_mentioned_are_not_counted() -> None:
+    mentioned = StatedIntent(
+        approach=Approach.TRANSFORAMINAL,
+        levels=(L3_L4, L4_L5, L5_S1),
+        evidence=(("levels", Evidence.MENTIONED),),
+    )
+    assert sign(line("64483", "a", intent=mentioned)) == []
+
+
+def test_a_level_only_mentioned_in_another_region_is_no_second_region() -> None:
+    mentioned = StatedIntent(levels=(C6_C7, L5_S1), evidence=(("levels", Evidence.MENTIONED),))
+    assert sign(line("64483", "a", intent=mentioned)) == []
+
+
+def test_the_regions_and_levels_of_one_session_name_the_session() -> None:
+    findings = sign(line("62323", "lumbar"), line("62321", "cervical"))
+    assert [finding.summary[:17] for finding in findings] == ["2 spinal regions ", "2 interlaminar le"]
+    assert {finding.session for finding in findings} == {DAY}

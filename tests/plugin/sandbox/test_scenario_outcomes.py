@@ -75,8 +75,8 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[date, Te
         clients: dict[date, TestClient] = {}
         for day in DAYS:
             store = tmp_path_factory.mktemp("feedback") / "feedback.db"
-            settings = Settings(auth=False, feedback_db=f"sqlite:///{store}")
-            clients[day] = stack.enter_context(TestClient(create_app(settings, today=fixed(day))))
+            settings = Settings(feedback_db=f"sqlite:///{store}")
+            clients[day] = stack.enter_context(TestClient(create_app(settings, auth=False, today=fixed(day))))
         yield clients
 
 
