@@ -97,7 +97,6 @@ def provider() -> IdentityProvider:
 @pytest.fixture
 def client(provider: IdentityProvider) -> Iterator[TestClient]:
     settings = Settings(
-        auth=False,
         workspace={
             "secret_key": SECRET,
             "secure_cookie": False,

@@ -21,7 +21,6 @@ SECRET = "w" * 40
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(
-        auth=False,
         feedback_db=f"sqlite:///{tmp_path / 'service.db'}",
         workspace={
             "secret_key": SECRET,
@@ -30,7 +29,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
             "local_user": {"username": "billing", "password_hash": hash_password(PASSWORD)},
         },
     )
-    with TestClient(create_app(settings), follow_redirects=False) as test_client:
+    with TestClient(create_app(settings, auth=False), follow_redirects=False) as test_client:
         form = test_client.get("/workspace/login").text
         csrf = re.search(r'name="csrf" value="([^"]+)"', form)
         assert csrf is not None
