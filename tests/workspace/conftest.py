@@ -151,8 +151,10 @@ password_hash = "{hash_password(PASSWORD)}"
             yield Workspace(url=url, fhir=fhir, patient=patient)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Playwright's sync API runs an event loop in this thread while it is open: closed with the module, so no test
+    elsewhere that runs its own loop (asyncio.run) ever shares a thread with it, in any test order."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/browser install (Debian's chromium)")
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
