@@ -75,7 +75,7 @@ def workspace_app(
         html = templates.get_template(name).render(
             operator=operators.operator_of(request),
             csrf=operators.csrf_token(request),
-            base=str(request.url_for("worklist")).rsplit("/", 1)[0],
+            base=_path(request, "worklist").rsplit("/", 1)[0],
             **values,
         )
         return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
@@ -88,14 +88,14 @@ def workspace_app(
         return name
 
     async def sign_in_first(request: Request, _: Exception) -> Response:
-        return RedirectResponse(request.url_for("login"), status_code=303)
+        return RedirectResponse(_path(request, "login"), status_code=303)
 
     app.add_exception_handler(_SignInFirst, sign_in_first)
     operator = Depends(require_operator)
 
     @app.get("/", name="home")
     async def home(request: Request) -> Response:
-        return RedirectResponse(request.url_for("worklist"), status_code=303)
+        return RedirectResponse(_path(request, "worklist"), status_code=303)
 
     @app.get("/login", name="login")
     async def login_form(request: Request) -> Response:
@@ -143,7 +143,7 @@ def workspace_app(
     async def logout(request: Request, csrf: str = Form("")) -> Response:
         if operators.csrf_valid(request, csrf):
             request.session.clear()
-        return RedirectResponse(request.url_for("login"), status_code=303)
+        return RedirectResponse(_path(request, "login"), status_code=303)
 
     @app.get("/worklist", name="worklist", dependencies=[operator])
     async def worklist(request: Request) -> Response:
@@ -228,7 +228,12 @@ def _signed_in(request: Request, name: str) -> Response:
     operators.sign_in(request, name)
     logger.info("workspace sign-in")
     path = target if isinstance(target, str) and target.startswith("/workspace/") else None
-    return RedirectResponse(path or request.url_for("worklist"), status_code=303)
+    return RedirectResponse(path or _path(request, "worklist"), status_code=303)
+
+
+def _path(request: Request, route: str) -> str:
+    """A route's path only: links and redirects stay on the scheme and host the browser used, behind a proxy too."""
+    return request.url_for(route).path
 
 
 def _public(settings: Settings, request: Request, route: str) -> str:
