@@ -23,6 +23,9 @@ from plugin.worklist.output import CsvWriter, JsonLinesWriter, RowWriter, TableW
 from plugin.worklist.review import PatientReview, Period, review_patient
 from plugin.worklist.runner import ExportReview, Progress
 
+# The hooks' fetch budget is set for a clinician waiting on a card; nobody waits on one patient of a batch.
+BATCH_FETCH_SECONDS = 30.0
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worklist = subparsers.add_parser(
@@ -64,6 +67,8 @@ def run(arguments: argparse.Namespace) -> int:
     period = Period(start=arguments.start or end - timedelta(days=7), end=end, today=today, horizon_days=arguments.days)
     if period.start > period.end:
         return _refuse("--from is after --to")
+    if arguments.days < 0:
+        return _refuse("--days must be 0 or more")
     settings = load_settings(arguments.config, os.environ)
     out: TextIO = arguments.output.open("w", encoding="utf-8", newline="") if arguments.output else sys.stdout
     try:
@@ -86,9 +91,8 @@ def run(arguments: argparse.Namespace) -> int:
                 token = os.environ.get(arguments.token_env) if arguments.token_env else None
                 if arguments.token_env and not token:
                     return _refuse(f"--token-env: {arguments.token_env} is not set")
-                fetch = FetchSettings(
-                    max(settings.fhir_budget_seconds, 30.0), settings.fhir_page_cap, settings.fhir_page_size
-                )
+                budget = max(settings.fhir_budget_seconds, BATCH_FETCH_SECONDS)
+                fetch = FetchSettings(budget, settings.fhir_page_cap, settings.fhir_page_size)
                 asyncio.run(_from_server(arguments, period, fetch, token, settings.policy_dir, writer, progress))
                 progress.finish()
         except (NdjsonError, PatientsUnavailable) as error:
