@@ -9,6 +9,25 @@ if body_path and body_path ~= "" then
   wrk.headers["Content-Type"] = "application/json"
 end
 
+-- BENCH_TOKENS: a file of JWTs, one a line; each request carries the next one (a CDS Hooks token is used once).
+local tokens = {}
+local token_path = os.getenv("BENCH_TOKENS")
+if token_path and token_path ~= "" then
+  for line in io.lines(token_path) do
+    tokens[#tokens + 1] = line
+  end
+end
+local sent = 0
+
+if #tokens > 0 then
+  request = function()
+    sent = sent + 1
+    local headers = {["Content-Type"] = "application/json"}
+    headers["Authorization"] = "Bearer " .. tokens[(sent - 1) % #tokens + 1]
+    return wrk.format(nil, nil, headers)
+  end
+end
+
 function done(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format(

@@ -5,6 +5,7 @@ CdsHooksError                 (abstract; never raised itself)
 ├── Unauthorized              401  missing or bad JWT (answered bare, no detail)
 ├── Forbidden                 403  a trusted client asked for something it may not (e.g. a fhirServer off its list)
 ├── UnknownService            404  no service with that id
+├── RequestTimeout            408  the client did not send the whole request in time
 ├── PrefetchUnavailable       412  required data neither prefetched nor obtainable from fhirServer
 ├── PayloadTooLarge           413  request body over the configured limit
 └── ServiceUnavailable        503  the service's own storage failed; the client may retry
@@ -58,6 +59,11 @@ class UnknownService(CdsHooksError):
     status = 404
     code = "not-found"
     reason = "not-found"
+
+
+class RequestTimeout(CdsHooksError):
+    status = 408
+    code = "timeout"
 
 
 class PrefetchUnavailable(CdsHooksError):

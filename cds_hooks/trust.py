@@ -33,14 +33,13 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from cds_hooks.errors import Forbidden, Unauthorized
+from cds_hooks.errors import Unauthorized
 
 __all__ = [
     "JwtVerifier",
     "TrustedClient",
     "VerifiedToken",
     "fhir_server_allowed",
-    "require_fhir_server_allowed",
 ]
 
 logger = logging.getLogger(__name__)
@@ -294,10 +293,10 @@ class JwtVerifier:
         # These unverified reads only choose which configured issuer and key to check against;
         # nothing from them is trusted until the signature verifies.
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            unverified_token = jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             _reject("malformed", "malformed token")
+        header, unverified = unverified_token["header"], unverified_token["payload"]
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in _ALGORITHM_CURVES:
             _reject("malformed", "algorithm not allowed")
@@ -457,9 +456,3 @@ def fhir_server_allowed(fhir_server: str, allowed: Sequence[str]) -> bool:
         if segments[: len(base[3])] == base[3]:
             return True
     return False
-
-
-def require_fhir_server_allowed(fhir_server: str, client: TrustedClient) -> None:
-    """Raise Forbidden unless `client` may direct us to `fhir_server`."""
-    if not fhir_server_allowed(fhir_server, client.fhir_servers):
-        raise Forbidden("fhirServer is not on the allow-list for this client")

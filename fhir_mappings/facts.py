@@ -91,6 +91,40 @@ class CompanionOrder(Fact, frozen=True):
     text: str
 
 
+class Documented(Fact, frozen=True):
+    """What a procedure's notes affirm for the claim's documentation checklist (reference section 7): each item is met
+    when it is in structured data or affirmed in the note (a negated "no medication injected" is not a drug)."""
+
+    drug: bool = False
+    dose: bool = False
+    volume: bool = False
+    response: bool = False
+    complications: bool = False  # "no complications" documents them as surely as "vasovagal episode" does
+
+
+class AdministeredDrug(Fact, frozen=True):
+    """A MedicationAdministration: structured evidence of the drug, dose and route given."""
+
+    source: str
+    codes: tuple[str, ...]
+    text: str
+    dose: str | None
+    route: str | None
+    part_of: tuple[str, ...]
+    encounter: str | None
+    on: date | None
+
+
+class ProcedureNote(Fact, frozen=True):
+    """The text of a procedure note (DocumentReference), with what it is about: procedures or encounters."""
+
+    source: str
+    text: str
+    related: tuple[str, ...]
+    encounters: tuple[str, ...]
+    on: date | None
+
+
 class PerformedInjection(Fact, frozen=True):
     source: str
     code: str
@@ -109,6 +143,8 @@ class PerformedInjection(Fact, frozen=True):
     has_complication_record: bool
     has_follow_up: bool
     notes: tuple[str, ...]
+    documented: Documented = Documented()
+    administered: tuple[AdministeredDrug, ...] = ()
 
     @property
     def counts_as_performed(self) -> bool:
@@ -141,6 +177,7 @@ class Diagnosis(Fact, frozen=True):
     active: bool
     confirmed: bool
     recorded_on: date | None
+    encounter: str | None = None  # an encounter diagnosis (category encounter-diagnosis) names its encounter
 
 
 class ImagingEvidence(Fact, frozen=True):
@@ -162,6 +199,10 @@ class PayerCoverage(Fact, frozen=True):
     order: int | None
     active_on_period: tuple[date | None, date | None]
     status: str
+    payer_identifiers: tuple[str, ...] = ()
+    """Identifier values of the payer Organization (payer id, NAIC code), for matching a policy by identifier."""
+    payer_states: tuple[str, ...] = ()
+    """States of the payer Organization's addresses: where a Medicaid plan operates, when nothing else says."""
 
     def in_force_on(self, day: date) -> bool:
         start, end = self.active_on_period
@@ -177,6 +218,10 @@ class BookedSession(Fact, frozen=True):
     codes: tuple[str, ...]
     intent: StatedIntent
     text: str
+    type_codes: tuple[tuple[str | None, str], ...] = ()
+    """(system, code) of every coding of its appointmentType, serviceType and specialty: local visit types."""
+    type_texts: tuple[str, ...] = ()
+    """The texts and coding displays of the same elements."""
 
 
 class SkippedResource(Fact, frozen=True):

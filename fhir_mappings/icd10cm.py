@@ -242,11 +242,6 @@ class Icd10Cm:
             return ()
         return tuple(self._codes[p] for p in range(pos + 1, self._end[pos] + 1) if self._parent[p] == pos)
 
-    def ancestors(self, code: str) -> tuple[str, ...]:
-        """Parent first, category last."""
-        pos = self._position.get(normalize(code))
-        return () if pos is None else tuple(self._codes[p] for p in self._ancestor_positions(pos))
-
     def billable_descendants(self, code: str) -> tuple[str, ...]:
         """The billable codes under a header, in tabular order (M54.4 → M54.40, M54.41, M54.42); () for a billable
         or unknown code."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -10,10 +12,11 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from fhir_mappings import views
-from fhir_mappings.bundles import parsed, relative_reference, resources_in
+from fhir_mappings.bundles import parsed, relative_reference
 from fhir_mappings.code_systems import ICD_10_CM, is_procedure_code_system, is_system
 from fhir_mappings.dates import calendar_date
 from fhir_mappings.facts import (
+    AdministeredDrug,
     BookedSession,
     CompanionOrder,
     Diagnosis,
@@ -23,6 +26,7 @@ from fhir_mappings.facts import (
     OtherProcedure,
     PayerCoverage,
     PerformedInjection,
+    ProcedureNote,
     SkippedResource,
     StatedIntent,
 )
@@ -195,8 +199,13 @@ def _primary_injection_code(codes: Iterable[str]) -> str | None:
     return None
 
 
-def read_draft_orders(values: Iterable[Any]) -> tuple[Reading[InjectionOrder], Reading[CompanionOrder]]:
-    """Draft orders: spinal injections (by code, or by words when uncoded) and every other order beside them."""
+def read_draft_orders(
+    values: Iterable[Any], reason_texts: Mapping[str, str] | None = None
+) -> tuple[Reading[InjectionOrder], Reading[CompanionOrder]]:
+    """Draft orders: spinal injections (by code, or by words when uncoded) and every other order beside them.
+    `reason_texts` gives the words of Conditions an order's reasonReference may name ("Condition/c1" → its text): a
+    reason is read for a stated pump trial, whether coded on the order or in the Condition it refers to."""
+    reason_texts = reason_texts or {}
     companions: Reading[CompanionOrder] = Reading()
     injections: Reading[InjectionOrder] = Reading()
     service_requests: list[Any] = []
@@ -211,13 +220,16 @@ def read_draft_orders(values: Iterable[Any]) -> tuple[Reading[InjectionOrder], R
     def convert(order: views.ServiceRequestView, label: str) -> InjectionOrder | CompanionOrder:
         codes, modifiers = _procedure_codes([order.code, *order.order_detail])
         modifiers += tuple(_extension_modifiers(order.extension))
-        words = " ".join(
+        words = "\n".join(
             [*_texts(order.code, *order.order_detail), *(n.text for n in order.note if n.text)]
             + ([order.patient_instruction] if order.patient_instruction else [])
         )
         body_site_words = " ".join(_texts(*order.body_site))
         code = _primary_injection_code(codes)
-        intent = read_intent(words, body_site_words, _codings(order.body_site))
+        reasons = [*_texts(*order.reason_code)]
+        reasons.extend(text for ref in _references(order.reason_reference) if (text := reason_texts.get(ref)))
+        # Each reason is a statement of its own: joined by line breaks, one's words never qualify another's.
+        intent = read_intent(words, body_site_words, _codings(order.body_site), "\n".join(reasons))
         # Words only make an injection of an order that carries no procedure code: "fluoroscopic guidance for the
         # epidural" coded 77003 is a guidance order, however it is worded.
         if code is None and (codes or (intent.approach is None and "epidural" not in words.lower())):
@@ -268,7 +280,7 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
     # Histories repeat the same codings, code texts, notes and body sites: each distinct one is read once per call.
     # The memos live for one call only, so no patient's text outlives its request.
     code_readings: dict[views.CodeableConceptView | None, _CodeReading] = {}
-    intents: dict[tuple[str, str, tuple[tuple[str | None, str], ...]], StatedIntent] = {}
+    intents: dict[tuple[str, str, tuple[tuple[str | None, str], ...], str], StatedIntent] = {}
 
     def code_reading_of(concept: views.CodeableConceptView | None) -> _CodeReading:
         reading = code_readings.get(concept)
@@ -279,8 +291,10 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
             )
         return reading
 
-    def intent_of(words: str, body_site: tuple[views.CodeableConceptView, ...]) -> StatedIntent:
-        wording = (words, " ".join(_texts(*body_site)), _codings(body_site))
+    def intent_of(
+        words: str, body_site: tuple[views.CodeableConceptView, ...], reasons: tuple[views.CodeableConceptView, ...]
+    ) -> StatedIntent:
+        wording = (words, " ".join(_texts(*body_site)), _codings(body_site), "\n".join(_texts(*reasons)))
         intent = intents.get(wording)
         if intent is None:
             intent = intents[wording] = read_intent(*wording)
@@ -293,7 +307,9 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
         )
         performed_on = calendar_date(performed)
         notes = tuple(note.text for note in procedure.note if note.text)
-        words = " ".join((*coded.words, *notes))
+        # Outcome, complication and follow-up texts are what the note says of them, read with the notes.
+        stated = tuple(_texts(procedure.outcome, *procedure.complication, *procedure.follow_up))
+        words = "\n".join((*coded.words, *notes))
         if coded.primary is None:
             if not coded.codes and not words:
                 raise Unreadable("no procedure code")
@@ -322,7 +338,7 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
             based_on=_references(procedure.based_on),
             reason_codes=_icd10_codes(procedure.reason_code),
             reason_references=_references(procedure.reason_reference),
-            intent=intent_of(words, procedure.body_site),
+            intent=intent_of(words, procedure.body_site, procedure.reason_code),
             has_body_site=bool(procedure.body_site),
             drug_codes=tuple(
                 coding.code.strip().upper()
@@ -333,7 +349,7 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
             has_outcome=procedure.outcome is not None,
             has_complication_record=bool(procedure.complication),
             has_follow_up=bool(procedure.follow_up),
-            notes=notes,
+            notes=notes + stated,
         )
 
     result.performed = _read_each(values, "Procedure", views.ProcedureView, convert)
@@ -352,6 +368,7 @@ def read_conditions(values: Iterable[Any]) -> Reading[Diagnosis]:
         if verification == "entered-in-error":
             return None
         display = next((c.display for c in condition.code.coding if c.display), condition.code.text)
+        categories = {coding.code for concept in condition.category for coding in concept.coding}
         return Diagnosis(
             source=label,
             code=codes[0],
@@ -359,6 +376,7 @@ def read_conditions(values: Iterable[Any]) -> Reading[Diagnosis]:
             active=clinical is None or clinical in _ACTIVE_CLINICAL,
             confirmed=verification not in _REFUTED,
             recorded_on=calendar_date(condition.recorded_date or condition.onset_date_time),
+            encounter=_reference(condition.encounter) if "encounter-diagnosis" in categories else None,
         )
 
     return _read_each(values, "Condition", views.ConditionView, convert)
@@ -408,10 +426,16 @@ def read_coverages(
             if coding.code
         )
         names = [payor.display for payor in coverage.payor if payor.display]
+        identifiers: list[str] = []
+        states: list[str] = []
         for reference in _references(coverage.payor):
             organization = resolvable.get(reference)
-            if organization is not None and isinstance(organization.get("name"), str):
+            if organization is None:
+                continue
+            if isinstance(organization.get("name"), str):
                 names.append(organization["name"])
+            identifiers.extend(_identifier_values(organization.get("identifier")))
+            states.extend(_address_states(organization.get("address")))
         names.extend(item.name for item in coverage.class_ if item.name)
         period = coverage.period
         return PayerCoverage(
@@ -424,9 +448,31 @@ def read_coverages(
                 calendar_date(period.end) if period else None,
             ),
             status=coverage.status or "active",
+            payer_identifiers=tuple(identifiers),
+            payer_states=tuple(states),
         )
 
     return _read_each(values, "Coverage", views.CoverageView, convert)
+
+
+def _identifier_values(identifiers: Any) -> list[str]:
+    if not isinstance(identifiers, list):
+        return []
+    return [
+        item["value"].strip()
+        for item in identifiers
+        if isinstance(item, dict) and isinstance(item.get("value"), str) and item["value"].strip()
+    ]
+
+
+def _address_states(addresses: Any) -> list[str]:
+    if not isinstance(addresses, list):
+        return []
+    return [
+        item["state"].strip().upper()
+        for item in addresses
+        if isinstance(item, dict) and isinstance(item.get("state"), str) and item["state"].strip()
+    ]
 
 
 def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[str, Any]]) -> Reading[BookedSession]:
@@ -453,6 +499,7 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
         words.extend(text for text in (appointment.description, appointment.comment) if text)
         text = " ".join(words)
         start = appointment.start or (appointment.requested_period[0].start if appointment.requested_period else None)
+        types = [*appointment.service_type, appointment.appointment_type, *appointment.specialty]
         return BookedSession(
             source=label,
             status=appointment.status or "unknown",
@@ -460,10 +507,81 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
             codes=codes,
             intent=read_intent(text),
             text=text,
+            type_codes=_codings(concept for concept in types if concept is not None),
+            type_texts=tuple(
+                dict.fromkeys(
+                    words
+                    for concept in types
+                    if concept is not None
+                    for words in (concept.text, *(coding.display for coding in concept.coding))
+                    if words
+                )
+            ),
         )
 
     return _read_each(values, "Appointment", views.AppointmentView, convert)
 
 
-def all_resources(value: Any) -> list[Any]:
-    return list(resources_in(value))
+def read_medication_administrations(values: Iterable[Any]) -> Reading[AdministeredDrug]:
+    """Drugs given, with what ties them to a procedure (partOf) or an encounter (context); not-done ones are not."""
+
+    def convert(given: views.MedicationAdministrationView, label: str) -> AdministeredDrug | None:
+        if given.status in _NOT_GIVEN:
+            return None
+        concept = given.medication_codeable_concept
+        if concept is None and (given.medication_reference is None or not given.medication_reference.display):
+            raise Unreadable("no medication")
+        dosage = given.dosage
+        dose = dosage.dose if dosage is not None else None
+        effective = given.effective_date_time or (given.effective_period.start if given.effective_period else None)
+        words = _texts(concept) + ([given.medication_reference.display] if given.medication_reference else [])
+        return AdministeredDrug(
+            source=label,
+            codes=tuple(c.code.strip().upper() for c in (concept.coding if concept else ()) if c.code),
+            text=" ".join(word for word in words if word),
+            dose=f"{dose.value:g} {dose.unit or ''}".strip() if dose is not None and dose.value is not None else None,
+            route=" ".join(_texts(dosage.route)) or None if dosage is not None else None,
+            part_of=_references(given.part_of),
+            encounter=_reference(given.context),
+            on=calendar_date(effective),
+        )
+
+    return _read_each(values, "MedicationAdministration", views.MedicationAdministrationView, convert)
+
+
+_NOT_GIVEN = frozenset({"not-done", "entered-in-error"})
+
+
+def read_procedure_notes(values: Iterable[Any]) -> Reading[ProcedureNote]:
+    """Procedure notes whose text is inline (attachment data in a text/* type); others are skipped with a reason."""
+
+    def convert(document: views.DocumentReferenceView, label: str) -> ProcedureNote | None:
+        if document.status == "entered-in-error":
+            return None
+        texts = [
+            text
+            for content in document.content
+            if (attachment := content.attachment) is not None
+            and (text := _inline_text(attachment.content_type, attachment.data)) is not None
+        ]
+        if not texts:
+            raise Unreadable("no inline text (text/plain attachment data)")
+        context = document.context
+        return ProcedureNote(
+            source=label,
+            text="\n".join(texts),
+            related=_references(context.related) if context else (),
+            encounters=_references(context.encounter) if context else (),
+            on=calendar_date(document.date),
+        )
+
+    return _read_each(values, "DocumentReference", views.DocumentReferenceView, convert)
+
+
+def _inline_text(content_type: str | None, data: str | None) -> str | None:
+    if data is None or not (content_type or "text/plain").lower().startswith("text/"):
+        return None
+    try:
+        return base64.b64decode(data, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None

@@ -94,7 +94,6 @@ class ServiceRequestView(ResourceView, frozen=True):
     quantity_quantity: QuantityView | None = None
     occurrence_date_time: str | None = None
     occurrence_period: PeriodView | None = None
-    authored_on: str | None = None
     encounter: ReferenceView | None = None
     reason_code: tuple[CodeableConceptView, ...] = ()
     reason_reference: tuple[ReferenceView, ...] = ()
@@ -105,13 +104,14 @@ class ServiceRequestView(ResourceView, frozen=True):
 
 
 class ConditionView(ResourceView, frozen=True):
+    category: tuple[CodeableConceptView, ...] = ()
+    encounter: ReferenceView | None = None
     clinical_status: CodeableConceptView | None = None
     verification_status: CodeableConceptView | None = None
     code: CodeableConceptView | None = None
     body_site: tuple[CodeableConceptView, ...] = ()
     onset_date_time: str | None = None
     recorded_date: str | None = None
-    abatement_date_time: str | None = None
 
 
 class ImagingSeriesView(View, frozen=True):
@@ -128,7 +128,6 @@ class ImagingStudyView(ResourceView, frozen=True):
     encounter: ReferenceView | None = None
     based_on: tuple[ReferenceView, ...] = ()
     procedure_reference: ReferenceView | None = None
-    procedure_code: tuple[CodeableConceptView, ...] = ()
     number_of_instances: _Integer | None = None
     series: tuple[ImagingSeriesView, ...] = ()
 
@@ -151,8 +150,8 @@ class CoverageView(ResourceView, frozen=True):
 class AppointmentView(ResourceView, frozen=True):
     status: str | None = None
     service_type: tuple[CodeableConceptView, ...] = ()
-    service_category: tuple[CodeableConceptView, ...] = ()
     appointment_type: CodeableConceptView | None = None
+    specialty: tuple[CodeableConceptView, ...] = ()
     reason_code: tuple[CodeableConceptView, ...] = ()
     reason_reference: tuple[ReferenceView, ...] = ()
     based_on: tuple[ReferenceView, ...] = ()
@@ -160,6 +159,44 @@ class AppointmentView(ResourceView, frozen=True):
     requested_period: tuple[PeriodView, ...] = ()
     description: str | None = None
     comment: str | None = None
+
+
+class DosageQuantityView(View, frozen=True):
+    dose: QuantityView | None = None
+    route: CodeableConceptView | None = None
+    text: str | None = None
+
+
+class MedicationAdministrationView(ResourceView, frozen=True):
+    status: str | None = None
+    medication_codeable_concept: CodeableConceptView | None = None
+    medication_reference: ReferenceView | None = None
+    part_of: tuple[ReferenceView, ...] = ()
+    context: ReferenceView | None = None
+    effective_date_time: str | None = None
+    effective_period: PeriodView | None = None
+    dosage: DosageQuantityView | None = None
+
+
+class AttachmentView(View, frozen=True):
+    content_type: str | None = None
+    data: str | None = None
+
+
+class DocumentContentView(View, frozen=True):
+    attachment: AttachmentView | None = None
+
+
+class DocumentContextView(View, frozen=True):
+    encounter: tuple[ReferenceView, ...] = ()
+    related: tuple[ReferenceView, ...] = ()
+
+
+class DocumentReferenceView(ResourceView, frozen=True):
+    status: str | None = None
+    date: str | None = None
+    content: tuple[DocumentContentView, ...] = ()
+    context: DocumentContextView | None = None
 
 
 V = TypeVar("V", bound=ResourceView)

@@ -18,17 +18,26 @@ from fastapi import FastAPI, Request, Response
 
 from cds_hooks.access_log import AccessLog
 from cds_hooks.cors import CorsWithOutcomes
-from cds_hooks.endpoints import FeedbackLimits, cds_router, install_error_handlers, json_response
-from cds_hooks.errors import ServiceUnavailable
-from cds_hooks.models import FeedbackItem
+from cds_hooks.endpoints import (
+    CdsService,
+    FeedbackLimits,
+    HookHandler,
+    cds_router,
+    install_error_handlers,
+    json_response,
+)
+from cds_hooks.errors import ServiceUnavailable, Unauthorized
+from cds_hooks.models import CdsResponse, FeedbackItem, HookRequest
 from cds_hooks.operation_outcome import operation_outcome
 from cds_hooks.trust import JwtVerifier, TrustedClient, VerifiedToken
 from fhir_mappings import icd10cm
+from plugin import metrics
 from plugin.cards import rule_of_card
 from plugin.denials.card_ledger import CardLedger
 from plugin.feedback import FeedbackRecord, FeedbackStore
 from plugin.patient_data import FetchSettings
 from plugin.policies.catalog import load_catalog
+from plugin.request_deadlines import BodyDeadline
 from plugin.services import Evaluator, cds_services
 from plugin.settings import Settings
 from plugin.token_replay import TokenReplayStore
@@ -36,6 +45,8 @@ from plugin.workspace.mount import mount_workspace
 
 logger = logging.getLogger(__name__)
 
+# A readiness probe waits this long for the database before calling the worker not ready.
+_READINESS_DATABASE_SECONDS = 2.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -65,7 +76,11 @@ def create_app(
     catalog = load_catalog(settings.policy_dir)
     store = FeedbackStore(settings.feedback_db)
     ledger = CardLedger(settings.feedback_db)  # cards issued per patient and day, for matching denials later
-    http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(settings.fhir_budget_seconds), trust_env=False)
+    counted = metrics.CountingTransport(
+        transport or httpx.AsyncHTTPTransport(),
+        (client.jwks_url for client in settings.trusted_clients if client.jwks_url),
+    )
+    http = httpx.AsyncClient(transport=counted, timeout=httpx.Timeout(settings.fhir_budget_seconds), trust_env=False)
     # Seen token ids live in the service database, so a token replayed to another worker is refused too.
     replay_store = TokenReplayStore(settings.feedback_db) if auth else None
     verifier = (
@@ -107,6 +122,7 @@ def create_app(
             yield
         finally:
             await http.aclose()
+            await ledger.drain()
             store.close()
             ledger.close()
             if replay_store is not None:
@@ -127,18 +143,41 @@ def create_app(
     async def authenticate(request: Request) -> VerifiedToken | None:
         if verifier is None:
             return None
-        return await verifier.verify(request.headers.get("authorization"), _audience(settings, request))
+        try:
+            return await verifier.verify(request.headers.get("authorization"), _audience(settings, request))
+        except Unauthorized as refusal:
+            metrics.jwt_rejected(refusal.kind)
+            raise
 
     async def feedback(service_id: str, items: Sequence[FeedbackItem]) -> int:
         received = datetime.now(UTC)
         records = [_feedback_record(service_id, item, received) for item in items]
         try:
-            return await anyio.to_thread.run_sync(store.record, records)
+            stored = await anyio.to_thread.run_sync(store.record, records)
         except sqlalchemy.exc.SQLAlchemyError as error:
+            metrics.database_error("feedback", error)
+            metrics.feedback_written(None)
             # Nothing was acknowledged, so the EHR's retry loses nothing; 503 tells it to retry.
             logger.error("feedback not stored", extra={"service_id": service_id, "error_type": type(error).__name__})
             raise ServiceUnavailable("feedback could not be stored; retry later") from None
+        metrics.feedback_written(stored)
+        return stored
 
+    async def database_answers() -> bool:
+        checks = [store.check] + ([replay_store.check] if replay_store is not None else [])
+        with anyio.move_on_after(_READINESS_DATABASE_SECONDS):
+            try:
+                for check in checks:
+                    await anyio.to_thread.run_sync(check, abandon_on_cancel=True)
+            except sqlalchemy.exc.SQLAlchemyError as error:
+                metrics.database_error("readiness", error)
+                logger.warning("service database unavailable", extra={"error_type": type(error).__name__})
+                return False
+            return True
+        logger.warning("service database unavailable", extra={"error_type": "timeout"})
+        return False
+
+    services = cds_services(evaluator)
     install_error_handlers(app)
     app.add_middleware(
         CorsWithOutcomes,
@@ -146,10 +185,13 @@ def create_app(
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
     )
-    app.add_middleware(AccessLog)  # added last, so it is outside CORS and sees refused preflights too
+    app.add_middleware(BodyDeadline, seconds=settings.body_timeout_seconds)
+    app.add_middleware(AccessLog)  # outside CORS, so it sees refused preflights too
+    app.add_middleware(metrics.RequestMetrics, service_ids=[service.descriptor.id for service in services])
+    counted_services = [CdsService(service.descriptor, _counting_cards(service.handler)) for service in services]
     app.include_router(
         cds_router(
-            mount_workspace(app, settings, catalog, ledger.recording(cds_services(evaluator), today), today, transport),
+            mount_workspace(app, settings, catalog, ledger.recording(counted_services, today), today, transport),
             feedback=feedback,
             authenticate=authenticate,
             max_body_bytes=settings.max_body_bytes,
@@ -161,13 +203,32 @@ def create_app(
     async def healthz() -> Response:
         return json_response({"status": "ok"})
 
-    @app.get("/readyz", summary="Readiness: policies and code tables loaded")
+    @app.get("/readyz", summary="Readiness: policies and code tables loaded, the service database answers")
     async def readyz() -> Response:
         if not app.state.ready:
             return json_response(operation_outcome("transient", "still loading code tables"), status=503)
+        if not await database_answers():
+            return json_response(operation_outcome("transient", "the service database is unavailable"), status=503)
         return json_response({"status": "ready", "policies": sorted(catalog.policies)})
 
+    # No JWT: Prometheus cannot mint CDS Hooks tokens, and the metrics hold no PHI (docs/operations.md).
+    @app.get("/metrics", summary="Prometheus metrics, all workers summed", include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        body, content_type = metrics.exposition(request.headers.get("accept", ""))
+        return Response(body, headers={"Content-Type": content_type})
+
     return app
+
+
+def _counting_cards(handler: HookHandler) -> HookHandler:
+    async def counted(request: HookRequest) -> CdsResponse:
+        response = await handler(request)
+        for card in response.cards:
+            rule = rule_of_card(card.uuid)
+            metrics.card_returned(rule.value if rule else None, card.indicator)
+        return response
+
+    return counted
 
 
 def _audience(settings: Settings, request: Request) -> str:

@@ -44,6 +44,10 @@ _RULE_TITLES: dict[RuleId, str] = {
     RuleId.DOCUMENTATION_INCOMPLETE: "Documentation incomplete",
     RuleId.PRIOR_AUTH_REQUIRED: "Prior authorization",
     RuleId.DATA_INCOMPLETE: "Some checks skipped",
+    RuleId.INTERVAL_TOO_SHORT: "Too soon after the last session",
+    RuleId.REPEAT_CRITERIA_UNMET: "Repeat injection without documented response",
+    RuleId.CONSERVATIVE_CARE_UNDOCUMENTED: "Conservative care not documented",
+    RuleId.DIAGNOSTIC_IMAGING_MISSING: "No recent MRI or CT",
 }
 
 # Reasons a clinician or coder can give for not following a card; (code, display).

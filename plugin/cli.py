@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import importlib.metadata
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
-import httpx
-import orjson
-import uvicorn
-from pydantic import ValidationError
+import sqlalchemy.exc
 
-from cds_hooks.endpoints import describe_validation_error
-from cds_hooks.errors import CdsHooksError
-from cds_hooks.models import CdsResponse, HookRequest
+from plugin import check_command, policy_commands
 from plugin.app import StartupRefused, create_app
+from plugin.database import sqlite_file
 from plugin.denials import cli as denials_cli
 from plugin.feedback import FeedbackStore
 from plugin.log_format import configure_logging
-from plugin.patient_data import FetchSettings
-from plugin.policies.catalog import PolicyCatalogError, check_directory, load_catalog
+from plugin.policies.catalog import PolicyCatalogError
 from plugin.sandbox.cli import add_sandbox_commands
-from plugin.services import SERVICES, Evaluator, ServiceSpec
+from plugin.server import AddressInUse, ServeOptions, serve
 from plugin.settings import CONFIG_FILE_VARIABLE, SettingsError, load_settings
-from plugin.terminal import cards_table, table
+from plugin.terminal import table
 from plugin.worklist import cli as worklist_cli
 from plugin.workspace import cli as workspace_cli
 
@@ -57,32 +51,25 @@ def _parser() -> argparse.ArgumentParser:
         prog="epidural-cds",
         description="CDS Hooks 2.0 service for epidural and transforaminal injection orders.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the CDS Hooks service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--config", type=Path, help="TOML configuration file")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8080, help="TCP port to listen on (default: %(default)s)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="worker processes, each with its own socket on the port (default: %(default)s; about one per core)",
+    )
+    serve.add_argument("--config", type=Path, help="TOML configuration file (see the README's Configuration)")
     serve.add_argument("--no-auth", action="store_true", help="turn off JWT checks and the fhirServer allow-list")
     serve.set_defaults(run=_serve)
 
-    check = commands.add_parser("check", help="evaluate one CDS Hooks request file offline and print its cards")
-    check.add_argument("request", type=Path, help="a CDS Hooks request (JSON)")
-    check.add_argument("--service", help="service id (default: the service for the request's hook)")
-    check.add_argument("--json", action="store_true", help="print the raw CDS Hooks response")
-    check.add_argument("--as-of", type=date.fromisoformat, help="evaluate as if today were this date (YYYY-MM-DD)")
-    check.add_argument("--config", type=Path, help="TOML configuration file (for policy_dir)")
-    check.set_defaults(run=_check)
+    check_command.register(commands)
 
-    policies = commands.add_parser("policies", help="list or validate payer policies")
-    policy_commands = policies.add_subparsers(required=True, metavar="ACTION")
-    listing = policy_commands.add_parser("list", help="list the policies with versions and sources")
-    listing.add_argument("--config", type=Path, help="TOML configuration file (for policy_dir)")
-    listing.set_defaults(run=_policies_list)
-    validate = policy_commands.add_parser("check", help="validate policy files; every error with file and field")
-    validate.add_argument("directory", type=Path, nargs="?", help="a directory of extra or overriding policy files")
-    validate.set_defaults(run=_policies_check)
+    policy_commands.register(commands)
 
     feedback = commands.add_parser("feedback", help="what clinicians did with the cards")
     feedback_commands = feedback.add_subparsers(required=True, metavar="ACTION")
@@ -111,107 +98,41 @@ def _serve(arguments: argparse.Namespace) -> int:
     settings = load_settings(arguments.config, os.environ)
     try:
         create_app(settings, auth=auth)  # fail here, once, with a readable message, rather than in every worker
-    except StartupRefused as error:
+    except (StartupRefused, ValueError) as error:  # ValueError: a feedback_db that is not a database URL
         print(f"epidural-cds: refusing to start: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        "plugin.asgi:app_from_environment" if auth else "plugin.asgi:app_without_auth",
-        factory=True,
+    options = ServeOptions(
         host=arguments.host,
         port=arguments.port,
         workers=arguments.workers,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
+        header_timeout_seconds=settings.header_timeout_seconds,
+        app="plugin.asgi:app_from_environment" if auth else "plugin.asgi:app_without_auth",
     )
-    return 0
-
-
-def _check(arguments: argparse.Namespace) -> int:
     try:
-        body = arguments.request.read_bytes()
-        # Read as the service reads a request body; the ordinary reading words what is wrong with one it cannot.
-        request = HookRequest.from_json(body) or HookRequest.model_validate(orjson.loads(body))
-    except OSError as error:
-        print(f"epidural-cds: cannot read {arguments.request}: {error.strerror}", file=sys.stderr)
+        return serve(options)
+    except AddressInUse as error:
+        print(f"epidural-cds: {error}", file=sys.stderr)
         return 2
-    except orjson.JSONDecodeError as error:
-        print(f"epidural-cds: {arguments.request} is not valid JSON: {error}", file=sys.stderr)
-        return 2
-    except ValidationError as error:
-        print(
-            f"epidural-cds: {arguments.request} is not a CDS Hooks request: {describe_validation_error(error)}",
-            file=sys.stderr,
-        )
-        return 2
-    spec = _service_for(request, arguments.service)
-    if spec is None:
-        print(f"epidural-cds: no service answers {arguments.service or request.hook!r}", file=sys.stderr)
-        return 2
-    settings = load_settings(arguments.config, os.environ)
-    as_of = arguments.as_of or date.today()
-    try:
-        response = asyncio.run(_evaluate(spec, request, settings.policy_dir, as_of, settings.fhir_budget_seconds))
-    except CdsHooksError as error:
-        print(f"epidural-cds: {error.status}: {error.message}", file=sys.stderr)
-        return 1
-    if arguments.json:
-        sys.stdout.write(orjson.dumps(response.to_wire(), option=orjson.OPT_INDENT_2).decode() + "\n")
-    else:
-        print(f"{spec.id} ({spec.hook}) as of {as_of.isoformat()}")
-        print(cards_table(response))
-    return 0
-
-
-def _service_for(request: HookRequest, service_id: str | None) -> ServiceSpec | None:
-    for spec in SERVICES:
-        if (service_id is not None and spec.id == service_id) or (service_id is None and spec.hook == request.hook):
-            return spec
-    return None
-
-
-async def _evaluate(
-    spec: ServiceSpec, request: HookRequest, policy_dir: Path | None, as_of: date, budget: float
-) -> CdsResponse:
-    async with httpx.AsyncClient(timeout=budget, trust_env=False) as http:
-        evaluator = Evaluator(load_catalog(policy_dir), http, FetchSettings(budget_seconds=budget), lambda: as_of)
-        return await evaluator.evaluate(spec, request)
-
-
-def _policies_list(arguments: argparse.Namespace) -> int:
-    settings = load_settings(arguments.config, os.environ)
-    catalog = load_catalog(settings.policy_dir)
-    rows = []
-    for policy in sorted(catalog.policies.values(), key=lambda policy: policy.id):
-        windows = ", ".join(
-            f"{limit.max_sessions or '-'} sessions/{limit.max_injections or '-'} injections per {limit.months} mo"
-            for limit in policy.frequency.limits
-        )
-        rows.append([policy.id, policy.version, policy.effective.start.isoformat(), policy.frequency.scope, windows])
-    print(table(["policy", "version", "effective", "scope", "limits"], rows))
-    print()
-    for policy in sorted(catalog.policies.values(), key=lambda policy: policy.id):
-        print(f"{policy.id}: {policy.title}  [{catalog.origins[policy.id]}]")
-        for source in policy.sources:
-            print(f"  - {source.title}\n    {source.url}")
-    print("\nCoverage → policy (first match on the primary coverage wins):")
-    for rule in catalog.mapping.rules:
-        selector = rule.when
-        what = (
-            f"type {selector.type_system} code {selector.type_code_prefix}*"
-            if selector.type_system
-            else f"payer name ~ {selector.payer_name_matches}"
-        )
-        print(f"  {what} → {rule.policy}")
-    print(f"  anything else, or no coverage → {catalog.mapping.default_policy}")
-    return 0
 
 
 def _feedback_report(arguments: argparse.Namespace) -> int:
     settings = load_settings(arguments.config, os.environ)
-    store = FeedbackStore(arguments.db or settings.feedback_db)
+    url = arguments.db or settings.feedback_db
+    try:
+        database = sqlite_file(url, "--db" if arguments.db else "feedback_db")
+    except ValueError as error:
+        print(f"epidural-cds: {error}", file=sys.stderr)
+        return 2
+    if database is not None and not database.exists():  # a report must not create the database it reads
+        print(f"no feedback recorded yet (no database at {database})")
+        return 0
+    store = FeedbackStore(url)
     try:
         summaries = store.report()
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        # The class says what failed (OperationalError: unreachable or refused); the text could quote the URL.
+        print(f"epidural-cds: cannot read the feedback database ({type(error).__name__})", file=sys.stderr)
+        return 2
     finally:
         store.close()
     if not summaries:
@@ -231,13 +152,15 @@ def _feedback_report(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _policies_check(arguments: argparse.Namespace) -> int:
-    problems = check_directory(arguments.directory)
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(problems)} problem(s) found", file=sys.stderr)
-        return 1
-    where = f"shipped policies and {arguments.directory}" if arguments.directory else "shipped policies"
-    print(f"ok: {where} are valid")
-    return 0
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("epidural-cds")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"

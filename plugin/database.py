@@ -5,9 +5,10 @@ SQLite connections run in WAL mode with a busy timeout, so several worker proces
 transactions start with ``BEGIN IMMEDIATE`` (execution option `WRITE_TRANSACTION`) so they queue on the write lock up
 front. ``synchronous`` is chosen per store: FULL where an acknowledged write must survive a power cut (feedback),
 NORMAL where losing the last moments of writes is harmless (seen token ids). PostgreSQL runs on psycopg 3 with
-``synchronous_commit`` on. Engines never echo bound parameters, and a process that forks drops the connections it
-inherited. URLs: ``sqlite:///relative/path.db``, ``sqlite:////abs/path.db`` (the parent directory is created 0700,
-the file 0600), ``postgresql://user:pass@host:port/db``; anything else is a `ValueError`.
+``synchronous_commit`` on for FULL and off for NORMAL (a commit is visible to every other session at once either
+way; off only stops waiting for the WAL flush). Engines never echo bound parameters, and a process that forks drops
+the connections it inherited. URLs: ``sqlite:///relative/path.db``, ``sqlite:////abs/path.db`` (the parent
+directory is created 0700, the file 0600), ``postgresql://user:pass@host:port/db``; anything else is a `ValueError`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,37 @@ Synchronous = Literal["FULL", "NORMAL"]
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 WRITE_TRANSACTION: Final = "epidural_cds_write"  # execution option: SQLite BEGIN IMMEDIATE
 _DDL_LOCK_KEY: Final = 0x0E91_D0A1_FEED  # pg_advisory_xact_lock key serialising create_all across processes
+
+
+class LazyTables:
+    """Creates a store's tables on its first use rather than when it is built, so that a worker can start (and
+    say it is not ready) while its database is down, and recover when the database comes back."""
+
+    def __init__(self, engine: Engine, backend: Backend, metadata: sa.MetaData) -> None:
+        self._engine = engine
+        self._backend = backend
+        self._metadata = metadata
+        self._created = False
+        self._lock = threading.Lock()
+
+    @property
+    def created(self) -> bool:
+        return self._created
+
+    def ensure(self) -> None:
+        """Create the tables if this process has not yet; raises SQLAlchemy's errors while the database is down."""
+        if self._created:
+            return
+        with self._lock:
+            if not self._created:
+                create_tables(self._engine, self._backend, self._metadata)
+                self._created = True
+
+    def check(self) -> None:
+        """Raise unless the database answers now (and the tables exist)."""
+        self.ensure()
+        with self._engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
 
 
 def own_sqlite_file(url: str, name: str) -> str:
@@ -79,10 +111,17 @@ def open_engine(
             pool_pre_ping=True,
             connect_args={"connect_timeout": 10, "application_name": f"epidural-cds-{logging_name}"},
         )
-        event.listen(engine, "connect", _postgresql_on_connect)
+        event.listen(engine, "connect", functools.partial(_postgresql_on_connect, synchronous=synchronous))
         backend = "postgresql"
     _track_for_fork(engine)
     return engine, backend
+
+
+def sqlite_file(url: str, setting: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL), so a read-only command can see it is missing without
+    creating it; a `ValueError` for a URL that is neither."""
+    parsed = _engine_url(url, setting)
+    return Path(cast(str, parsed.database)) if parsed.get_backend_name() == "sqlite" else None
 
 
 def _engine_url(url: str, setting: str) -> URL:
@@ -166,12 +205,15 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _postgresql_on_connect(dbapi_connection: Any, _record: Any, *, synchronous: Synchronous) -> None:
     with dbapi_connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        (setting,) = cursor.fetchone()
-        if setting == "off":  # 'local' and stronger already wait for the WAL flush; keep them
-            cursor.execute("SET SESSION synchronous_commit TO on")
+        if synchronous == "NORMAL":
+            cursor.execute("SET SESSION synchronous_commit TO off")
+        else:
+            cursor.execute("SHOW synchronous_commit")
+            (setting,) = cursor.fetchone()
+            if setting == "off":  # 'local' and stronger already wait for the WAL flush; keep them
+                cursor.execute("SET SESSION synchronous_commit TO on")
     dbapi_connection.commit()
 
 

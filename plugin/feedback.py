@@ -65,7 +65,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Dialect
 
-from plugin.database import WRITE_TRANSACTION, create_tables, open_engine
+from plugin.database import WRITE_TRANSACTION, LazyTables, open_engine
 
 __all__ = [
     "FeedbackRecord",
@@ -235,16 +235,12 @@ class FeedbackStore:
     """Feedback records in SQLite or PostgreSQL. Thread-safe; share one instance per process."""
 
     def __init__(self, url: str) -> None:
-        engine, self._backend = open_engine(
+        """Nothing is read or written yet: the table is created by the first call that uses the database."""
+        self._engine, self._backend = open_engine(
             url, setting="feedback_db", logging_name=_ENGINE_LOGGING_NAME, synchronous="FULL"
         )
-        self._engine = engine
+        self._tables = LazyTables(self._engine, self._backend, _metadata)
         self._closed = False
-        try:
-            create_tables(engine, self._backend, _metadata)
-        except BaseException:
-            engine.dispose()
-            raise
 
     # -- lifecycle
 
@@ -265,6 +261,10 @@ class FeedbackStore:
     @property
     def backend(self) -> Literal["sqlite", "postgresql"]:
         return self._backend
+
+    def check(self) -> None:
+        """Raise SQLAlchemy's error unless the database answers now."""
+        self._tables.check()
 
     # -- writes
 
@@ -380,6 +380,7 @@ class FeedbackStore:
         """A connection of this thread's own inside one transaction, committed on success."""
         if self._closed:
             raise RuntimeError("FeedbackStore is closed")
+        self._tables.ensure()
         with self._engine.connect() as conn:
             if write:
                 conn.execution_options(**{WRITE_TRANSACTION: True})

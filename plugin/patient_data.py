@@ -41,6 +41,10 @@ class DataKey(StrEnum):
     IMAGING_STUDIES = "imagingStudies"
     COVERAGE = "coverage"
     APPOINTMENTS = "appointments"
+    MEDICATION_ADMINISTRATIONS = "medicationAdministrations"
+    PROCEDURE_NOTES = "procedureNotes"
+    OBSERVATIONS = "observations"
+    DIAGNOSTIC_REPORTS = "diagnosticReports"
 
     @property
     def template(self) -> str:
@@ -59,6 +63,13 @@ _TEMPLATES = {
     DataKey.IMAGING_STUDIES: "ImagingStudy?patient={{context.patientId}}",
     DataKey.COVERAGE: "Coverage?patient={{context.patientId}}&_include=Coverage:payor",
     DataKey.APPOINTMENTS: "Appointment?patient={{context.patientId}}&_include=Appointment:based-on",
+    DataKey.MEDICATION_ADMINISTRATIONS: "MedicationAdministration?patient={{context.patientId}}",
+    # LOINC 28570-0 "Procedure note": the notes a discharge check reads for drug, dose, response and scores.
+    DataKey.PROCEDURE_NOTES: "DocumentReference?patient={{context.patientId}}&type=http://loinc.org|28570-0",
+    # Pain severity scores (0-10) before and after sessions, for payers' repeat criteria.
+    DataKey.OBSERVATIONS: "Observation?patient={{context.patientId}}&code=http://loinc.org|72514-3,http://loinc.org|38208-5",
+    # Radiology reports (LOINC LP29684-5 Radiology), for payers asking for a recent MRI or CT.
+    DataKey.DIAGNOSTIC_REPORTS: "DiagnosticReport?patient={{context.patientId}}&category=http://loinc.org|LP29684-5",
 }
 _DESCRIPTIONS = {
     DataKey.PATIENT: "the patient",
@@ -67,6 +78,10 @@ _DESCRIPTIONS = {
     DataKey.IMAGING_STUDIES: "imaging studies",
     DataKey.COVERAGE: "insurance coverage",
     DataKey.APPOINTMENTS: "appointments",
+    DataKey.MEDICATION_ADMINISTRATIONS: "drugs given",
+    DataKey.PROCEDURE_NOTES: "procedure notes",
+    DataKey.OBSERVATIONS: "pain scores",
+    DataKey.DIAGNOSTIC_REPORTS: "radiology reports",
 }
 
 PREFETCH_TEMPLATES: dict[str, str] = {key.value: key.template for key in DataKey}

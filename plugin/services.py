@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -14,6 +14,8 @@ import httpx
 from cds_hooks.endpoints import CdsService
 from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
 from fhir_mappings.bundles import index_by_reference, resources_in, separate_included
+from fhir_mappings.care_history import CareHistory, read_diagnostic_studies, read_pain_scores
+from fhir_mappings.documentation_links import documented
 from fhir_mappings.facts import ClinicalRecord, SkippedResource
 from fhir_mappings.readers import (
     read_appointments,
@@ -21,18 +23,24 @@ from fhir_mappings.readers import (
     read_coverages,
     read_draft_orders,
     read_imaging_studies,
+    read_medication_administrations,
+    read_procedure_notes,
     read_procedures,
 )
 from plugin import cards
 from plugin.patient_data import PREFETCH_TEMPLATES, DataKey, FetchSettings, PatientData, gather
-from plugin.policies.catalog import PolicyCatalog
+from plugin.policies.catalog import PolicyCatalog, PolicySelection
 from plugin.rules import code_choice, diagnosis, documentation, imaging
 from plugin.rules.applied_policy import AppliedPolicy
+from plugin.rules.conservative_care import order_conservative_care
 from plugin.rules.data_completeness import data_incomplete
+from plugin.rules.diagnostic_imaging import order_diagnostic_imaging
 from plugin.rules.findings import Finding
 from plugin.rules.frequency import booking_frequency, budget, order_frequency
 from plugin.rules.hook_facts import HookFacts, Rule
+from plugin.rules.intervals import booking_interval, order_interval
 from plugin.rules.prior_authorization import booking_prior_authorization, order_prior_authorization
+from plugin.rules.repeat_criteria import booking_repeat_criteria, order_repeat_criteria
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +71,8 @@ def _draft_resources(request: HookRequest) -> list[Any]:
 
 def _order_facts(selected_only: bool) -> Subjects:
     def subjects(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
-        injections, companions = read_draft_orders(_draft_resources(request))
+        reason_texts = {diagnosis.source: diagnosis.display for diagnosis in record.diagnoses if diagnosis.display}
+        injections, companions = read_draft_orders(_draft_resources(request), reason_texts)
         orders = injections.facts
         selections = request.context.get("selections")
         if selected_only and isinstance(selections, list) and selections:
@@ -96,9 +105,16 @@ def _patient_facts(request: HookRequest, data: PatientData, record: ClinicalReco
 def _encounter_facts(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
     encounter_id = request.context.get("encounterId")
     encounter = f"Encounter/{encounter_id}" if isinstance(encounter_id, str) and encounter_id else None
-    performed_here = tuple(injection for injection in record.performed if injection.encounter == encounter)
+    given = read_medication_administrations(resources_in(data.values.get(DataKey.MEDICATION_ADMINISTRATIONS)))
+    notes = read_procedure_notes(resources_in(data.values.get(DataKey.PROCEDURE_NOTES)))
+    performed_here = documented(
+        (injection for injection in record.performed if injection.encounter == encounter),
+        given.facts,
+        notes.facts,
+        record.diagnoses,
+    )
     return HookFacts(
-        record=record,
+        record=_with_skipped(record, [*given.skipped, *notes.skipped]),
         performed_here=performed_here,
         encounter=encounter,
         conditions_known=DataKey.CONDITIONS not in data.unavailable,
@@ -123,18 +139,26 @@ def _with_skipped(record: ClinicalRecord, skipped: Iterable[SkippedResource]) ->
 
 _HISTORY = frozenset({DataKey.PROCEDURES})
 _FAMILIES = (code_choice, imaging, diagnosis, documentation)
-ORDER_SELECT_RULES: tuple[Rule, ...] = (
-    order_frequency,
-    *(rule for family in _FAMILIES for rule in family.ORDER_SELECT_RULES),
-)
-ORDER_SIGN_RULES: tuple[Rule, ...] = (
-    order_frequency,
-    order_prior_authorization,
-    *(rule for family in _FAMILIES for rule in family.ORDER_SIGN_RULES),
-)
-APPOINTMENT_RULES: tuple[Rule, ...] = (booking_frequency, booking_prior_authorization)
-BUDGET_RULES: tuple[Rule, ...] = (budget,)
-DISCHARGE_RULES: tuple[Rule, ...] = tuple(rule for family in _FAMILIES for rule in family.DISCHARGE_RULES)
+# The payer criteria beyond counting read pain scores and radiology reports when the hook judges an injection to come.
+_CRITERIA_DATA = frozenset({DataKey.OBSERVATIONS, DataKey.DIAGNOSTIC_REPORTS})
+
+# Which rules each hook runs: the one place to read it.
+RULES_BY_HOOK: dict[str, tuple[Rule, ...]] = {
+    "order-select": (order_frequency, *(rule for family in _FAMILIES for rule in family.ORDER_SELECT_RULES)),
+    "order-sign": (
+        order_frequency,
+        order_interval,
+        order_repeat_criteria,
+        order_conservative_care,
+        order_diagnostic_imaging,
+        order_prior_authorization,
+        *(rule for family in _FAMILIES for rule in family.ORDER_SIGN_RULES),
+    ),
+    "appointment-book": (booking_frequency, booking_interval, booking_repeat_criteria, booking_prior_authorization),
+    "encounter-start": (budget,),
+    "encounter-discharge": tuple(rule for family in _FAMILIES for rule in family.DISCHARGE_RULES),
+    "patient-view": (budget,),
+}
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
@@ -145,7 +169,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "imaging guidance, diagnosis and the payer's frequency limit.",
         required=_HISTORY,
         optional=frozenset({DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.APPOINTMENTS, DataKey.IMAGING_STUDIES}),
-        rules=ORDER_SELECT_RULES,
+        rules=RULES_BY_HOOK["order-select"],
         subjects=_order_facts(selected_only=True),
     ),
     ServiceSpec(
@@ -155,8 +179,10 @@ SERVICES: tuple[ServiceSpec, ...] = (
         description="Checks every draft spinal injection order before signing: code choice, levels, modifiers, "
         "imaging guidance, diagnosis, prior authorization and the payer's frequency limit.",
         required=_HISTORY,
-        optional=frozenset({DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.APPOINTMENTS, DataKey.IMAGING_STUDIES}),
-        rules=ORDER_SIGN_RULES,
+        optional=frozenset(
+            {DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.APPOINTMENTS, DataKey.IMAGING_STUDIES, *_CRITERIA_DATA}
+        ),
+        rules=RULES_BY_HOOK["order-sign"],
         subjects=_order_facts(selected_only=False),
     ),
     ServiceSpec(
@@ -166,8 +192,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
         description="Warns before booking an injection session that breaks the patient's plan limit, counting "
         "other booked sessions, and gives the earliest compliant date.",
         required=_HISTORY,
-        optional=frozenset({DataKey.COVERAGE, DataKey.APPOINTMENTS}),
-        rules=APPOINTMENT_RULES,
+        optional=frozenset({DataKey.COVERAGE, DataKey.APPOINTMENTS, DataKey.OBSERVATIONS}),
+        rules=RULES_BY_HOOK["appointment-book"],
         subjects=_appointment_facts,
     ),
     ServiceSpec(
@@ -178,7 +204,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "injections and the next eligible date.",
         required=_HISTORY,
         optional=frozenset({DataKey.COVERAGE, DataKey.APPOINTMENTS}),
-        rules=BUDGET_RULES,
+        rules=RULES_BY_HOOK["encounter-start"],
         subjects=_patient_facts,
     ),
     ServiceSpec(
@@ -188,8 +214,16 @@ SERVICES: tuple[ServiceSpec, ...] = (
         description="Checks the injections performed in the encounter before the claim goes out: archived imaging, "
         "code against the evidence, documentation and diagnosis.",
         required=_HISTORY,
-        optional=frozenset({DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.IMAGING_STUDIES}),
-        rules=DISCHARGE_RULES,
+        optional=frozenset(
+            {
+                DataKey.CONDITIONS,
+                DataKey.COVERAGE,
+                DataKey.IMAGING_STUDIES,
+                DataKey.MEDICATION_ADMINISTRATIONS,
+                DataKey.PROCEDURE_NOTES,
+            }
+        ),
+        rules=RULES_BY_HOOK["encounter-discharge"],
         subjects=_encounter_facts,
     ),
     ServiceSpec(
@@ -200,7 +234,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "the next eligible date, when the chart opens.",
         required=_HISTORY,
         optional=frozenset({DataKey.COVERAGE, DataKey.APPOINTMENTS}),
-        rules=BUDGET_RULES,
+        rules=RULES_BY_HOOK["patient-view"],
         subjects=_patient_facts,
     ),
 )
@@ -234,6 +268,45 @@ def read_record(data: PatientData) -> ClinicalRecord:
     )
 
 
+def read_care(data: PatientData) -> CareHistory:
+    """Pain scores and diagnostic studies for the criteria beyond counting; a key not asked for or not obtained is
+    marked unknown, so its criterion is skipped rather than judged on nothing."""
+    asked = data.values.keys() | data.unavailable.keys()
+    return CareHistory(
+        pain_scores=read_pain_scores(resources_in(data.values.get(DataKey.OBSERVATIONS))),
+        diagnostic_studies=read_diagnostic_studies(
+            resources_in(data.values.get(DataKey.IMAGING_STUDIES)),
+            resources_in(data.values.get(DataKey.DIAGNOSTIC_REPORTS)),
+        ),
+        pain_scores_known=DataKey.OBSERVATIONS in asked and DataKey.OBSERVATIONS not in data.unavailable,
+        diagnostic_imaging_known=DataKey.DIAGNOSTIC_REPORTS in asked
+        and DataKey.DIAGNOSTIC_REPORTS not in data.unavailable,
+    )
+
+
+def unused(policy: AppliedPolicy) -> frozenset[DataKey]:
+    """The criteria data the applied policy never reads: its absence skips nothing, so no card mentions it."""
+    versions = policy.versions or (policy.payer,)
+    keys = set()
+    if all(version.repeat is None for version in versions):
+        keys.add(DataKey.OBSERVATIONS)
+    if all(version.diagnostic_imaging is None for version in versions):
+        keys.add(DataKey.DIAGNOSTIC_REPORTS)
+    return frozenset(keys)
+
+
+def applied(selection: PolicySelection, catalog: PolicyCatalog) -> AppliedPolicy:
+    return AppliedPolicy(
+        selection.policy,
+        catalog.conventions,
+        selection.why,
+        by_default=selection.by_default,
+        versions=selection.versions,
+        service_state=selection.service_state,
+        session_types=catalog.session_types,
+    )
+
+
 @dataclass(frozen=True)
 class Evaluator:
     """Runs one service for one request: gather data, read facts, pick the policy, apply rules, render cards."""
@@ -256,9 +329,9 @@ class Evaluator:
         """The cards for a record already read: the policy, the rules and the cards, each run on its own."""
         started = time.perf_counter()
         as_of = self.today()
-        facts = spec.subjects(request, data, record)
+        facts = replace(spec.subjects(request, data, record), care=read_care(data))
         selection = self.catalog.select(facts.record.coverages, as_of)
-        policy = AppliedPolicy(selection.policy, self.catalog.conventions, selection.why)
+        policy = applied(selection, self.catalog)
         findings: list[Finding] = []
         failed: list[str] = []
         for rule in spec.rules:
@@ -268,7 +341,9 @@ class Evaluator:
                 # One faulty check must not cost the clinician every other card; it is logged and named instead.
                 logger.exception("rule failed", extra={"service_id": spec.id, "rule": rule.__name__})
                 failed.append(rule.__name__)
-        findings.extend(data_incomplete(data, facts.record.skipped, spec.optional, failed_checks=failed))
+        findings.extend(
+            data_incomplete(data, facts.record.skipped, spec.optional - unused(policy), failed_checks=failed)
+        )
         drafts = index_by_reference(_draft_resources(request))
         response = CdsResponse(cards=cards.render(findings, drafts))
         logger.info(

@@ -9,6 +9,7 @@ on a server can.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,10 +17,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cds_hooks.endpoints import FeedbackLimits
+from plugin.fhir_client import DEFAULT_MAX_CALL_BYTES, DEFAULT_MAX_RESPONSE_BYTES
+
 ENV_PREFIX = "EPIDURAL_CDS_"
 CONFIG_FILE_VARIABLE = "EPIDURAL_CDS_CONFIG"  # the config file's path, not a setting
 _NO_AUTH_KEY = "auth"  # a setting no longer: named so that whoever sets it learns what to do instead
-DEFAULT_FEEDBACK_DB = "sqlite:///var/epidural-cds/feedback.db"
+
+
+def default_feedback_db(environ: Mapping[str, str] = os.environ) -> str:
+    """The per-user data file, whatever the working directory: `$XDG_DATA_HOME/epidural-cds/feedback.db`, or
+    `~/.local/share/epidural-cds/feedback.db` when XDG_DATA_HOME is unset (or, against the XDG spec, relative)."""
+    data_home = Path(environ.get("XDG_DATA_HOME") or "")
+    if not data_home.is_absolute():
+        data_home = Path.home() / ".local" / "share"
+    return f"sqlite:///{data_home / 'epidural-cds' / 'feedback.db'}"
 
 
 class SettingsError(Exception):
@@ -88,7 +100,7 @@ class Settings(BaseModel):
 
     public_base_url: str | None = None
     policy_dir: Path | None = None
-    feedback_db: str = DEFAULT_FEEDBACK_DB
+    feedback_db: str = Field(default_factory=default_feedback_db)
     trusted_clients: list[TrustedClientSettings] = Field(default_factory=list)
     cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
@@ -96,12 +108,15 @@ class Settings(BaseModel):
     fhir_page_cap: int = Field(default=20, ge=1, le=1000)
     fhir_page_size: int = Field(default=100, ge=1, le=1000)
     jwt_leeway_seconds: int = Field(default=60, ge=0, le=600)
+    # A client gets this long for a request's headers, then as long again for its body (plugin/request_deadlines.py).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # A FHIR answer is counted as it is inflated, so a small compressed page cannot become gigabytes.
-    fhir_max_response_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
-    fhir_max_call_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+    fhir_max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=64 * 1024)
+    fhir_max_call_bytes: int = Field(default=DEFAULT_MAX_CALL_BYTES, ge=64 * 1024)
     # One feedback post is one database transaction, and SQLite has one writer: its size bounds everyone's wait.
-    feedback_max_items: int = Field(default=100, ge=1, le=10_000)
-    feedback_max_bytes: int = Field(default=256 * 1024, ge=1024)
+    feedback_max_items: int = Field(default=FeedbackLimits().max_items, ge=1, le=10_000)
+    feedback_max_bytes: int = Field(default=FeedbackLimits().max_bytes, ge=1024)
     workspace: WorkspaceSettings | None = None
 
     @field_validator("public_base_url")

@@ -3,13 +3,14 @@
 Feedback names only a card's uuid (and the rule it carries), never the patient or the date, so a denial could be
 matched to a card only by rule and day: on a clinic's busy day that pairs a denial with other patients' cards. So
 each card the service issues is written down here with the patient id from the hook's context and the day — in the
-service database, which already holds PHI under its 0600 file; no log line carries the patient id. The write runs
-after the cards are built, in a worker thread, and a failure to write costs a log line (with the error type only),
-never the clinician's cards.
+service database, which already holds PHI under its 0600 file; no log line carries the patient id. The write runs in
+a worker thread beside the answer, which does not wait for it (`drain` waits for the writes still running at
+shutdown), and a failure to write costs a log line with the error type only, never the clinician's cards.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from cds_hooks.endpoints import CdsService, HookHandler
 from cds_hooks.models import CdsResponse, HookRequest
-from plugin.database import WRITE_TRANSACTION, create_tables, open_engine
+from plugin.database import WRITE_TRANSACTION, LazyTables, open_engine
 from plugin.denials.tables import cards_issued, metadata
 
 logger = logging.getLogger(__name__)
@@ -50,11 +51,14 @@ class CardLedger:
         self._engine, self._backend = open_engine(
             url, setting="feedback_db", logging_name="card-ledger", synchronous="NORMAL"
         )
-        try:
-            create_tables(self._engine, self._backend, metadata)
-        except BaseException:
-            self._engine.dispose()
-            raise
+        # Created on first use: a worker must start (and say it is not ready) while its database is down.
+        self._tables = LazyTables(self._engine, self._backend, metadata)
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def drain(self) -> None:
+        """Wait for the writes still running (at shutdown, before `close`)."""
+        while self._pending:
+            await asyncio.gather(*self._pending)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -75,6 +79,7 @@ class CardLedger:
         ]
         dialect = sqlite_dialect if self._backend == "sqlite" else pg_dialect
         statement = dialect.insert(cards_issued).values(rows).on_conflict_do_nothing(index_elements=["card_uuid"])
+        self._tables.ensure()
         with self._engine.connect() as conn:
             conn.execution_options(**{WRITE_TRANSACTION: True})
             with conn.begin():
@@ -89,6 +94,7 @@ class CardLedger:
             .where(cards_issued.c.patient_id.in_(sorted(set(patient_ids))))
             .order_by(cards_issued.c.issued_on, cards_issued.c.card_uuid)
         )
+        self._tables.ensure()
         with self._engine.connect() as conn, conn.begin():
             return [IssuedCard(**row._asdict()) for row in conn.execute(query)]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import sqlalchemy.exc
 
 from plugin.denials.errors import DenialsError, MalformedFile
 from plugin.denials.importer import import_file
@@ -60,6 +61,9 @@ def _import(arguments: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"epidural-cds: {error}", file=sys.stderr)
         return 2
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        print(f"epidural-cds: the database cannot be opened ({type(error).__name__})", file=sys.stderr)
+        return 2
     with store:
         for path in arguments.files:
             try:
@@ -67,6 +71,12 @@ def _import(arguments: argparse.Namespace) -> int:
             except MalformedFile as error:
                 refused += 1
                 print(f"epidural-cds: refused {error} (nothing of this file was stored)", file=sys.stderr)
+                continue
+            except sqlalchemy.exc.SQLAlchemyError as error:
+                refused += 1
+                print(
+                    f"epidural-cds: {path}: not stored, the database failed ({type(error).__name__})", file=sys.stderr
+                )
                 continue
             members = f", {result.new_members} new member ids" if result.new_members else ""
             print(
@@ -86,6 +96,9 @@ def _report(arguments: argparse.Namespace) -> int:
         )
     except (ValueError, DenialsError) as error:
         print(f"epidural-cds: {error}", file=sys.stderr)
+        return 2
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        print(f"epidural-cds: the database cannot be read ({type(error).__name__})", file=sys.stderr)
         return 2
     if arguments.json:
         sys.stdout.write(orjson.dumps(report, default=_json_value, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -108,6 +121,11 @@ def _text(report: DenialReport) -> str:
     if report.patient_unknown:
         lines.append(
             f"{_count(report.patient_unknown, 'denial')} not matched to a patient (no reference or known member id)"
+        )
+    if report.injections_found is not None:
+        lines.append(
+            f"{report.injections_found} of {_count(report.denials, 'denial')} matched to the performed injection on "
+            "the FHIR server, where the rules were replayed as of the date of service"
         )
     lines += ["", "Denials by rule family and payer"]
     lines.append(

@@ -32,12 +32,21 @@ class CardOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Replay:
+    """What replaying the rules on a line's FHIR record found."""
+
+    injection: str | None  # the performed injection the line was matched to ("Procedure/…"); None: not found
+    rules: tuple[str, ...]  # the rule ids that fire as of the date of service
+
+
+@dataclass(frozen=True, slots=True)
 class MatchedLine:
     line: RemittanceLine
     patient: str | None
     family: str | None  # the denial's rule family; UNCLASSIFIED for an unpaid line no mapping explains; None if paid
     denied_amount: Decimal
     cards: tuple[CardOutcome, ...]  # of the family for a denial; every card in the window for a paid line
+    injection: str | None  # the performed injection a replay matched the line to
     replayed_rules: tuple[str, ...]  # rules of the family that fire when replayed as of the date of service
 
     @property
@@ -56,9 +65,9 @@ def match_lines(
     issued: Sequence[IssuedCard],
     feedback: Mapping[str, tuple[str, str | None]],
     member_patients: Mapping[str, str],
-    replayed: Mapping[str, tuple[str, ...]] | None = None,
+    replayed: Mapping[str, Replay] | None = None,
 ) -> list[MatchedLine]:
-    """`replayed` maps a line's key to the rule ids that fire on its patient's record as of its date of service."""
+    """`replayed` maps a line's key to what replaying the rules on its patient's record found."""
     window = classification.card_window
     by_patient: dict[str, list[IssuedCard]] = {}
     for card in issued:
@@ -73,6 +82,7 @@ def match_lines(
         end = line.service_date + timedelta(days=window.days_after)
         nearby = [card for card in by_patient.get(patient or "", []) if start <= card.issued_on <= end]
         relevant = [card for card in nearby if card.rule_id in rules] if family else nearby
+        replay = (replayed or {}).get(line.key, Replay(None, ()))
         matched.append(
             MatchedLine(
                 line=line,
@@ -80,7 +90,8 @@ def match_lines(
                 family=family,
                 denied_amount=_denied_amount(line, classification) if family else Decimal(0),
                 cards=tuple(_outcome(card, feedback.get(card.card_uuid)) for card in relevant),
-                replayed_rules=tuple(r for r in (replayed or {}).get(line.key, ()) if r in rules),
+                injection=replay.injection,
+                replayed_rules=tuple(r for r in replay.rules if r in rules),
             )
         )
     return matched

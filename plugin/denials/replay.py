@@ -3,14 +3,15 @@ it then? The same data gathering, readers, policy selection and rule tuples as t
 
 A denied line is first matched to the performed injection (a Procedure of the same CPT code on the date of service).
 The record is then cut back to that date: injections before it count as history, bookings are dropped. The injection
-is judged twice, as the order it was (ORDER_SIGN_RULES: frequency, levels, prior authorization, coding, diagnosis)
-and as the injection performed (DISCHARGE_RULES: evidence and documentation). Without a matching Procedure nothing
-is replayed: a rule run on the claim line alone would only find that the record says nothing.
+is judged twice, as the order it was (the order-sign rules: frequency, levels, prior authorization, coding,
+diagnosis) and as the injection performed (the encounter-discharge rules: evidence and documentation). Without a
+matching Procedure nothing is replayed: a rule run on the claim line alone would only find that the record says nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -21,15 +22,18 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import resources_in
 from fhir_mappings.facts import ClinicalRecord, InjectionOrder, PerformedInjection
-from plugin.denials.matching import MatchedLine
+from plugin.denials.matching import MatchedLine, Replay
 from plugin.patient_data import DataKey, FetchSettings, PatientData, gather
 from plugin.policies.catalog import PolicyCatalog, load_catalog
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.hook_facts import HookFacts
-from plugin.services import DISCHARGE_RULES, ORDER_SIGN_RULES, read_record
+from plugin.services import RULES_BY_HOOK, read_record
+
+logger = logging.getLogger(__name__)
 
 _OPTIONAL = frozenset({DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.IMAGING_STUDIES})
 _BUDGET_SECONDS = 30.0  # a batch run, not a clinician waiting: the hooks' 4 s budget would drop long histories
@@ -46,8 +50,8 @@ class Replayer:
         """Member id → "Patient/…": the beneficiary of the Coverage carrying the id, else the Patient with it."""
         return asyncio.run(self._patients_of(sorted(set(member_ids))))
 
-    def replay(self, lines: Sequence[MatchedLine]) -> dict[str, tuple[str, ...]]:
-        """Line key → the rule ids that fire on the line's record as of its date of service."""
+    def replay(self, lines: Sequence[MatchedLine]) -> dict[str, Replay]:
+        """Line key → the injection the line was matched to, and the rule ids that fire as of its date of service."""
         return asyncio.run(self._replay(lines))
 
     async def _patients_of(self, member_ids: Sequence[str]) -> dict[str, str]:
@@ -69,22 +73,25 @@ class Replayer:
         return found
 
     async def _search(self, http: httpx.AsyncClient, query: str) -> list[dict[str, Any]]:
-        response = await http.get(f"{self._server}/{query}", headers={"Accept": "application/fhir+json"})
+        try:
+            response = await http.get(f"{self._server}/{query}", headers={"Accept": "application/fhir+json"})
+        except httpx.HTTPError:
+            return []
         if response.status_code != 200:
             return []
         return [r for r in resources_in(response.json()) if isinstance(r, dict)]
 
-    async def _replay(self, lines: Sequence[MatchedLine]) -> dict[str, tuple[str, ...]]:
+    async def _replay(self, lines: Sequence[MatchedLine]) -> dict[str, Replay]:
         limit = asyncio.Semaphore(_CONCURRENCY)
         async with self._client() as http:
 
-            async def one(line: MatchedLine) -> tuple[str, tuple[str, ...]]:
+            async def one(line: MatchedLine) -> tuple[str, Replay]:
                 async with limit:
                     return line.line.key, await self._replay_line(http, line)
 
             return dict(await asyncio.gather(*(one(line) for line in lines if line.patient)))
 
-    async def _replay_line(self, http: httpx.AsyncClient, matched: MatchedLine) -> tuple[str, ...]:
+    async def _replay_line(self, http: httpx.AsyncClient, matched: MatchedLine) -> Replay:
         assert matched.patient is not None
         request = HookRequest(
             hook="order-sign",
@@ -92,22 +99,24 @@ class Replayer:
             context={"patientId": matched.patient.removeprefix("Patient/"), "draftOrders": {"resourceType": "Bundle"}},
             fhir_server=self._server,
         )
-        data = await gather(
-            request, required=frozenset({DataKey.PROCEDURES}), optional=_OPTIONAL, http=http, settings=self._fetch
-        )
+        try:
+            data = await gather(
+                request, required=frozenset({DataKey.PROCEDURES}), optional=_OPTIONAL, http=http, settings=self._fetch
+            )
+        except CdsHooksError:  # one record out of reach must not stop the report
+            logger.warning("denial replay: a record could not be fetched; that line is not replayed")
+            return Replay(None, ())
         return judge_as_of(self._catalog, read_record(data), data, matched.line.cpt, matched.line.service_date)
 
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(timeout=self._fetch.budget_seconds, trust_env=False)
 
 
-def judge_as_of(
-    catalog: PolicyCatalog, record: ClinicalRecord, data: PatientData, cpt: str, served: date
-) -> tuple[str, ...]:
-    """The rule ids that fire for the injection of `cpt` performed on `served`, on the record as it stood then."""
+def judge_as_of(catalog: PolicyCatalog, record: ClinicalRecord, data: PatientData, cpt: str, served: date) -> Replay:
+    """The injection of `cpt` performed on `served`, and the rules that fire for it on the record as it stood then."""
     injection = next((p for p in record.performed if p.code == cpt and p.performed_on == served), None)
     if injection is None:
-        return ()
+        return Replay(None, ())
     before = msgspec.structs.replace(
         record, performed=tuple(p for p in record.performed if p.performed_on < served), bookings=()
     )
@@ -127,11 +136,14 @@ def judge_as_of(
     )
     fired = [
         finding.rule.value
-        for facts, rules in ((as_ordered, ORDER_SIGN_RULES), (as_performed, DISCHARGE_RULES))
+        for facts, rules in (
+            (as_ordered, RULES_BY_HOOK["order-sign"]),
+            (as_performed, RULES_BY_HOOK["encounter-discharge"]),
+        )
         for rule in rules
         for finding in rule(facts, policy, served)
     ]
-    return tuple(sorted(set(fired)))
+    return Replay(injection.source, tuple(sorted(set(fired))))
 
 
 def _as_order(injection: PerformedInjection) -> InjectionOrder:

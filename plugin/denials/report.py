@@ -2,7 +2,8 @@
 CSV and JSON outputs and the browser workspace all read these.
 
 Query API (for the workspace): `denial_report(url, since=..., fhir_server=...)` → `DenialReport`, whose `families`,
-`rules` and `months` are tuples of frozen rows with Decimal amounts.
+`rules` and `months` are tuples of frozen rows with Decimal amounts; `matched_lines(url, ...)` → the `MatchedLine`s
+under it (one per remittance line, with its patient, family, cards and their outcomes).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class DenialReport:
     denied_amount: Decimal
     preventable_amount: Decimal
     patient_unknown: int  # denials whose patient neither the source nor a member id names
+    injections_found: int | None  # denials matched to their performed injection on the FHIR server; None: no server
     families: tuple[FamilyPayerRow, ...]
     rules: tuple[RuleRow, ...]
     months: tuple[MonthRow, ...]
@@ -83,6 +85,21 @@ def denial_report(
 ) -> DenialReport:
     """The report over the service database at `url`; with `fhir_server`, member ids are looked up there too and the
     rules are replayed on each denied line's record as of its date of service."""
+    rules = classification or load_classification()
+    matched = matched_lines(url, since=since, fhir_server=fhir_server, policy_dir=policy_dir, classification=rules)
+    return summarize(matched, rules, since, replayed=fhir_server is not None)
+
+
+def matched_lines(
+    url: str,
+    *,
+    since: date | None = None,
+    fhir_server: str | None = None,
+    policy_dir: Path | None = None,
+    classification: Classification | None = None,
+) -> list[MatchedLine]:
+    """Every stored line (dates of service from `since`) with its patient, family, denied amount, the cards about it
+    and what the replay found: the rows under the report, for a drill-down or a patient's timeline."""
     rules = classification or load_classification()
     with DenialStore(url) as store:
         lines = store.lines(since)
@@ -101,10 +118,12 @@ def denial_report(
     if fhir_server is not None:
         denied = [m for m in match_lines(lines, rules, (), {}, member_patients) if m.denied and m.patient]
         replayed = replayer.replay(denied)
-    return summarize(match_lines(lines, rules, issued, feedback, member_patients, replayed), rules, since)
+    return match_lines(lines, rules, issued, feedback, member_patients, replayed)
 
 
-def summarize(matched: Sequence[MatchedLine], classification: Classification, since: date | None) -> DenialReport:
+def summarize(
+    matched: Sequence[MatchedLine], classification: Classification, since: date | None, *, replayed: bool = False
+) -> DenialReport:
     denials = [m for m in matched if m.denied]
     return DenialReport(
         since=since,
@@ -114,6 +133,7 @@ def summarize(matched: Sequence[MatchedLine], classification: Classification, si
         denied_amount=sum((m.denied_amount for m in denials), Decimal(0)),
         preventable_amount=sum((m.denied_amount for m in denials if m.preventable), Decimal(0)),
         patient_unknown=sum(1 for m in denials if m.patient is None),
+        injections_found=sum(1 for m in denials if m.injection) if replayed else None,
         families=_families(denials, classification),
         rules=_rules(matched),
         months=_months(denials),

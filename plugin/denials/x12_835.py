@@ -8,7 +8,9 @@ is reported as "segment 17 (SVC)", and the envelope (ISA … IEA, GS/GE, ST/SE) 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +26,9 @@ from x12sdk.v5010.x12_835_005010X221A1.transaction_set import HealthCareClaimPay
 
 from plugin.denials.errors import MalformedFile
 from plugin.denials.lines import Adjustment, RemittanceLine
+
+# x12sdk logs each segment it cannot place at ERROR with a traceback; the reader reports it once, with its number.
+logging.getLogger("x12sdk").setLevel(logging.CRITICAL)
 
 _IMPLEMENTATION = "005010X221A1"
 _LOOPS = ("loop_2000", "loop_2100", "loop_2110")
@@ -44,15 +49,15 @@ def read_835(text: str, file: str, codes: frozenset[str]) -> list[RemittanceLine
     if not text.lstrip().startswith("ISA"):
         raise MalformedFile(file, "segment 1", "an X12 file starts with an ISA segment")
     lines: list[RemittanceLine] = []
-    reader = X12SegmentReader(text.lstrip())
-    try:
-        with reader:
-            delimiters = reader.delimiters
-            assert delimiters is not None  # set on entering the reader
-            for model, segments in _transactions(reader.segments(), delimiters, file):
-                lines.extend(_lines(model, segments, delimiters.component_separator, codes, file))
-    except ValueError as error:  # the ISA segment itself could not be read
-        raise MalformedFile(file, "segment 1 (ISA)", str(error)) from None
+    with ExitStack() as stack:
+        try:
+            reader = stack.enter_context(X12SegmentReader(text.lstrip()))
+        except (ValueError, IndexError):  # the delimiters are read at fixed places of the 106-character ISA segment
+            raise MalformedFile(file, "segment 1 (ISA)", "not a complete ISA segment") from None
+        delimiters = reader.delimiters
+        assert delimiters is not None  # set on entering the reader
+        for model, segments in _transactions(reader.segments(), delimiters, file):
+            lines.extend(_lines(model, segments, delimiters.component_separator, codes, file))
     return lines
 
 
@@ -99,8 +104,12 @@ def _transactions(
             model = parser.parse(name, fields)
         except ValidationError as error:
             raise MalformedFile(file, *_locate(error, transaction)) from None
-        except (X12ParseException, KeyError, IndexError, ValueError) as error:
-            raise MalformedFile(file, place, f"cannot be read: {error}") from None
+        except (X12ParseException, KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
+            # x12sdk's loop parsers fail in these ways on a segment cut short or out of place (found by fuzzing)
+            problem = (
+                str(error) if isinstance(error, X12ParseException) else f"not a valid {name} segment in this place"
+            )
+            raise MalformedFile(file, place, problem) from None
         if name == "SE":
             parser = None
             yield model, transaction
@@ -174,9 +183,14 @@ def _lines(
                 code = parts[1] if len(parts) > 1 else ""
                 if code not in codes:
                     continue
-                service_date = _service_date(claim, line)
+                svc = next(s for s in segments if s.name == "SVC" and s.loops == (i, j, k))
+                try:
+                    service_date = _service_date(claim, line)
+                except ValueError:
+                    raise MalformedFile(
+                        file, f"segment {svc.number} (SVC)", "the date of service of this line is not a CCYYMMDD date"
+                    ) from None
                 if service_date is None:
-                    svc = next(s for s in segments if s.name == "SVC" and s.loops == (i, j, k))
                     raise MalformedFile(
                         file, f"segment {svc.number} (SVC)", "a service line without a date of service (DTM*472)"
                     )

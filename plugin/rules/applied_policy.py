@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from plugin.policies.schema import CodingConventions, PayerPolicy
-from plugin.rules.findings import Citing
+from plugin.policies.schema import CodingConventions, PayerPolicy, Quote, SessionTypes
+from plugin.rules.findings import Citing, Severity
+
+_UNVERIFIED = (
+    "The number this card rests on could not be checked against the payer's current text, so the card is at most a "
+    "warning: confirm it with the plan."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +19,18 @@ class AppliedPolicy:
     payer: PayerPolicy
     conventions: CodingConventions
     why: str
+    by_default: bool = False
+    """The plan has no configured policy and the typical commercial rule stands in for it."""
+    versions: tuple[PayerPolicy, ...] = ()
+    """Every version of the policy, oldest first; empty when only `payer` is known."""
+    service_state: str | None = None
+    """Where the service is furnished (the coverage mapping's `service_state`), when configured."""
+    session_types: SessionTypes | None = None
+    """The site's appointment types and what is never a session (the catalog's `session-types` file)."""
+
+    def on(self, day: date) -> PayerPolicy:
+        """The version in force on `day`, which judges a session on that day; `payer` when none covers it."""
+        return next((policy for policy in self.versions if policy.effective.covers(day)), self.payer)
 
     @property
     def citing(self) -> Citing:
@@ -25,13 +43,32 @@ class AppliedPolicy:
 
     @property
     def named(self) -> str:
-        """The payer policy as cards name it: its title, in bold; the card's link opens its source."""
+        """The payer policy as cards name it: its title, which carries the payer's own number."""
         return f"**{self.payer.title}**"
+
+    def ceiling(self, severity: Severity, *sources: Quote | None) -> Severity:
+        """`severity`, lowered to a warning when the policy stands in for an unmapped plan or a number it rests on is
+        not verified: neither may block an order."""
+        trusted = not self.by_default and all(source is not None and source.verified for source in sources)
+        if trusted or severity is not Severity.CRITICAL:
+            return severity
+        return Severity.WARNING
+
+    def verification(self, *sources: Quote | None) -> str:
+        """The line a card adds when a number it rests on is not verified."""
+        if all(source is not None and source.verified for source in sources):
+            return ""
+        return "\n\n" + _UNVERIFIED
 
     @property
     def caveat(self) -> str:
-        """Said on every card judged by the conservative default, so nobody mistakes it for the plan's own rule."""
-        if not self.payer.conservative_default:
+        """Said on every card judged by the default policy, so nobody mistakes it for the plan's own rule."""
+        if not self.by_default:
             return ""
         why = self.why[:1].upper() + self.why[1:]
-        return f"\n\n{why}: this card applies the conservative default. Check the plan's own policy."
+        return (
+            f"\n\n{why}: this card applies the typical commercial rule, {self.payer.title}, in place of the plan's own "
+            "policy, and is never above a warning. To map the plan, add a rule for its payer identifier or name to the "
+            "coverage mapping in the policy directory (`policy_dir`); `epidural-cds policies explain` shows how a "
+            "request was matched."
+        )

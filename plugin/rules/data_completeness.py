@@ -13,10 +13,14 @@ from plugin.rules.wording import plural
 _CHECKS_NEEDING: dict[DataKey, str] = {
     DataKey.CONDITIONS: "diagnosis checks",
     DataKey.IMAGING_STUDIES: "imaging evidence checks",
-    DataKey.COVERAGE: "payer selection (the conservative default policy was used)",
+    DataKey.COVERAGE: "payer selection (the typical commercial rule was used)",
     DataKey.APPOINTMENTS: "counting of booked sessions",
     DataKey.PROCEDURES: "session counting",
     DataKey.PATIENT: "patient details",
+    DataKey.MEDICATION_ADMINISTRATIONS: "drug checks against the drugs given",
+    DataKey.PROCEDURE_NOTES: "documentation checks against the procedure notes",
+    DataKey.OBSERVATIONS: "repeat injection criteria (response to the last session)",
+    DataKey.DIAGNOSTIC_REPORTS: "the check for a recent MRI or CT",
 }
 _SHOWN_SKIPS = 10  # records named on the card's technical line; the count says how many there were
 

@@ -8,9 +8,10 @@ One problem, one card: the diagnosis and imaging items have cards of their own a
 `imaging-evidence-missing`, judged by the same tests), so this checklist does not list them again.
 
 Judged from the record: conservative care (an earlier performed Procedure with a conservative-care code or words, or
-words in the injection's notes); drug (a usedCode, and no HCPCS code deleted by the date of service); level (a body
-site, or levels read firmly, not only mentioned) and approach (read firmly); response (outcome, complication or
-follow-up); pain scores (a scale or reading in the notes, with two readings or both before and after words).
+words in the injection's notes); drug (a usedCode, a MedicationAdministration or a drug affirmed in the notes, and no
+HCPCS code deleted by the date of service); level (a body site, or levels read firmly, not only mentioned) and approach
+(read firmly); response (outcome, complication or follow-up, or a response or complications affirmed in the notes);
+pain scores (a scale or reading in the notes, with two readings or both before and after words).
 """
 
 from __future__ import annotations
@@ -69,11 +70,13 @@ def _conservative_care(injection: PerformedInjection, facts: HookFacts, conventi
 
 
 def _drug(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
-    problems = [] if injection.drug_codes else ["no drug recorded as used in the procedure"]
+    recorded = injection.drug_codes or injection.documented.drug
+    problems = [] if recorded else ["no drug recorded as used in the procedure"]
+    given = {code for drug in injection.administered for code in drug.codes}
     problems.extend(
         f"{deleted.code} was deleted on {deleted.deleted_on.isoformat()}: report {' or '.join(deleted.replaced_by)}"
         for deleted in conventions.deleted_drug_codes
-        if deleted.code in injection.drug_codes and injection.performed_on >= deleted.deleted_on
+        if deleted.code in {*injection.drug_codes, *given} and injection.performed_on >= deleted.deleted_on
     )
     return "; ".join(problems) or None
 
@@ -89,6 +92,8 @@ def _level_approach(injection: PerformedInjection, facts: HookFacts, conventions
 
 def _response(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
     if injection.has_outcome or injection.has_complication_record or injection.has_follow_up:
+        return None
+    if injection.documented.response or injection.documented.complications:
         return None
     return "no outcome, complication or follow-up recorded"
 

@@ -32,6 +32,10 @@ class RuleId(StrEnum):
     DOCUMENTATION_INCOMPLETE = "documentation-incomplete"
     PRIOR_AUTH_REQUIRED = "prior-auth-required"
     DATA_INCOMPLETE = "data-incomplete"
+    INTERVAL_TOO_SHORT = "interval-too-short"
+    REPEAT_CRITERIA_UNMET = "repeat-criteria-unmet"
+    CONSERVATIVE_CARE_UNDOCUMENTED = "conservative-care-undocumented"
+    DIAGNOSTIC_IMAGING_MISSING = "diagnostic-imaging-missing"
 
 
 class Problem(StrEnum):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar, cast
 
+from fhir_mappings.care_history import CareHistory
 from fhir_mappings.facts import BookedSession, ClinicalRecord, CompanionOrder, InjectionOrder, PerformedInjection
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding
@@ -14,8 +15,11 @@ from plugin.rules.findings import Finding
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HookFacts:
+    """Built once per call and not changed afterwards. Not a frozen dataclass, because it is not immutable: `derived`
+    keeps what the rules derive from it, so the rules of one call share that work."""
+
     record: ClinicalRecord
     orders: tuple[InjectionOrder, ...] = ()
     companions: tuple[CompanionOrder, ...] = ()
@@ -24,6 +28,7 @@ class HookFacts:
     encounter: str | None = None
     conditions_known: bool = True
     imaging_known: bool = True
+    care: CareHistory = field(default_factory=CareHistory)
     _derived: dict[str, tuple[tuple[object, ...], object]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )

@@ -563,7 +563,7 @@ def imaging_evidence_missing(facts: HookFacts, policy: AppliedPolicy, as_of: dat
             )
         yield Finding(
             rule=RuleId.IMAGING_EVIDENCE_MISSING,
-            severity=Severity.CRITICAL if required else Severity.WARNING,
+            severity=policy.ceiling(Severity.CRITICAL) if required else Severity.WARNING,
             summary=f"{entry.code} on {performed_on}: no archived fluoroscopy or CT images on record",
             detail=detail,
             subject=injection.source,

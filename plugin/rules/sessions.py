@@ -15,17 +15,19 @@ from datetime import date, timedelta
 
 from fhir_mappings.facts import BookedSession, PerformedInjection, StatedIntent
 from fhir_mappings.spine import SpinalRegion, injection_codes
-from plugin.policies.schema import Frequency, WindowLimit
+from plugin.policies.schema import Frequency, SessionTypes, WindowLimit
+from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.calendar import add_months
 from plugin.rules.hook_facts import HookFacts
+from plugin.rules.session_types import Counted, Pool, SessionReader
 
 # Appointments in these states hold a slot (FHIR R4 AppointmentStatus); proposed, cancelled, noshow and the rest do not.
 RESERVING_STATUSES = frozenset({"booked", "pending", "arrived", "checked-in"})
-# Bilateral modifier 50 on one line is two injections for injection caps.
+# A past appointment in these states was never confirmed as attended (arrived and checked-in were): not counted.
+_UNCONFIRMED = frozenset({"booked", "pending"})
+# Modifier 50 on one line is a bilateral injection; RT and LT lines of one code on one date are one too.
 _BILATERAL = "50"
-
-Pool = SpinalRegion | None
-"""The group a session counts in: its region for per-region policies, None for policies counting all regions."""
+_SIDES = frozenset({"RT", "LT"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +39,14 @@ class Breach:
     injections: int
 
     @property
+    def over_sessions(self) -> bool:
+        """Whether the window holds too many sessions (else, or also at the cap, too many injections)."""
+        over = self.limit.max_sessions is not None and self.sessions > self.limit.max_sessions
+        return over or self.limit.max_injections is None
+
+    @property
     def measure(self) -> str:
-        over_sessions = self.limit.max_sessions is not None and self.sessions > self.limit.max_sessions
-        if over_sessions or self.limit.max_injections is None:
+        if self.over_sessions:
             return f"{self.sessions} sessions (cap {self.limit.max_sessions})"
         return f"{self.injections} injections (cap {self.limit.max_injections})"
 
@@ -50,6 +57,8 @@ class Ledger:
 
     injections_on: dict[date, int] = field(default_factory=dict)
     booked: set[date] = field(default_factory=set)
+    inferred: set[date] = field(default_factory=set)
+    """Dates whose session rests on words alone (no code, no mapped appointment type)."""
     # The session dates in order, the injections on the sessions before each of them, and the windows starting on
     # each session by their length in months (`_windows`): worked out when first needed and dropped by any change,
     # so a whole history is added a session at a time and sorted once.
@@ -60,13 +69,15 @@ class Ledger:
     )
 
     def copy(self) -> Ledger:
-        return Ledger(dict(self.injections_on), set(self.booked))
+        return Ledger(dict(self.injections_on), set(self.booked), set(self.inferred))
 
-    def add(self, day: date, injections: int, *, booked: bool = False) -> None:
+    def add(self, day: date, injections: int, *, booked: bool = False, inferred: bool = False) -> None:
         self._dates = None
         self._before = None
         self._starting = {}
         if day in self.injections_on:
+            if not inferred:
+                self.inferred.discard(day)
             # A booking on a day already counted is the same session, not more injections.
             if not booked:
                 self.injections_on[day] += injections
@@ -75,6 +86,12 @@ class Ledger:
         self.injections_on[day] = injections
         if booked:
             self.booked.add(day)
+        if inferred:
+            self.inferred.add(day)
+
+    def rests_on_words(self, window: Breach) -> bool:
+        """Whether a session of `window` was read from words alone, so a count over its cap is only likely."""
+        return any(window.window_start <= day < window.window_end for day in self.inferred)
 
     @property
     def dates(self) -> list[date]:
@@ -199,21 +216,9 @@ def is_exempt(frequency: Frequency, intent: StatedIntent, reason_codes: Iterable
     return bool(exemptions.reason_codes) and any(code in exemptions.reason_codes for code in reason_codes)
 
 
-def pool_of(frequency: Frequency, code: str | None, intent: StatedIntent) -> tuple[bool, Pool]:
-    """(known, pool): the pool a code counts in, and whether it could be told."""
-    if frequency.scope == "combined":
-        return True, None
-    entry = injection_codes().get(code)
-    if entry is not None and entry.region is not None:
-        return True, entry.region
-    regions = {level.billing_region for level in intent.levels} or set(intent.body_site_regions)
-    if len(regions) == 1:
-        return True, regions.pop()
-    return False, None
-
-
-def injections_in(code_units: int, modifiers: Iterable[str]) -> int:
-    return code_units * (2 if _BILATERAL in modifiers else 1)
+def injections_in(code_units: int, modifiers: Iterable[str], frequency: Frequency) -> int:
+    """Injections of one line: a bilateral line (modifier 50) counts as the policy says, one or two per level."""
+    return code_units * (frequency.bilateral_injections if _BILATERAL in modifiers else 1)
 
 
 @dataclass
@@ -225,11 +230,22 @@ class SessionHistory:
     """
 
     frequency: Frequency
+    reader: SessionReader
     pools: dict[Pool, Ledger] = field(default_factory=dict)
     bookings: list[tuple[Pool, BookedSession]] = field(default_factory=list)
+    regions_on: dict[date, set[SpinalRegion]] = field(default_factory=dict)
+    """The regions of the counted sessions on each date, whatever the policy's pools."""
+    stale_bookings: list[tuple[Pool, BookedSession]] = field(default_factory=list)
+    """Past appointments still marked booked or pending: not counted, since nothing shows they took place."""
+    not_sessions: dict[Pool, int] = field(default_factory=dict)
+    """Perioperative and labour epidurals on record or booked, by pool: not counted."""
+    uncounted: list[tuple[Pool, date, str]] = field(default_factory=list)
+    """Spinal injections on record whose code the policy does not count: (pool, date, code)."""
+    _sides: dict[tuple[Pool, date, str], set[str]] = field(default_factory=dict, repr=False, compare=False)
+    """The sides (RT, LT) counted for each code on each date, while the history is built."""
 
     def counts(self, code: str | None) -> bool:
-        return code is not None and code in self.frequency.counted_codes
+        return self.reader.counts(code)
 
     def ledger(self, pool: Pool) -> Ledger:
         """The pool's sessions; a new empty ledger, not kept, for a pool without any."""
@@ -237,16 +253,19 @@ class SessionHistory:
         return Ledger() if ledger is None else ledger
 
     @classmethod
-    def of(cls, facts: HookFacts, frequency: Frequency) -> SessionHistory:
+    def of(cls, facts: HookFacts, policy: AppliedPolicy, as_of: date) -> SessionHistory:
         """The call's history: performed injections and bookings on record, except the appointments being booked,
         which are judged rather than counted. Built once per call and shared."""
+        frequency = policy.payer.frequency
         return facts.derived(
             "session-history",
-            (frequency,),
+            (frequency, policy.session_types, as_of),
             lambda: cls.build(
                 frequency,
                 facts.record.performed,
                 facts.record.bookings,
+                types=policy.session_types,
+                as_of=as_of,
                 exclude=[booking.source for booking in facts.proposed],
             ),
         )
@@ -258,29 +277,84 @@ class SessionHistory:
         performed: Iterable[PerformedInjection],
         bookings: Iterable[BookedSession],
         *,
+        types: SessionTypes | None = None,
+        as_of: date | None = None,
         exclude: Iterable[str] = (),
     ) -> SessionHistory:
-        history = cls(frequency)
-        excluded = set(exclude)
-        counted = set(frequency.counted_codes)
+        """`as_of` is the day the history is read on: an appointment before it still marked booked is not counted."""
+        history = cls(frequency, SessionReader(frequency, types))
         for injection in performed:
-            if injection.code not in counted or not injection.counts_as_performed:
-                continue
-            if is_exempt(frequency, injection.intent, injection.reason_codes):
-                continue
-            known, pool = pool_of(frequency, injection.code, injection.intent)
-            if known:
-                history.pools.setdefault(pool, Ledger()).add(
-                    injection.performed_on, injections_in(injection.units, injection.modifiers)
-                )
+            history._add_performed(injection)
+        excluded = set(exclude)
         for booking in bookings:
             if booking.source in excluded or booking.status not in RESERVING_STATUSES or booking.on is None:
                 continue
-            code = next((c for c in booking.codes if c in counted), None)
-            if code is None or is_exempt(frequency, booking.intent, ()):
-                continue
-            known, pool = pool_of(frequency, code, booking.intent)
-            if known:
-                history.pools.setdefault(pool, Ledger()).add(booking.on, 1, booked=True)
-                history.bookings.append((pool, booking))
+            history._add_booking(booking, booking.on, stale=as_of is not None and booking.on < as_of)
         return history
+
+    def _add_performed(self, injection: PerformedInjection) -> None:
+        reader = self.reader
+        if not injection.counts_as_performed:
+            return
+        if not reader.counts(injection.code):
+            self._note_uncounted(injection)
+            return
+        intent = injection.intent
+        counted = reader.coded(injection.code, intent)
+        if counted is None:
+            return
+        # Perioperative and labour epidurals are catheters; only those are read for it, which keeps the notes of a
+        # long history of single shots unread here.
+        if reader.is_catheter(injection.code, intent) and reader.is_not_a_session(
+            (injection.code,), " ".join(injection.notes), injection.reason_codes, catheter=True
+        ):
+            self.not_sessions[counted.pool] = self.not_sessions.get(counted.pool, 0) + 1
+            return
+        if is_exempt(self.frequency, intent, injection.reason_codes):
+            return
+        injections = injections_in(injection.units, injection.modifiers, self.frequency)
+        if self.frequency.bilateral_injections == 1 and self._other_side_on_record(injection, counted.pool):
+            injections = 0
+        self._count(counted, injection.performed_on, injections, booked=False)
+
+    def _note_uncounted(self, injection: PerformedInjection) -> None:
+        """A spinal injection whose code the policy does not count (62322 under Molina), kept so the budget card can
+        say why it is not in the numbers."""
+        entry = injection_codes().get(injection.code)
+        if entry is None or entry.add_on_to is not None:
+            return
+        pool = None if self.frequency.scope == "combined" else entry.region
+        if pool is not None or self.frequency.scope == "combined":
+            self.uncounted.append((pool, injection.performed_on, injection.code))
+
+    def _other_side_on_record(self, injection: PerformedInjection, pool: Pool) -> bool:
+        """Whether this RT or LT line is the other side of a line already counted: one bilateral injection."""
+        side = next((modifier for modifier in injection.modifiers if modifier in _SIDES), None)
+        if side is None:
+            return False
+        key = (pool, injection.performed_on, injection.code)
+        sides = self._sides.setdefault(key, set())
+        paired = bool(sides - {side})
+        sides.add(side)
+        return paired
+
+    def _add_booking(self, booking: BookedSession, on: date, *, stale: bool) -> None:
+        reader = self.reader
+        counted = reader.booking(booking)
+        if counted is None or counted.unplaced:
+            return
+        if reader.is_not_a_session(booking.codes, booking.text, (), catheter=bool(booking.intent.catheter)):
+            self.not_sessions[counted.pool] = self.not_sessions.get(counted.pool, 0) + 1
+            return
+        if stale and booking.status in _UNCONFIRMED:
+            self.stale_bookings.append((counted.pool, booking))
+            return
+        if is_exempt(self.frequency, booking.intent, ()):
+            return
+        self._count(counted, on, 1, booked=True)
+        self.bookings.append((counted.pool, booking))
+
+    def _count(self, counted: Counted, day: date, injections: int, *, booked: bool) -> None:
+        self.pools.setdefault(counted.pool, Ledger()).add(day, injections, booked=booked, inferred=counted.inferred)
+        if counted.region is not None:
+            self.regions_on.setdefault(day, set()).add(counted.region)

@@ -303,6 +303,25 @@ class Chart:
             }
         )
 
+    def visit(self, key: str, on: date, visit_type: str, *, status: str = "booked") -> str:
+        """An appointment booked the way most schedulers book one: the clinic's own visit type, no procedure code."""
+        return self._add(self.proposed_visit(key, on, visit_type, status=status))
+
+    def proposed_visit(self, key: str, on: date, visit_type: str, *, status: str = "proposed") -> Resource:
+        """An appointment with the clinic's own visit type, not (yet) part of the record."""
+        return {
+            "resourceType": "Appointment",
+            "id": self.id_for(key),
+            "status": status,
+            "appointmentType": {"text": visit_type},
+            "start": at(on, "09:00"),
+            "end": at(on, "10:00"),
+            "participant": [
+                {"actor": self.patient, "status": "accepted"},
+                {"actor": {"reference": PRACTITIONER}, "status": "accepted"},
+            ],
+        }
+
     def draft_order(
         self,
         key: str,

@@ -98,18 +98,33 @@ BRIEF_NOTE = Documentation(
 MEDICARE = ("Medicare Part B", "1")
 MOLINA = ("Molina Healthcare", None)
 COMMERCIAL = ("Acme Health PPO", None)
+CIGNA = ("Cigna Healthcare", None)
+MEDICARE_ADVANTAGE = ("Humana Medicare Advantage PPO", "111")
+ANTHEM = ("Anthem Blue Cross", None)
+FLORIDA_BLUE = ("Florida Blue", None)
+BCBST = ("BlueCross BlueShield of Tennessee", None)
 
 
 class _Patient:
     """A scenario chart with the parts every scenario shares: coverage, today's visit, earlier conservative care."""
 
-    def __init__(self, name: str, today: date, *, given: str, plan: tuple[str, str | None], gender: str = "female"):
+    def __init__(
+        self,
+        name: str,
+        today: date,
+        *,
+        given: str,
+        plan: tuple[str, str | None],
+        gender: str = "female",
+        conservative_care: bool = True,
+    ):
         self.today = today
         self.chart = Chart(PATIENT_PREFIX + name, today, given=given, gender=gender, born=date(1954, 4, 2))
         payor, sopt = plan
         self.chart.coverage(payor, sopt=sopt)
         self.visit = self.chart.encounter("visit", today)
-        self.chart.physical_therapy("physical-therapy", add_months(today, -14))
+        if conservative_care:
+            self.chart.physical_therapy("physical-therapy", add_months(today, -14))
 
     def months_ago(self, months: int) -> date:
         return add_months(self.today, -months)
@@ -251,12 +266,16 @@ def molina_cap(today: date) -> Scenario:
         reasons=[reason],
         documentation=COMPLETE_NOTE,
     )
-    patient.past_sessions([8, 5, 2], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
+    # The last session 3 months back: past Molina's 60-day repeat interval on any day.
+    patient.past_sessions([8, 5, 3], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
     return patient.scenario(
         "molina-cap",
         "Molina member: 62322 is not on Molina's counted list, so 3 of 4 sessions are used and the order takes "
-        "the last (Medicare would count 4)",
-        {Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_LIMIT_REACHED), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        "the last (Medicare would count 4); a repeat without documented sustained relief (MCP-032)",
+        {
+            Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_LIMIT_REACHED, RuleId.REPEAT_CRITERIA_UNMET),
+            Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET),
+        },
         draft_orders=[patient.order(reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)],
     )
 
@@ -459,8 +478,12 @@ def nonspecific_diagnosis(today: date) -> Scenario:
     nonspecific = _rules(RuleId.DIAGNOSIS_NONSPECIFIC)
     return patient.scenario(
         "nonspecific-diagnosis",
-        "62323 for M54.50 low back pain while M51.16 disc disorder with radiculopathy is on record",
-        {Hook.ORDER_SELECT: nonspecific, Hook.ORDER_SIGN: nonspecific},
+        "62323 for M54.50 low back pain while M51.16 disc disorder with radiculopathy is on record; the unmapped "
+        "plan gets the typical commercial rule, which asks for a recent MRI or CT and prior authorization",
+        {
+            Hook.ORDER_SELECT: nonspecific,
+            Hook.ORDER_SIGN: nonspecific | _rules(RuleId.DIAGNOSTIC_IMAGING_MISSING, RuleId.PRIOR_AUTH_REQUIRED),
+        },
         draft_orders=[patient.order(axial)],
     )
 
@@ -527,8 +550,12 @@ def prior_auth(today: date) -> Scenario:
     patient.past_sessions([4], reason)
     return patient.scenario(
         "prior-auth",
-        "Commercial plan (conservative default policy): a second session in 12 months needs prior authorization",
-        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        "Unmapped commercial plan (typical commercial rule, eviCore CMM-200): prior authorization, and a repeat "
+        "without documented sustained relief",
+        {
+            Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED, RuleId.REPEAT_CRITERIA_UNMET),
+            Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET),
+        },
         draft_orders=[patient.order(reason)],
     )
 
@@ -543,6 +570,120 @@ def uncoded_procedure(today: date) -> Scenario:
         "A clean order, but the record holds a procedure with no code: the card says it was ignored",
         {Hook.ORDER_SIGN: incomplete, Hook.PATIENT_VIEW: incomplete},
         draft_orders=[patient.order(reason)],
+    )
+
+
+def cigna_too_soon(today: date) -> Scenario:
+    patient = _Patient("cigna-too-soon", today, given="Cora", plan=CIGNA)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.chart.injection(
+        "esi-10d",
+        "62323",
+        today - timedelta(days=10),
+        INTERLAMINAR_L4_L5,
+        reasons=[reason],
+        documentation=COMPLETE_NOTE,
+    )
+    return patient.scenario(
+        "cigna-too-soon",
+        "Cigna member (eviCore CMM-200): a repeat 10 days after the last session, under the 14-day interval, without "
+        "documented sustained relief; eviCore reviews every session",
+        {
+            Hook.ORDER_SIGN: _rules(
+                RuleId.INTERVAL_TOO_SHORT, RuleId.REPEAT_CRITERIA_UNMET, RuleId.PRIOR_AUTH_REQUIRED
+            ),
+            Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET),
+        },
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def bcbst_no_conservative_care(today: date) -> Scenario:
+    patient = _Patient("bcbst-no-conservative-care", today, given="Tessa", plan=BCBST, conservative_care=False)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "bcbst-no-conservative-care",
+        "BCBS Tennessee member: a first injection with no physical therapy or other conservative care on record",
+        {Hook.ORDER_SIGN: _rules(RuleId.CONSERVATIVE_CARE_UNDOCUMENTED)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+FREE_TEXT_ORDER = "Lumbar ESI, interlaminar approach at L4-L5 under fluoroscopic guidance"
+
+
+def free_text_order(today: date) -> Scenario:
+    patient = _Patient("free-text-order", today, given="Frieda", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([11, 8, 5, 2], reason)
+    order = patient.order(reason, text=FREE_TEXT_ORDER)
+    order["code"] = {"text": FREE_TEXT_ORDER}  # as many order screens send it: the clinician's words, no CPT
+    likely = _rules(RuleId.FREQUENCY_LIMIT_EXCEEDED)
+    return patient.scenario(
+        "free-text-order",
+        "An injection order in words only (no CPT), Medicare patient with 4 lumbar sessions in 12 months: counted, "
+        "and a warning to check the count (never critical on words alone)",
+        {Hook.ORDER_SELECT: likely, Hook.ORDER_SIGN: likely},
+        draft_orders=[order],
+    )
+
+
+def esi_lumbar_booking(today: date) -> Scenario:
+    patient = _Patient("esi-lumbar-booking", today, given="Elena", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([9, 6, 3], reason)
+    patient.chart.visit("booked", add_months(today, 1), "ESI LUMBAR")
+    budget = _rules(RuleId.FREQUENCY_BUDGET)
+    return patient.scenario(
+        "esi-lumbar-booking",
+        "Medicare patient with 3 lumbar sessions and a 4th booked next month as a local 'ESI LUMBAR' visit: booking "
+        "an 'EPIDURAL - LUMBAR' visit in 2 weeks breaks the cap",
+        {
+            Hook.APPOINTMENT_BOOK: _rules(RuleId.FREQUENCY_LIMIT_EXCEEDED),
+            Hook.ENCOUNTER_START: budget,
+            Hook.PATIENT_VIEW: budget,
+        },
+        appointments=[patient.chart.proposed_visit("booking", today + timedelta(days=14), "EPIDURAL - LUMBAR")],
+    )
+
+
+def stale_booking(today: date) -> Scenario:
+    patient = _Patient("stale-booking", today, given="Stella", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([9, 6, 3], reason)
+    order = patient.chart.signed_order("signed-order", "62323", INTERLAMINAR_L4_L5, reasons=[reason])
+    patient.chart.booking("last-week", today - timedelta(days=7), order=order)
+    return patient.scenario(
+        "stale-booking",
+        "Medicare patient with 3 lumbar sessions and an appointment last week still marked booked: it is not "
+        "counted, so the order takes the last session, and the budget card says why",
+        {Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_LIMIT_REACHED), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def booked_on_the_anniversary(today: date) -> Scenario:
+    patient = _Patient("booked-on-the-anniversary", today, given="Anita", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([11, 8, 5, 2], reason)
+    order = patient.chart.signed_order("signed-order", "62323", INTERLAMINAR_L4_L5, reasons=[reason])
+    patient.chart.booking("anniversary", add_months(patient.months_ago(11), 12), order=order)
+    exceeded = _rules(RuleId.FREQUENCY_LIMIT_EXCEEDED)
+    budget = _rules(RuleId.FREQUENCY_BUDGET)
+    return patient.scenario(
+        "booked-on-the-anniversary",
+        "Medicare patient at the cap with a session booked on the day the oldest leaves the window: every card "
+        "gives the second session's anniversary as the next date for a new, separate session",
+        {
+            Hook.ORDER_SIGN: exceeded,
+            Hook.APPOINTMENT_BOOK: exceeded,
+            Hook.ENCOUNTER_START: budget,
+            Hook.PATIENT_VIEW: budget,
+        },
+        draft_orders=[patient.order(reason)],
+        appointments=[
+            patient.chart.proposed_appointment("booking", "62323", today + timedelta(days=7), INTERLAMINAR_L4_L5)
+        ],
     )
 
 
@@ -581,6 +722,48 @@ def two_regions_one_day(today: date) -> Scenario:
             ),
             patient.order(lumbar),
         ],
+    )
+
+
+def medicare_advantage(today: date) -> Scenario:
+    patient = _Patient("medicare-advantage", today, given="Ada", plan=MEDICARE_ADVANTAGE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "medicare-advantage",
+        "Medicare Advantage member (SOPT 111): the LCD limits hold, and the plan reviews every ESI first",
+        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def carelon_no_recent_mri(today: date) -> Scenario:
+    patient = _Patient("carelon-no-recent-mri", today, given="Carla", plan=ANTHEM)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "carelon-no-recent-mri",
+        "Anthem member (Carelon MSK01): a first lumbar injection with no MRI or CT in 18 months; Carelon reviews it",
+        {Hook.ORDER_SIGN: _rules(RuleId.DIAGNOSTIC_IMAGING_MISSING, RuleId.PRIOR_AUTH_REQUIRED)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def florida_blue_too_soon(today: date) -> Scenario:
+    patient = _Patient("florida-blue-too-soon", today, given="Flora", plan=FLORIDA_BLUE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.chart.injection(
+        "esi-20d",
+        "62323",
+        today - timedelta(days=20),
+        INTERLAMINAR_L4_L5,
+        reasons=[reason],
+        documentation=COMPLETE_NOTE,
+    )
+    return patient.scenario(
+        "florida-blue-too-soon",
+        "Florida Blue member (Blue template): a session 20 days after the last, under the 30 days BCBS MA and Blue KC "
+        "ask for (unverified, so a warning)",
+        {Hook.ORDER_SIGN: _rules(RuleId.INTERVAL_TOO_SHORT), Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET)},
+        draft_orders=[patient.order(reason)],
     )
 
 
@@ -681,6 +864,15 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     unguided_code_with_images,
     prior_auth,
     uncoded_procedure,
+    cigna_too_soon,
+    bcbst_no_conservative_care,
+    medicare_advantage,
+    carelon_no_recent_mri,
+    florida_blue_too_soon,
+    free_text_order,
+    esi_lumbar_booking,
+    stale_booking,
+    booked_on_the_anniversary,
     axial_pain_not_covered,
     two_regions_one_day,
     prior_auth_two_lines,

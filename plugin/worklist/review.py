@@ -22,15 +22,17 @@ from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding, RuleId
 from plugin.rules.frequency import booking_frequency, order_frequency
 from plugin.rules.hook_facts import HookFacts, Rule
+from plugin.rules.intervals import booking_interval, order_interval
 from plugin.rules.prior_authorization import order_prior_authorization
 from plugin.rules.sessions import RESERVING_STATUSES
-from plugin.services import DISCHARGE_RULES, read_record
+from plugin.services import RULES_BY_HOOK, applied, read_record
 
 logger = logging.getLogger(__name__)
 
+DISCHARGE_RULES = RULES_BY_HOOK["encounter-discharge"]
 # Judged as the order the session was: against the sessions before it, not those after.
-PERFORMED_AS_ORDER_RULES: tuple[Rule, ...] = (order_frequency, order_prior_authorization)
-BOOKING_RULES: tuple[Rule, ...] = (booking_frequency,)
+PERFORMED_AS_ORDER_RULES: tuple[Rule, ...] = (order_frequency, order_interval, order_prior_authorization)
+BOOKING_RULES: tuple[Rule, ...] = (booking_frequency, booking_interval)
 # What the hooks say to plan ahead or for information is not an open problem on a claim or a booking.
 _NOT_OPEN = frozenset({RuleId.FREQUENCY_LIMIT_REACHED, RuleId.FREQUENCY_EXEMPT, RuleId.FREQUENCY_BUDGET})
 
@@ -185,8 +187,7 @@ def _performed_rows(
 
 
 def _policy(catalog: PolicyCatalog, record: ClinicalRecord, day: date) -> AppliedPolicy:
-    selection = catalog.select(record.coverages, day)
-    return AppliedPolicy(selection.policy, catalog.conventions, selection.why)
+    return applied(catalog.select(record.coverages, day), catalog)
 
 
 def _judge(

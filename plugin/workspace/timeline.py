@@ -12,7 +12,9 @@ from fhir_mappings.facts import ClinicalRecord
 from plugin.policies.catalog import PolicyCatalog
 from plugin.rules.calendar import add_months
 from plugin.rules.hook_facts import HookFacts
-from plugin.rules.sessions import Pool, SessionHistory
+from plugin.rules.session_types import Pool
+from plugin.rules.sessions import SessionHistory
+from plugin.services import applied
 
 
 class Session(msgspec.Struct, frozen=True):
@@ -62,7 +64,7 @@ def timeline(record: ClinicalRecord, catalog: PolicyCatalog, today: date) -> Tim
     selection = catalog.select(record.coverages, today)
     policy = selection.policy
     limits = list(policy.frequency.limits)
-    history = SessionHistory.of(HookFacts(record=record), policy.frequency)
+    history = SessionHistory.of(HookFacts(record=record), applied(selection, catalog), today)
     lanes = []
     for pool, ledger in sorted(history.pools.items(), key=lambda item: _label(item[0])):
         windows = []

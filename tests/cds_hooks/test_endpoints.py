@@ -19,7 +19,18 @@ SERVICES = {
     "epidural-encounter-discharge": "encounter-discharge",
     "epidural-patient-view": "patient-view",
 }
-PREFETCH_KEYS = {"patient", "procedures", "conditions", "imagingStudies", "coverage", "appointments"}
+PREFETCH_KEYS = {
+    "patient",
+    "procedures",
+    "conditions",
+    "imagingStudies",
+    "coverage",
+    "appointments",
+    "observations",
+    "diagnosticReports",
+    "medicationAdministrations",
+    "procedureNotes",
+}
 
 
 def outcome_of(response: Any) -> dict[str, Any]:

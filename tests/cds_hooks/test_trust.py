@@ -27,14 +27,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from cds_hooks.errors import Forbidden, Unauthorized
+from cds_hooks.errors import Unauthorized
 from cds_hooks.trust import (
     JwtVerifier,
     TrustedClient,
     VerifiedToken,
     _ReplayCache,
     fhir_server_allowed,
-    require_fhir_server_allowed,
 )
 
 ISSUER = "https://ehr.example.org"
@@ -617,19 +616,6 @@ def test_fhir_server_allowed(fhir_server: str, expected: bool) -> None:
 
 def test_default_http_port_is_normalised() -> None:
     assert fhir_server_allowed("http://localhost:80/fhir/R4", ["http://LOCALHOST/fhir/"])
-
-
-def test_require_fhir_server_allowed_raises_forbidden() -> None:
-    client = TrustedClient(
-        issuer=ISSUER,
-        jwks_url="https://ehr.example.org/jwks.json",
-        jwks=None,
-        fhir_servers=("https://ehr.example.org/fhir",),
-    )
-    require_fhir_server_allowed("https://ehr.example.org/fhir/R4", client)
-
-    with pytest.raises(Forbidden, match="allow-list"):
-        require_fhir_server_allowed("https://ehr.example.org/fhir-evil", client)
 
 
 @pytest.mark.anyio

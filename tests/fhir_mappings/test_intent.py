@@ -1,11 +1,14 @@
 from importlib import resources
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fhir_mappings.code_systems import SNOMED_CT
-from fhir_mappings.intent import _Text, _vocabulary, read_intent
+from fhir_mappings.context import _lexicon
+from fhir_mappings.intent import _vocabulary, read_intent
+from fhir_mappings.phrases import Text
 from fhir_mappings.readers import read_draft_orders, read_procedures
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion
 from tests.fhir_fixtures import procedure, service_request
@@ -68,8 +71,12 @@ def test_catheter_used_for_a_single_bolus_is_a_single_shot() -> None:
     assert read_intent("Epidural catheter placed, single bolus only, catheter removed").catheter is False
 
 
-def test_catheter_and_single_shot_words_together_say_nothing() -> None:
-    assert read_intent("single shot epidural; indwelling catheter considered").catheter is None
+def test_infusion_and_single_shot_words_together_say_nothing() -> None:
+    assert read_intent("Lumbar epidural, single shot; continuous infusion via epidural catheter").catheter is None
+
+
+def test_a_catheter_only_considered_leaves_the_stated_single_shot() -> None:
+    assert read_intent("single shot epidural; indwelling catheter considered").catheter is False
 
 
 def test_dehydrated_alcohol_is_neurolytic() -> None:
@@ -111,6 +118,7 @@ _VOCABULARY_WORDS = [
 ] + ["L4-L5", "Bilateral"]
 
 
+@pytest.mark.fuzz
 @settings(max_examples=500, deadline=None)
 @given(
     st.lists(
@@ -124,19 +132,12 @@ _VOCABULARY_WORDS = [
 )
 def test_the_ascii_prefilter_never_changes_what_the_vocabulary_finds(pieces: list[str]) -> None:
     text = "".join(pieces)
-    vocabulary = _vocabulary()
-    phrase_sets = [
-        *(phrases for phrases, _ in vocabulary.approach),
-        *(phrases for phrases, _ in vocabulary.guidance),
-        vocabulary.without_guidance,
-        vocabulary.catheter,
-        vocabulary.single_shot,
-        vocabulary.bolus_only,
-        vocabulary.neurolytic,
-        vocabulary.bilateral,
-        vocabulary.pump_trial,
-        *(phrases for phrases, _ in vocabulary.region),
-    ]
-    for phrases in phrase_sets:
-        assert phrases.search(_Text(text)) == (phrases.pattern.search(text) is not None)
-        assert phrases.sub(" ", _Text(text)).text == phrases.pattern.sub(" ", text)
+    for book in (_vocabulary(), _lexicon()):
+        phrases = book.phrases
+        assert phrases.search(Text(text)) == (phrases.pattern.search(text) is not None)
+        assert list(phrases.spans(Text(text))) == [match.span() for match in phrases.pattern.finditer(text)]
+        assert all(labels for _, _, labels in book.matches(Text(text)))
+
+
+def test_the_longest_phrase_wins_where_phrases_overlap() -> None:
+    assert [labels for _, _, labels in _vocabulary().matches(Text("no fluoroscopy"))] == [(("without_guidance", True),)]

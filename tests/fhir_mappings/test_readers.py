@@ -159,3 +159,31 @@ def test_payer_name_comes_from_the_organization_the_coverage_references() -> Non
     organization = {"resourceType": "Organization", "id": "org-1", "name": "Molina Healthcare of Ohio"}
     [fact] = read_coverages([insurance], {"Organization/org-1": organization}).facts
     assert fact.payor_names == ("Molina Healthcare of Ohio",)
+
+
+def test_payer_identifiers_and_address_states_come_from_the_organization() -> None:
+    insurance = coverage("c1", payor="ignored")
+    insurance["payor"] = [{"reference": "Organization/org-1"}]
+    organization = {
+        "resourceType": "Organization",
+        "id": "org-1",
+        "name": "Molina Healthcare of Ohio",
+        "identifier": [{"system": "urn:payer-id", "value": " MOLINA-OH "}, {"system": "urn:naic"}],
+        "address": [{"state": "oh"}, {"city": "Columbus"}],
+    }
+    [fact] = read_coverages([insurance], {"Organization/org-1": organization}).facts
+    assert fact.payer_identifiers == ("MOLINA-OH",)
+    assert fact.payer_states == ("OH",)
+
+
+def test_an_appointments_local_visit_types_are_kept_for_the_site_map() -> None:
+    visit = appointment("a1", None, "2026-12-01T09:00:00-05:00")
+    visit["appointmentType"] = {
+        "coding": [{"system": "urn:clinic:visit-types", "code": "PAIN-17"}],
+        "text": "ESI LUMBAR",
+    }
+    visit["specialty"] = [{"coding": [{"system": "urn:clinic:specialty", "code": "PM", "display": "Pain medicine"}]}]
+    [booked] = read_appointments([visit], {}).facts
+    assert booked.codes == ()
+    assert booked.type_codes == (("urn:clinic:visit-types", "PAIN-17"), ("urn:clinic:specialty", "PM"))
+    assert booked.type_texts == ("ESI LUMBAR", "Pain medicine")

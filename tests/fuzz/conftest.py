@@ -9,7 +9,9 @@ becomes a fixed regression case.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _SLOW_IS_EXPECTED = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -19,3 +21,12 @@ settings.register_profile(
 )
 settings.register_profile("deep", max_examples=5000, deadline=None, suppress_health_check=_SLOW_IS_EXPECTED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+_HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this package is a fuzz test, so `make unit` (-m "not fuzz") leaves them out."""
+    for item in items:
+        if _HERE in item.path.parents:
+            item.add_marker(pytest.mark.fuzz)

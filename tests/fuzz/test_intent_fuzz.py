@@ -1,4 +1,4 @@
-"""`read_intent` on any words: it answers, quickly, and only names levels that the words name."""
+"""`read_intent` on any words: it answers, quickly, and only names levels whose segments the words name."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def test_any_words_give_a_stated_intent(words: str, body_site: str, codes: list[
     assert isinstance(intent, StatedIntent)
     assert intent.approach is None or isinstance(intent.approach, Approach)
     said = (words + " " + body_site).upper()
-    assert all(level.upper in said for level in intent.levels)
+    # A nerve root is read as the foramen it exits, which names the root's segment as its upper or lower end.
+    assert all(level.upper in said or (level.lower is not None and level.lower in said) for level in intent.levels)
 
 
 def test_a_huge_note_is_read_in_linear_time() -> None:

@@ -38,7 +38,7 @@ RESOURCE_TYPE = {
     DataKey.COVERAGE: "Coverage",
     DataKey.APPOINTMENTS: "Appointment",
 }
-_SKIPPED_LINE = re.compile(r"(\d+) resource\(s\) could not be read")
+_SKIPPED_LINE = re.compile(r"(\d+) records? could not be read")
 
 
 @pytest.fixture(scope="module")

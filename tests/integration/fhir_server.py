@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.integration.local_process import REPO_ROOT, free_loopback_port, running_process
+from bench.processes import free_port
+from tests.integration.local_process import REPO_ROOT, running_process
 
 SERVER_SCRIPT = REPO_ROOT / "scripts" / "fhir-server"
 
@@ -16,7 +17,7 @@ def running_fhir_server(timeout: float = 30.0) -> Iterator[str]:
 
     The base URL has the form ``http://127.0.0.1:<port>/fhir`` (no trailing slash).
     """
-    port = free_loopback_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}/fhir"
     command = [str(SERVER_SCRIPT), "start", "--port", str(port), "--data-dir", "{scratch}/data"]
     with running_process("fhir-server", command, f"{base_url}/metadata", timeout=timeout):

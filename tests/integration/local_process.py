@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,13 +16,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 class ProcessNotReady(RuntimeError):
     """The server exited or did not answer in time; the message carries its output."""
-
-
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -88,4 +88,19 @@ def test_the_report_counts_a_denial_the_replayed_rules_flag_as_preventable(
             "preventable_amount": "400.00",
         }
     ]
-    assert report["patient_unknown"] == 0
+    assert (report["patient_unknown"], report["injections_found"]) == (0, 1)
+
+
+def test_a_denial_without_its_procedure_on_the_server_is_not_replayed(
+    fhir_base_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patient, member_id = f"den-{uuid.uuid4().hex[:10]}", f"SYNM{uuid.uuid4().hex[:8].upper()}"
+    load_patient(fhir_base_url, patient, member_id)
+    remittance = tmp_path / "remittance.835"
+    remittance.write_text(remittance_for(member_id).replace("DTM*472*20261203", "DTM*472*20261204"))
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    assert main(["denials", "import", str(remittance), "--db", url]) == 0
+    capsys.readouterr()
+    assert main(["denials", "report", "--db", url, "--fhir-server", fhir_base_url, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["denials"], report["preventable"], report["injections_found"]) == (1, 0, 0)

@@ -22,9 +22,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from bench.processes import free_port
 from tests.fhir_fixtures import hook_request, service_request
 from tests.integration.hostile_fhir_server import SECRET_PATH, Attack, HostileFhirServer
-from tests.integration.local_process import free_loopback_port, running_process
+from tests.integration.local_process import running_process
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +86,7 @@ def service(hostile_fhir: HostileFhirServer, tmp_path_factory: pytest.TempPathFa
         f'[[trusted_clients]]\nissuer = "{ISSUER}"\nfhir_servers = ["{hostile_fhir.origin}"]\n\n'
         "[[trusted_clients.jwks.keys]]\n" + "".join(f"{name} = {json.dumps(value)}\n" for name, value in jwk.items())
     )
-    port = free_loopback_port()
+    port = free_port()
     command = [
         str(Path(sys.executable).parent / "epidural-cds"),
         "serve",

@@ -14,7 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from tests.integration.local_process import free_loopback_port, running_process
+from bench.processes import free_port
+from tests.integration.local_process import running_process
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "order-sign.json"
 ISSUER = "https://ehr.example.org"
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.integration
 def test_a_token_is_accepted_once_whichever_worker_it_reaches(tmp_path: Path) -> None:
     key = ec.generate_private_key(ec.SECP384R1())
     jwk = {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k1", "use": "sig"}
-    port = free_loopback_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     config = tmp_path / "config.toml"
     config.write_text(
@@ -47,7 +48,7 @@ def test_a_token_is_accepted_once_whichever_worker_it_reaches(tmp_path: Path) ->
         str(port),
     ]
     with running_process("epidural-cds", command, f"{base}/readyz", timeout=60):
-        # Fresh connections, so the kernel spreads the calls over both workers' shared socket.
+        # Fresh connections, so the kernel spreads the calls over both workers' sockets.
         statuses = [
             httpx.post(
                 url, content=EXAMPLE.read_bytes(), headers={"Authorization": f"Bearer {token}"}, trust_env=False

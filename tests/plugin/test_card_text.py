@@ -96,8 +96,8 @@ def scenario_cases() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     store = tmp_path_factory.mktemp("feedback") / "feedback.db"
-    settings = Settings(auth=False, feedback_db=f"sqlite:///{store}")
-    with TestClient(create_app(settings, today=lambda: TODAY)) as service:
+    settings = Settings(feedback_db=f"sqlite:///{store}")
+    with TestClient(create_app(settings, auth=False, today=lambda: TODAY)) as service:
         yield service
 
 

@@ -1,33 +1,62 @@
-"""The command line as a user runs it: a real process, real files."""
+"""The command line as a user runs it, on real files: through `main` in this process, with the environment and working
+directory the test gives (which keeps `make unit` fast), and as a real process where only a process shows it (the
+banner printed before serving, the modules a worker imports)."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+import os
+import re
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest.mock import patch
 
+import orjson
 import pytest
 
+from bench.processes import free_port
 from plugin.cards import card_uuid
+from plugin.cli import main
 from plugin.feedback import FeedbackRecord, FeedbackStore
 from plugin.rules.findings import RuleId
+from tests.fhir_fixtures import coverage, order_sign
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 
 
+def _never_serve(options: object) -> int:
+    raise AssertionError(f"the command went on to serve ({options}) instead of refusing")
+
+
 def cli(*arguments: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "plugin", *arguments],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    """`epidural-cds ARGUMENTS` run by `main` in this process, in `cwd` with exactly the environment `env`. A `serve`
+    that does not refuse to start fails the test instead of serving."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved_environment, saved_cwd = dict(os.environ), Path.cwd()
+    root = logging.getLogger()
+    saved_logging = (root.handlers[:], root.level)  # serve configures the root logger for its JSON lines
+    os.environ.clear()
+    os.environ.update(saved_environment if env is None else env)
+    os.chdir(cwd)
+    try:
+        with redirect_stdout(stdout), redirect_stderr(stderr), patch("plugin.cli.serve", _never_serve):
+            try:
+                status = main(list(arguments))
+            except SystemExit as exit_:  # argparse: --help, --version, usage errors
+                status = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+        root.handlers[:], level = saved_logging
+        root.setLevel(level)
+    return subprocess.CompletedProcess(list(arguments), status, stdout.getvalue(), stderr.getvalue())
 
 
 def test_check_prints_the_cards_as_a_table() -> None:
@@ -62,11 +91,32 @@ def test_check_explains_a_file_that_is_not_a_request(tmp_path: Path) -> None:
     assert "hookInstance" in result.stderr
 
 
-def test_policies_list_shows_versions_and_sources() -> None:
+def test_policies_list_shows_versions_sources_and_verification_per_number() -> None:
     result = cli("policies", "list")
     assert result.returncode == 0, result.stderr
-    for expected in ("medicare-esi-lcd", "molina-esi", "generic-3-in-6", "2021.12", "https://www.cms.gov/"):
+    for expected in ("medicare-esi-lcd", "molina-mcp-032", "evicore-cmm-200", "2021.12", "https://www.cms.gov/"):
         assert expected in result.stdout
+    assert "version 2023-12, in force from 2023-12-01 to 2024-10-31" in result.stdout
+    assert "3 sessions per 6 months       verified" in result.stdout
+    assert "UNVERIFIED" in result.stdout
+
+
+def test_policies_explain_says_which_policy_applies_and_how_to_map_an_unmapped_plan(tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(orjson.dumps(order_sign(coverages=[coverage("cov-1", payor="Acme Health")])).decode())
+    result = cli("policies", "explain", str(request), "--as-of", "2026-12-02")
+    assert result.returncode == 0, result.stderr
+    assert "Policy: eviCore CMM-200 Epidural Steroid Injections" in result.stdout
+    assert "no policy is configured for the primary coverage (Acme Health)" in result.stdout
+    assert "payer_identifiers" in result.stdout
+
+
+def test_policies_explain_names_the_rule_that_matched(tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(orjson.dumps(order_sign(coverages=[coverage("cov-1", payor="Molina Healthcare")])).decode())
+    result = cli("policies", "explain", str(request), "--as-of", "2026-12-02")
+    assert "Policy: Molina Clinical Policy MCP-032" in result.stdout
+    assert "payer or plan name 'Molina Healthcare'" in result.stdout
 
 
 def test_policies_check_accepts_the_shipped_files() -> None:
@@ -173,3 +223,67 @@ def test_the_service_and_its_cli_do_not_load_the_r4b_models_only_sandbox_loading
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
     assert loaded.strip() == "False"
+
+
+def test_version_names_the_installed_release() -> None:
+    result = cli("--version")
+    assert result.returncode == 0
+    assert re.fullmatch(r"epidural-cds \d+\.\d+\.\d+\S*\n", result.stdout)
+
+
+def test_check_names_the_policy_it_applied_and_wraps_long_summaries_whole() -> None:
+    narrow = {**os.environ, "COLUMNS": "70"}
+    result = cli("check", str(EXAMPLES / "order-sign-limit-exceeded.json"), "--as-of", "2026-11-27", env=narrow)
+    assert result.returncode == 0, result.stderr
+    assert "policy: Medicare epidural steroid injection LCDs" in result.stdout
+    summary_column = [line[37:].strip() for line in result.stdout.splitlines() if line.startswith(("CRITICAL", " "))]
+    assert len(summary_column) > 1  # wrapped over several lines...
+    assert "earliest 2027-01-12" in " ".join(summary_column)  # ...and nothing cut, least of all the end
+
+
+def test_fail_on_exits_1_only_when_a_card_at_or_above_the_indicator_is_present() -> None:
+    limit_exceeded = str(EXAMPLES / "order-sign-limit-exceeded.json")  # one critical card
+    without = cli("check", limit_exceeded, "--as-of", "2026-11-27")
+    on_critical = cli("check", limit_exceeded, "--as-of", "2026-11-27", "--fail-on", "critical")
+    on_warning = cli("check", limit_exceeded, "--as-of", "2026-11-27", "--fail-on", "warning")
+    clean = cli(
+        "check", str(EXAMPLES / "patient-view.json"), "--as-of", "2026-11-27", "--fail-on", "critical", "--json"
+    )
+    assert (without.returncode, on_critical.returncode, on_warning.returncode) == (0, 1, 1)
+    assert clean.returncode == 0, clean.stdout
+    assert not [card for card in json.loads(clean.stdout)["cards"] if card["indicator"] == "critical"]
+
+
+def test_read_only_commands_create_nothing_and_the_default_database_is_per_user(tmp_path: Path) -> None:
+    home, workdir = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    workdir.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
+    report = cli("feedback", "report", cwd=workdir, env=env)
+    listing = cli("policies", "list", cwd=workdir, env=env)
+    checked = cli("check", str(EXAMPLES / "order-sign.json"), cwd=workdir, env=env)
+    assert (report.returncode, listing.returncode, checked.returncode) == (0, 0, 0), report.stderr + checked.stderr
+    assert f"no database at {home}/.local/share/epidural-cds/feedback.db" in report.stdout
+    assert list(home.iterdir()) == []
+    assert list(workdir.iterdir()) == []
+
+
+def test_a_bad_database_url_or_an_unreachable_postgresql_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    not_a_url = cli("feedback", "report", "--db", "mysql://user@db/feedback", env=env)
+    unreachable = cli("feedback", "report", "--db", f"postgresql://user:secret@127.0.0.1:{free_port()}/db", env=env)
+    serve = cli("serve", "--no-auth", "--port", "0", env={**env, "EPIDURAL_CDS_FEEDBACK_DB": "not a url"})
+    for result in (not_a_url, unreachable, serve):
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        assert "secret" not in result.stderr
+    assert "unsupported URL scheme 'mysql'" in not_a_url.stderr
+    assert "cannot read the feedback database (OperationalError)" in unreachable.stderr
+    assert "feedback_db is not a database URL" in serve.stderr
+
+
+def test_every_serve_flag_says_what_it_does() -> None:
+    result = cli("serve", "--help", env={**os.environ, "COLUMNS": "200"})
+    options = re.findall(r"^  (--[a-z-]+)(?: [A-Z_]+)?\s*(.*)$", result.stdout, re.MULTILINE)
+    assert {flag for flag, _ in options} >= {"--host", "--port", "--workers", "--config", "--no-auth"}
+    assert all(text.strip() for _, text in options), options

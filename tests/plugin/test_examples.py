@@ -23,15 +23,24 @@ EXPECTED = {
     "order-select.json": ["frequency-limit-reached"],
     "order-sign.json": [],
     "order-sign-limit-exceeded.json": ["frequency-limit-exceeded"],
+    "order-sign-free-text.json": ["frequency-limit-exceeded"],
     "order-sign-coding-errors.json": [
         "code-approach-mismatch",
         "diagnosis-nonspecific",
         "imaging-guidance-bundled",
     ],
     "appointment-book.json": ["frequency-limit-exceeded"],
+    "appointment-book-local-visit-types.json": ["frequency-limit-exceeded"],
     "encounter-start.json": ["frequency-budget"],
     "encounter-discharge.json": ["diagnosis-missing", "documentation-incomplete", "imaging-evidence-missing"],
     "patient-view.json": ["frequency-budget"],
+    # One per payer policy: each shows the policy's own criteria.
+    "order-sign-medicare-advantage.json": ["prior-auth-required"],
+    "order-sign-evicore.json": ["interval-too-short", "prior-auth-required", "repeat-criteria-unmet"],
+    "order-sign-carelon.json": ["diagnostic-imaging-missing", "prior-auth-required"],
+    "order-sign-blue-template.json": ["interval-too-short"],
+    "order-sign-bcbs-tennessee.json": ["frequency-limit-exceeded"],
+    "order-sign-molina-repeat.json": [],
 }
 
 

@@ -8,7 +8,6 @@ the configured time budget, and no fetch task outlives the request.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import httpx
 import pytest
 import respx
 
+from bench.processes import free_port
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import parsed
 from plugin.app import create_app
@@ -374,9 +374,7 @@ async def test_the_access_token_is_sent_as_a_bearer_token() -> None:
 
 
 async def test_a_real_closed_port_is_a_412_inside_the_budget() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     document = {**_request(DataKey.PROCEDURES), "fhirServer": f"http://127.0.0.1:{closed_port}/fhir"}
     app = create_app(_settings(), auth=False, today=lambda: TODAY)
     async with (

@@ -42,7 +42,7 @@ def test_readyz_after_start_up_lists_the_loaded_policies(service: TestClient) ->
 
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "policies": SHIPPED_POLICIES}
-    assert {"medicare-esi-lcd", "molina-esi", "generic-3-in-6"} <= set(SHIPPED_POLICIES)
+    assert {"medicare-esi-lcd", "molina-mcp-032", "evicore-cmm-200"} <= set(SHIPPED_POLICIES)
 
 
 def test_readyz_before_start_up_is_a_503_operation_outcome(not_started: TestClient) -> None:

@@ -23,7 +23,7 @@ SERVICE_FOR = {spec.hook: spec.id for spec in SERVICES}
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     store = tmp_path_factory.mktemp("feedback") / "feedback.db"
-    with TestClient(create_app(Settings(auth=False, feedback_db=f"sqlite:///{store}"), today=lambda: TODAY)) as service:
+    with TestClient(create_app(Settings(feedback_db=f"sqlite:///{store}"), auth=False, today=lambda: TODAY)) as service:
         yield service
 
 

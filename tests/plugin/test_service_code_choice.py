@@ -164,10 +164,10 @@ def test_forbidden_modifier_on_an_interlaminar_code_is_flagged(service: TestClie
 def test_bilateral_interlaminar_order_breaks_medicare(service: TestClient) -> None:
     [card] = sign(service, service_request("o1", "62323", "Bilateral lumbar interlaminar ESI L4-L5, fluoroscopy"))
     assert rule(card) == "modifier-invalid"
-    assert "**Medicare epidural steroid injection LCDs (all MACs, 2021 family)**" in card["detail"]
+    assert "Medicare Epidural Steroid Injections for Pain Management LCDs" in card["detail"]
 
 
-def test_three_transforaminal_levels_exceed_medicare_only(service: TestClient) -> None:
+def test_three_transforaminal_levels_exceed_medicare_but_not_a_policy_without_level_limits(service: TestClient) -> None:
     orders = (
         service_request("o1", "64483", "Transforaminal ESI L3-L4 under fluoroscopy"),
         service_request("o2", "64484", "Transforaminal ESI L4-L5, L5-S1", quantityQuantity={"value": 2}),
@@ -176,7 +176,7 @@ def test_three_transforaminal_levels_exceed_medicare_only(service: TestClient) -
     assert rule(card) == "levels-exceeded"
     assert card["indicator"] == "warning"
     assert card["links"][0]["url"].startswith("https://www.cms.gov/")
-    assert sign(service, *orders, coverages=COMMERCIAL) == []
+    assert sign(service, *orders, coverages=[coverage("cov-m", payor="Molina Healthcare")]) == []
 
 
 def test_two_regions_with_modifier_59_are_still_two_regions(service: TestClient) -> None:

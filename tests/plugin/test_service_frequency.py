@@ -51,7 +51,8 @@ def test_order_sign_over_the_medicare_cap_gets_a_critical_card_with_the_earliest
         "display": "Frequency limit exceeded",
     }
     assert "2027-01-12" in card["detail"]
-    assert "**Medicare epidural steroid injection LCDs (all MACs, 2021 family)**" in card["detail"]
+    assert "Medicare Epidural Steroid Injections for Pain Management LCDs" in card["detail"]
+    assert "medicare-esi-lcd" not in card["detail"]
     assert card["links"][0]["type"] == "absolute"
     assert card["links"][0]["url"].startswith("https://www.cms.gov/")
 
@@ -132,10 +133,11 @@ def test_encounter_start_lists_booked_injections(service: TestClient) -> None:
     assert card["indicator"] == "warning"
 
 
-def test_no_coverage_uses_the_conservative_default_and_says_so(service: TestClient) -> None:
+def test_no_coverage_uses_the_typical_commercial_rule_and_says_how_to_map_the_plan(service: TestClient) -> None:
     [card] = post(service, "epidural-patient-view", hook_request("patient-view", procedures=HISTORY))["cards"]
-    assert "**Conservative commercial default (3 sessions in 6 months, 6 in 12)**" in card["detail"]
-    assert "Check the plan's own policy" in card["detail"]
+    assert "eviCore CMM-200" in card["detail"]
+    assert "No active coverage is on record: this card applies the typical commercial rule" in card["detail"]
+    assert "coverage mapping" in card["detail"]
 
 
 def test_unreadable_history_is_reported_not_fatal(service: TestClient) -> None:
@@ -177,4 +179,4 @@ def test_payer_named_only_by_an_included_organization_chooses_its_policy(service
         }
     )
     [card] = post(service, "epidural-patient-view", request)["cards"]
-    assert "**Molina Healthcare epidural steroid injections (clinical policy MCP-032)**" in card["detail"]
+    assert "Molina Clinical Policy MCP-032" in card["detail"]

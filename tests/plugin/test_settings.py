@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.settings import SettingsError, load_settings
+from plugin.settings import SettingsError, default_feedback_db, load_settings
 
 CONFIG = """
 public_base_url = "https://cds.example.org/"
@@ -70,3 +70,15 @@ def test_invalid_toml_is_reported_with_the_file(tmp_path: Path) -> None:
     path.write_text("public_base_url = \n")
     with pytest.raises(SettingsError, match=r"config\.toml is not valid TOML"):
         load_settings(path)
+
+
+def test_the_default_database_is_in_the_users_data_directory_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert default_feedback_db({"XDG_DATA_HOME": "/srv/data"}) == "sqlite:////srv/data/epidural-cds/feedback.db"
+    home_default = f"sqlite:///{Path.home()}/.local/share/epidural-cds/feedback.db"
+    assert default_feedback_db({}) == home_default
+    assert default_feedback_db({"XDG_DATA_HOME": "relative/dir"}) == home_default  # the XDG spec ignores these
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    assert load_settings(environ={}).feedback_db == home_default

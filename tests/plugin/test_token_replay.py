@@ -12,7 +12,6 @@ import anyio
 import httpx
 import jwt
 import pytest
-import sqlalchemy.exc
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
@@ -82,15 +81,16 @@ def test_ids_past_their_deadline_are_purged(tmp_path: Path) -> None:
     assert remaining == ["new"]
 
 
-async def test_an_unreachable_database_refuses_tokens_with_a_503(tmp_path: Path) -> None:
-    store = TokenReplayStore(f"sqlite:///{tmp_path}/tokens.db")
-
-    def database_down(*arguments: object) -> bool:
-        raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("database is locked"))
-
-    store._record = database_down  # type: ignore[method-assign]
+def test_an_unusable_database_refuses_tokens_with_a_503(tmp_path: Path) -> None:
+    database = tmp_path / "tokens.db"
+    store = TokenReplayStore(f"sqlite:///{database}")
     try:
-        with pytest.raises(ServiceUnavailable):
-            await store.first_use(ISSUER, "jti-1", time.time() + 300, time.time())
+        assert anyio.run(store.first_use, ISSUER, "jti-1", time.time() + 300, time.time())
+        for leftover in tmp_path.glob("tokens*.db*"):  # the seen ids' own file beside tokens.db, and its WAL
+            leftover.write_bytes(b"this is not a database" * 512)
+        for attempt in range(2):  # the open connections see it, and so do new ones
+            with pytest.raises(ServiceUnavailable):
+                anyio.run(store.first_use, ISSUER, f"jti-{attempt}", time.time() + 300, time.time())
+            store.close()
     finally:
         store.close()

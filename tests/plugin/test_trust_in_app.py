@@ -163,3 +163,34 @@ def test_cors_origins_can_be_restricted(tmp_path: Path) -> None:
     assert denied.headers["content-type"] == "application/json"
     assert denied.json()["resourceType"] == "OperationOutcome"
     assert denied.json()["issue"][0]["diagnostics"] == "Disallowed CORS origin"
+
+
+def test_without_a_public_base_url_the_audience_is_the_listening_address_never_the_host_header(
+    key: ec.EllipticCurvePrivateKey, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    jwk = {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k1", "use": "sig"}
+    settings = Settings(
+        feedback_db=f"sqlite:///{tmp_path / 'feedback.db'}",
+        trusted_clients=[TrustedClientSettings(issuer=ISSUER, jwks={"keys": [jwk]}, fhir_servers=[ALLOWED_FHIR])],
+    )
+    path = "/cds-services/epidural-patient-view"
+    other_service = f"http://cds.other-vendor.example{path}"  # what Host once made the audience
+    caplog.set_level(logging.INFO)
+    # The test client's socket is "testserver" on port 80.
+    with TestClient(create_app(settings, today=lambda: TODAY), base_url="http://testserver") as client:
+        forged = client.post(
+            path,
+            json=hook_request("patient-view"),
+            headers={"Authorization": f"Bearer {token(key, other_service)}", "Host": "cds.other-vendor.example"},
+        )
+        genuine = client.post(
+            path,
+            json=hook_request("patient-view"),
+            headers={"Authorization": f"Bearer {token(key, f'http://testserver{path}')}", "Host": "elsewhere.example"},
+        )
+
+    assert forged.status_code == 401
+    assert genuine.status_code == 200
+    assert "public_base_url is not set" in caplog.text
+    [refused] = [vars(r) for r in caplog.records if getattr(r, "reason", None) == "unauthorized:audience"]
+    assert (refused["expected_aud"], refused["received_aud"]) == (f"http://testserver{path}", other_service)

@@ -28,7 +28,7 @@ def anyio_backend() -> str:
 def test_each_card_issued_is_recorded_with_its_rule_patient_and_day(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'service.db'}"
     request = json.loads((REPO / "examples" / "order-sign-limit-exceeded.json").read_text())
-    with TestClient(create_app(Settings(auth=False, feedback_db=url), today=lambda: DAY)) as service:
+    with TestClient(create_app(Settings(feedback_db=url), auth=False, today=lambda: DAY)) as service:
         [card] = service.post("/cds-services/epidural-order-sign", json=request).json()["cards"]
     ledger = CardLedger(url)
     try:
@@ -75,6 +75,7 @@ async def test_the_cards_are_returned_when_the_ledger_cannot_be_written(
     [recorded] = ledger.recording([CdsService(descriptor, handler)], lambda: DAY)
     with caplog.at_level(logging.DEBUG):
         assert await recorded.handler(request) is answer
+        await ledger.drain()
     assert "cards issued not recorded" in caplog.text
     logged = [str(value) for record in caplog.records for value in record.__dict__.values()]
     assert not any("Patient/p1" in value for value in logged)  # no patient id in the logs

@@ -28,19 +28,19 @@ EXPECTED_TABLE = """\
 1 denial not matched to a patient (no reference or known member id)
 
 Denials by rule family and payer
-family                    payer                      denials  a card would have prevented  denied  preventable
-------------------------  -------------------------  -------  ---------------------------  ------  -----------
-Frequency                 SYNTHETIC COMMERCIAL PLAN  1        0                            450.00  0.00
-Frequency                 SYNTHETIC MEDICARE JF      1        1                            900.00  900.00
-Levels and units          SYNTHETIC MEDICARE CGS     1        0                            400.00  0.00
-Levels and units          SYNTHETIC MEDICARE JF      1        0                            400.00  0.00
-Imaging guidance bundled  SYNTHETIC MEDICARE JF      1        0                            150.00  0.00
-Modifiers                 SYNTHETIC MEDICARE JF      1        0                            450.00  0.00
-Diagnosis coverage        SYNTHETIC COMMERCIAL PLAN  1        0                            900.00  0.00
-Diagnosis coverage        SYNTHETIC MEDICARE JF      1        0                            900.00  0.00
-Documentation             SYNTHETIC MEDICARE JF      1        0                            800.00  0.00
-Prior authorization       SYNTHETIC COMMERCIAL PLAN  1        0                            900.00  0.00
-Prior authorization       SYNTHETIC MEDICAID PLAN    1        0                            800.00  0.00
+family                           payer                      denials  a card would have prevented  denied  preventable
+-------------------------------  -------------------------  -------  ---------------------------  ------  -----------
+Frequency                        SYNTHETIC COMMERCIAL PLAN  1        0                            450.00  0.00
+Frequency                        SYNTHETIC MEDICARE JF      1        1                            900.00  900.00
+Levels and units                 SYNTHETIC MEDICARE CGS     1        0                            400.00  0.00
+Levels and units                 SYNTHETIC MEDICARE JF      1        0                            400.00  0.00
+Imaging guidance bundled         SYNTHETIC MEDICARE JF      1        0                            150.00  0.00
+Modifiers                        SYNTHETIC MEDICARE JF      1        0                            450.00  0.00
+Diagnosis and medical necessity  SYNTHETIC COMMERCIAL PLAN  1        0                            900.00  0.00
+Diagnosis and medical necessity  SYNTHETIC MEDICARE JF      1        0                            900.00  0.00
+Documentation                    SYNTHETIC MEDICARE JF      1        0                            800.00  0.00
+Prior authorization              SYNTHETIC COMMERCIAL PLAN  1        0                            900.00  0.00
+Prior authorization              SYNTHETIC MEDICAID PLAN    1        0                            800.00  0.00
 
 Cards per rule: overridden then denied, accepted then paid
 rule                      overridden, denied  denied  override reasons                accepted, paid  paid
@@ -84,8 +84,8 @@ def denials(capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
 def issue_cards_and_feedback(url: str) -> None:
     """Patient p1's frequency card overridden with a reason, and its bundled-guidance card accepted, through the
     service itself: the cards are written down with the patient and the day as they are issued."""
-    settings = Settings(auth=False, feedback_db=url)
-    with TestClient(create_app(settings, today=lambda: CARDS_ISSUED_ON)) as service:
+    settings = Settings(feedback_db=url)
+    with TestClient(create_app(settings, auth=False, today=lambda: CARDS_ISSUED_ON)) as service:
         issued = {}
         for example in ("order-sign-limit-exceeded.json", "order-sign-coding-errors.json"):
             request = json.loads((REPO / "examples" / example).read_text())

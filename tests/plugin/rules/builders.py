@@ -12,8 +12,21 @@ from plugin.rules.applied_policy import AppliedPolicy
 CATALOG = load_catalog()
 
 
-def applied(policy_id: str) -> AppliedPolicy:
-    return AppliedPolicy(CATALOG.policies[policy_id], CATALOG.conventions, "chosen by the test")
+def applied(
+    policy_id: str, *, by_default: bool = False, on: date | None = None, state: str | None = None
+) -> AppliedPolicy:
+    """The policy as the service applies it: the version in force `on` (the latest without it), with all versions."""
+    policy = CATALOG.version_on(policy_id, on) if on is not None else CATALOG.policies[policy_id]
+    assert policy is not None, f"no version of {policy_id} in force on {on}"
+    return AppliedPolicy(
+        policy,
+        CATALOG.conventions,
+        "chosen by the test",
+        by_default=by_default,
+        versions=CATALOG.versions_of(policy_id),
+        service_state=state,
+        session_types=CATALOG.session_types,
+    )
 
 
 def performed(

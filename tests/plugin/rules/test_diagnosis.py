@@ -30,7 +30,7 @@ from plugin.rules.hook_facts import HookFacts
 from tests.plugin.rules.builders import applied, order, performed
 
 MEDICARE = applied("medicare-esi-lcd")
-GENERIC = applied("generic-3-in-6")
+DEFAULT = applied("evicore-cmm-200", by_default=True)
 TODAY = date(2026, 11, 27)
 ORDER = "ServiceRequest/new"
 
@@ -122,7 +122,7 @@ def test_missing_suggests_the_covered_condition_on_record() -> None:
 
 def test_missing_without_payer_list_suggests_a_spinal_diagnosis_of_the_region() -> None:
     conditions = [condition("c1", "M50.12"), condition("c2", "M47.816"), condition("c3", "M54.50")]
-    [finding] = diagnosis_missing(facts(lumbar("62323"), conditions=conditions), GENERIC, TODAY)
+    [finding] = diagnosis_missing(facts(lumbar("62323"), conditions=conditions), DEFAULT, TODAY)
     assert suggested(finding) == ["M47.816"]
 
 
@@ -360,7 +360,7 @@ def test_one_covered_diagnosis_is_enough() -> None:
 
 
 def test_policy_without_a_diagnosis_list_never_says_not_covered() -> None:
-    assert diagnosis_not_covered(facts(lumbar("62323", "M47.816")), GENERIC, TODAY) == []
+    assert diagnosis_not_covered(facts(lumbar("62323", "M47.816")), DEFAULT, TODAY) == []
 
 
 def test_code_the_policy_does_not_count_is_not_held_to_its_list() -> None:

@@ -8,8 +8,9 @@ from plugin.rules.sessions import SessionHistory
 from tests.plugin.rules.builders import applied, booking, order, performed
 
 MEDICARE = applied("medicare-esi-lcd")
-MOLINA = applied("molina-esi")
-GENERIC = applied("generic-3-in-6")
+MOLINA = applied("molina-mcp-032")
+DEFAULT = applied("evicore-cmm-200", by_default=True)
+BCBST = applied("bcbs-tennessee")
 TODAY = date(2026, 11, 27)
 
 FOUR_LUMBAR = (
@@ -30,7 +31,8 @@ def test_fifth_lumbar_session_in_twelve_months_exceeds_medicare_cap() -> None:
     assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
     assert finding.severity is Severity.CRITICAL
     assert "2027-01-12" in finding.detail  # the first session leaves the window on its anniversary
-    assert "**Medicare epidural steroid injection LCDs (all MACs, 2021 family)**" in finding.detail
+    assert MEDICARE.payer.title in finding.detail
+    assert "medicare-esi-lcd" not in finding.detail  # a clinician reads the policy's title, not its internal id
     assert "5 sessions (cap 4)" in finding.detail
 
 
@@ -126,27 +128,49 @@ def test_order_without_a_date_is_judged_for_today() -> None:
     assert "2026-11-27" in finding.summary
 
 
-def test_generic_policy_combines_regions_and_caps_six_months() -> None:
+def test_bcbs_tennessee_combines_regions_and_caps_six_months() -> None:
     history = (
         performed("62321", date(2026, 7, 1)),
         performed("62323", date(2026, 8, 1)),
         performed("64483", date(2026, 9, 1)),
     )
     facts = HookFacts(record=ClinicalRecord(performed=history), orders=(order("62321", date(2026, 12, 3)),))
-    [finding] = order_frequency(facts, GENERIC, TODAY)
+    [finding] = order_frequency(facts, BCBST, TODAY)
     assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
+    assert (
+        finding.severity is Severity.CRITICAL
+    )  # "Does not exceed 3 (three) injection sessions within a 6-month period"
     assert "2027-01-01" in finding.detail
-    assert "Check the plan's own policy" in finding.detail
 
 
-def test_generic_injection_cap_counts_bilateral_modifier_as_two() -> None:
+def test_the_default_policy_is_never_critical_and_says_the_plan_is_not_mapped() -> None:
+    history = tuple(performed("62323", date(2026, month, 1)) for month in (7, 8, 9))
+    facts = HookFacts(record=ClinicalRecord(performed=history), orders=(order("62323", date(2026, 12, 3)),))
+    [finding] = order_frequency(facts, DEFAULT, TODAY)
+    assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
+    assert finding.severity is Severity.WARNING
+    assert "in place of the plan's own policy" in finding.detail
+    assert "coverage mapping" in finding.detail
+
+
+def test_an_unverified_cap_is_a_warning_that_says_so() -> None:
+    history = tuple(performed("64483", date(2026, month, 1)) for month in (3, 5, 7, 9))
+    facts = HookFacts(record=ClinicalRecord(performed=history), orders=(order("64483", date(2026, 12, 3)),))
+    [finding] = order_frequency(facts, MOLINA, TODAY)
+    assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
+    assert finding.severity is Severity.WARNING
+    assert "could not be checked against the payer's current text" in finding.detail
+
+
+def test_blue_template_injection_cap_counts_bilateral_modifier_as_two_before_november_2024() -> None:
     history = (
-        performed("64483", date(2026, 7, 1), units=2, modifiers=("50",)),
-        performed("64483", date(2026, 8, 1), units=2),
+        performed("64483", date(2024, 1, 10), units=2, modifiers=("50",)),
+        performed("64483", date(2024, 2, 10), units=2),
     )
-    bilateral = order("64483", date(2026, 9, 1), units=2, modifiers=("50",))
+    bilateral = order("64483", date(2024, 3, 12), units=2, modifiers=("50",))
     facts = HookFacts(record=ClinicalRecord(performed=history), orders=(bilateral,))
-    [finding] = order_frequency(facts, GENERIC, TODAY)
+    blue = applied("blue-template", on=date(2024, 3, 1))
+    [finding] = order_frequency(facts, blue, date(2024, 3, 1))
     assert finding.rule is RuleId.FREQUENCY_LIMIT_EXCEEDED
     assert "10 injections (cap 6)" in finding.detail
 
@@ -181,9 +205,9 @@ def test_month_end_window_is_clamped() -> None:
         performed("62323", date(2026, 12, 1)),
     )
     facts = HookFacts(record=ClinicalRecord(performed=history), orders=(order("62323", date(2027, 2, 27)),))
-    assert rules(order_frequency(facts, GENERIC, TODAY)) == [RuleId.FREQUENCY_LIMIT_EXCEEDED]
+    assert rules(order_frequency(facts, BCBST, TODAY)) == [RuleId.FREQUENCY_LIMIT_EXCEEDED]
     facts = HookFacts(record=ClinicalRecord(performed=history), orders=(order("62323", date(2027, 2, 28)),))
-    assert RuleId.FREQUENCY_LIMIT_EXCEEDED not in rules(order_frequency(facts, GENERIC, TODAY))
+    assert RuleId.FREQUENCY_LIMIT_EXCEEDED not in rules(order_frequency(facts, BCBST, TODAY))
 
 
 def test_leap_day_session_leaves_the_window_on_the_last_day_of_february() -> None:
@@ -222,7 +246,7 @@ def test_budget_shows_used_left_and_next_eligible_date() -> None:
     assert finding.rule is RuleId.FREQUENCY_BUDGET
     assert finding.severity is Severity.INFO
     assert "3/4 used in 12 mo" in finding.summary
-    assert "next eligible 2026-11-27" in finding.summary
+    assert "next eligible date 2026-11-27" in finding.summary
     assert "1 left" in finding.detail
 
 
@@ -230,7 +254,7 @@ def test_budget_warns_when_no_session_is_left() -> None:
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR))
     [finding] = budget(facts, MEDICARE, TODAY)
     assert finding.severity is Severity.WARNING
-    assert "next eligible 2027-01-12" in finding.summary
+    assert "next eligible date 2027-01-12" in finding.summary
 
 
 def test_budget_counts_a_booked_session_as_taken() -> None:
@@ -239,7 +263,7 @@ def test_budget_counts_a_booked_session_as_taken() -> None:
     assert finding.severity is Severity.WARNING
     assert "1 booked" in finding.summary
     assert "2026-12-01" in finding.detail
-    assert "next eligible 2027-01-12" in finding.summary
+    assert "next eligible date 2027-01-12" in finding.summary
 
 
 def test_no_budget_card_without_injection_history_or_bookings() -> None:
@@ -263,14 +287,14 @@ def test_a_booking_ahead_shows_the_budget_even_without_recent_sessions() -> None
 
 def test_the_call_builds_one_session_history_for_all_its_rules() -> None:
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR))
-    assert SessionHistory.of(facts, MEDICARE.payer.frequency) is SessionHistory.of(facts, MEDICARE.payer.frequency)
+    assert SessionHistory.of(facts, MEDICARE, TODAY) is SessionHistory.of(facts, MEDICARE, TODAY)
 
 
 def test_another_policy_gets_its_own_session_history() -> None:
     facts = HookFacts(record=ClinicalRecord(performed=FOUR_LUMBAR))
-    medicare = SessionHistory.of(facts, MEDICARE.payer.frequency)
-    assert SessionHistory.of(facts, GENERIC.payer.frequency).frequency is GENERIC.payer.frequency
-    assert SessionHistory.of(facts, MEDICARE.payer.frequency).frequency is medicare.frequency
+    medicare = SessionHistory.of(facts, MEDICARE, TODAY)
+    assert SessionHistory.of(facts, BCBST, TODAY).frequency is BCBST.payer.frequency
+    assert SessionHistory.of(facts, MEDICARE, TODAY).frequency is medicare.frequency
 
 
 def test_judging_orders_leaves_the_shared_history_as_it_was() -> None:
@@ -278,7 +302,7 @@ def test_judging_orders_leaves_the_shared_history_as_it_was() -> None:
         record=ClinicalRecord(performed=FOUR_LUMBAR[:2]),
         orders=(order("62323", date(2026, 12, 3), source="ServiceRequest/a"), order("62321", date(2026, 12, 3))),
     )
-    history = SessionHistory.of(facts, MEDICARE.payer.frequency)
+    history = SessionHistory.of(facts, MEDICARE, TODAY)
     before = {pool: dict(ledger.injections_on) for pool, ledger in history.pools.items()}
     first = order_frequency(facts, MEDICARE, TODAY)
     assert {pool: dict(ledger.injections_on) for pool, ledger in history.pools.items()} == before

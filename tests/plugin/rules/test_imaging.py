@@ -27,7 +27,7 @@ from plugin.rules.hook_facts import HookFacts, Rule
 from tests.plugin.rules.builders import applied, order, performed
 
 MEDICARE = applied("medicare-esi-lcd")
-GENERIC = applied("generic-3-in-6")
+WITHOUT_IMAGING_RULE = applied("molina-mcp-032")
 TODAY = date(2026, 11, 27)
 DAY = date(2026, 11, 20)
 ENCOUNTER = "Encounter/e1"
@@ -211,17 +211,17 @@ def test_fluoroscopy_stated_with_catheter_code_keeps_the_catheter() -> None:
 
 
 def test_ultrasound_guidance_does_not_make_a_with_imaging_code() -> None:
-    assert sign(lumbar_order("62322", intent=ULTRASOUND), policy=GENERIC) == []
+    assert sign(lumbar_order("62322", intent=ULTRASOUND), policy=WITHOUT_IMAGING_RULE) == []
 
 
 def test_without_imaging_stated_with_with_imaging_code_recodes_to_its_sibling() -> None:
-    [finding] = sign(lumbar_order("62323", intent=UNGUIDED), policy=GENERIC)
+    [finding] = sign(lumbar_order("62323", intent=UNGUIDED), policy=WITHOUT_IMAGING_RULE)
     assert finding.rule is RuleId.CODE_IMAGING_MISMATCH
     assert [fix.code for fix in finding.fixes if isinstance(fix, Recode)] == ["62322"]
 
 
 def test_ultrasound_only_with_with_imaging_code_recodes_to_without_imaging() -> None:
-    [finding] = sign(lumbar_order("62323", intent=ULTRASOUND), policy=GENERIC)
+    [finding] = sign(lumbar_order("62323", intent=ULTRASOUND), policy=WITHOUT_IMAGING_RULE)
     assert finding.rule is RuleId.CODE_IMAGING_MISMATCH
     assert "ultrasound" in finding.summary
     assert [fix.code for fix in finding.fixes if isinstance(fix, Recode)] == ["62322"]
@@ -245,7 +245,7 @@ def test_medicare_without_imaging_order_is_imaging_required_with_recode() -> Non
 
 
 def test_payer_without_imaging_requirement_accepts_without_imaging_order() -> None:
-    assert sign(lumbar_order("62322"), policy=GENERIC) == []
+    assert sign(lumbar_order("62322"), policy=WITHOUT_IMAGING_RULE) == []
 
 
 def test_medicare_ultrasound_only_with_imaging_order_gets_one_advice_and_no_uncovered_code() -> None:
@@ -274,7 +274,7 @@ def test_ultrasound_only_mentioned_asks_to_check_the_guidance_the_payer_requires
 
 def test_fluoroscopy_only_mentioned_with_a_without_imaging_code_asks_to_check_without_a_fix() -> None:
     intent = replace(FLUOROSCOPY, evidence=(("guidance", Evidence.MENTIONED),))
-    [mismatch] = sign(lumbar_order("62322", intent=intent), policy=GENERIC)
+    [mismatch] = sign(lumbar_order("62322", intent=intent), policy=WITHOUT_IMAGING_RULE)
     assert mismatch.rule is RuleId.CODE_IMAGING_MISMATCH
     assert mismatch.summary == "The order mentions fluoroscopy guidance: check whether 62322 (without imaging) is right"
     assert mismatch.fixes == ()
@@ -282,14 +282,14 @@ def test_fluoroscopy_only_mentioned_with_a_without_imaging_code_asks_to_check_wi
 
 def test_without_imaging_only_mentioned_with_a_with_imaging_code_asks_to_check_without_a_fix() -> None:
     intent = replace(UNGUIDED, evidence=(("without_guidance", Evidence.MENTIONED),))
-    [mismatch] = sign(lumbar_order("62323", intent=intent), policy=GENERIC)
+    [mismatch] = sign(lumbar_order("62323", intent=intent), policy=WITHOUT_IMAGING_RULE)
     assert mismatch.summary == "The order mentions no imaging guidance: check whether 62323 (with imaging) is right"
     assert mismatch.fixes == ()
 
 
 def test_a_guidance_order_is_firm_even_when_the_words_only_mention_guidance() -> None:
     intent = replace(FLUOROSCOPY, evidence=(("guidance", Evidence.MENTIONED),))
-    findings = sign(lumbar_order("62322", intent=intent), companions=[companion()], policy=GENERIC)
+    findings = sign(lumbar_order("62322", intent=intent), companions=[companion()], policy=WITHOUT_IMAGING_RULE)
     [mismatch] = of(findings, RuleId.CODE_IMAGING_MISMATCH)
     assert [fix.code for fix in mismatch.fixes if isinstance(fix, Recode)] == ["62323"]
     assert mismatch.references == (FLUORO_ORDER,)
@@ -331,7 +331,7 @@ def test_guidance_charge_entered_in_error_is_not_bundled() -> None:
 
 
 def test_without_imaging_injection_with_archived_fluoroscopy_names_the_with_imaging_code() -> None:
-    [finding] = discharged(discharge(injection("62322"), studies=[study()]), GENERIC)
+    [finding] = discharged(discharge(injection("62322"), studies=[study()]), WITHOUT_IMAGING_RULE)
     assert finding.rule is RuleId.CODE_IMAGING_MISMATCH
     assert "62323" in finding.summary
     assert "ImagingStudy/rf" in finding.references
@@ -339,11 +339,13 @@ def test_without_imaging_injection_with_archived_fluoroscopy_names_the_with_imag
 
 
 def test_without_imaging_injection_with_ultrasound_images_is_no_mismatch() -> None:
-    assert discharged(discharge(injection("62322"), studies=[study("ImagingStudy/us", "US")]), GENERIC) == []
+    assert (
+        discharged(discharge(injection("62322"), studies=[study("ImagingStudy/us", "US")]), WITHOUT_IMAGING_RULE) == []
+    )
 
 
 def test_without_imaging_injection_with_guidance_charge_is_mismatch_and_bundled() -> None:
-    findings = discharged(discharge(injection("62322"), others=[guidance_charge()]), GENERIC)
+    findings = discharged(discharge(injection("62322"), others=[guidance_charge()]), WITHOUT_IMAGING_RULE)
     assert sorted(finding.rule for finding in findings) == [
         RuleId.CODE_IMAGING_MISMATCH,
         RuleId.IMAGING_GUIDANCE_BUNDLED,
@@ -351,7 +353,7 @@ def test_without_imaging_injection_with_guidance_charge_is_mismatch_and_bundled(
 
 
 def test_with_imaging_injection_recorded_as_landmark_without_images_is_mismatch() -> None:
-    findings = discharged(discharge(injection("62323", intent=UNGUIDED)), GENERIC)
+    findings = discharged(discharge(injection("62323", intent=UNGUIDED)), WITHOUT_IMAGING_RULE)
     [mismatch] = of(findings, RuleId.CODE_IMAGING_MISMATCH)
     assert "62322" in mismatch.summary
 
@@ -382,10 +384,10 @@ def test_medicare_injection_without_images_is_critical_and_says_nothing_was_foun
 
 
 def test_injection_without_images_is_a_warning_when_the_payer_does_not_require_imaging() -> None:
-    [finding] = discharged(discharge(injection("64483")), GENERIC)
+    [finding] = discharged(discharge(injection("64483")), WITHOUT_IMAGING_RULE)
     assert finding.rule is RuleId.IMAGING_EVIDENCE_MISSING
     assert finding.severity is Severity.WARNING
-    assert finding.citing == GENERIC.conventions_citing
+    assert finding.citing == WITHOUT_IMAGING_RULE.conventions_citing
 
 
 def test_catheter_code_outside_medicare_imaging_codes_gets_a_warning() -> None:
@@ -437,7 +439,7 @@ def test_study_on_the_same_date_is_evidence() -> None:
 
 
 def test_no_evidence_card_when_imaging_studies_could_not_be_read() -> None:
-    assert discharged(discharge(injection("64483"), imaging_known=False), GENERIC) == []
+    assert discharged(discharge(injection("64483"), imaging_known=False), WITHOUT_IMAGING_RULE) == []
 
 
 def test_injection_not_completed_gets_no_evidence_card() -> None:
@@ -447,7 +449,7 @@ def test_injection_not_completed_gets_no_evidence_card() -> None:
 def test_add_on_level_is_judged_with_its_primary_code() -> None:
     primary = injection("64483")
     add_on = replace(injection("64484"), source="Procedure/64484")
-    findings = discharged(discharge(primary, add_on), GENERIC)
+    findings = discharged(discharge(primary, add_on), WITHOUT_IMAGING_RULE)
     assert [finding.subject for finding in findings] == ["Procedure/64483"]
 
 

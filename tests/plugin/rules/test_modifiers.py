@@ -12,7 +12,7 @@ from plugin.rules.modifiers import invalid_modifiers
 from tests.plugin.rules.builders import applied, order, performed
 
 MEDICARE = applied("medicare-esi-lcd")
-MOLINA = applied("molina-esi")
+MOLINA = applied("molina-mcp-032")
 TODAY = date(2026, 11, 27)
 BILATERAL = StatedIntent(bilateral=True)
 

@@ -13,8 +13,8 @@ from plugin.rules.session_limits import levels_exceeded
 from tests.plugin.rules.builders import applied, order, performed
 
 MEDICARE = applied("medicare-esi-lcd")
-MOLINA = applied("molina-esi")
-GENERIC = applied("generic-3-in-6")
+MOLINA = applied("molina-mcp-032")
+WITHOUT_SESSION_LIMITS = applied("molina-mcp-032")
 TODAY = date(2026, 11, 27)
 DAY = date(2026, 12, 3)
 
@@ -112,7 +112,7 @@ def test_modifier_59_is_named_as_not_getting_round_one_region() -> None:
 def test_policies_without_session_limits_allow_more_levels() -> None:
     orders = (line("64483", "a"), line("64484", "b", units=3), line("64479", "c"))
     assert sign(*orders, policy=MOLINA) == []
-    assert sign(*orders, policy=GENERIC) == []
+    assert sign(*orders, policy=WITHOUT_SESSION_LIMITS) == []
 
 
 def test_add_on_without_its_primary_is_recoded_to_the_primary() -> None:
@@ -133,7 +133,7 @@ def test_only_the_first_of_several_orphan_add_ons_becomes_the_primary() -> None:
 
 
 def test_add_on_without_primary_is_judged_for_every_payer() -> None:
-    [finding] = sign(line("64480", "a"), policy=GENERIC)
+    [finding] = sign(line("64480", "a"), policy=WITHOUT_SESSION_LIMITS)
     [fix] = finding.fixes
     assert isinstance(fix, Recode)
     assert fix.code == "64479"
@@ -156,7 +156,7 @@ def test_add_on_and_its_primary_on_one_order_are_fine() -> None:
 
 
 def test_orphan_add_on_on_an_order_with_another_code_is_not_recoded() -> None:
-    [finding] = sign(line("64479", "a", codes=("64479", "64484")), policy=GENERIC)
+    [finding] = sign(line("64479", "a", codes=("64479", "64484")), policy=WITHOUT_SESSION_LIMITS)
     assert finding.fixes == ()
 
 

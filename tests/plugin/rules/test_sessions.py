@@ -1,5 +1,6 @@
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +33,7 @@ limits_strategy = st.lists(
 )
 
 
+@pytest.mark.fuzz
 @settings(max_examples=300, deadline=None)
 @given(
     sessions=st.lists(st.tuples(st.integers(0, 700), st.integers(1, 3), st.booleans()), max_size=12),
@@ -75,6 +77,7 @@ def naive_worst(ledger: Ledger, day: date, injections: int, limit: WindowLimit, 
     return worst
 
 
+@pytest.mark.fuzz
 @settings(max_examples=300, deadline=None)
 @given(
     sessions=st.lists(st.tuples(st.integers(0, 700), st.integers(1, 3), st.booleans()), max_size=12),

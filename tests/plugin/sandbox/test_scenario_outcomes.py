@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plugin.app import create_app
+from plugin.rules.calendar import add_months
 from plugin.sandbox.runner import hook_request
 from plugin.sandbox.scenarios import Hook, Scenario, build_scenarios
 from plugin.services import SERVICES
@@ -32,6 +33,10 @@ DATED = frozenset(
         "booked-too-soon",
         "pump-trial",
         "prior-auth",
+        "free-text-order",
+        "esi-lumbar-booking",
+        "stale-booking",
+        "booked-on-the-anniversary",
     }
 )
 SERVICE_FOR = {spec.hook: spec.id for spec in SERVICES}
@@ -62,6 +67,10 @@ def full_prefetch(scenario: Scenario) -> dict[str, Any]:
         "imagingStudies": searchset(of_type(scenario, "ImagingStudy")),
         "coverage": searchset(of_type(scenario, "Coverage")),
         "appointments": searchset(of_type(scenario, "Appointment", "ServiceRequest")),
+        "medicationAdministrations": searchset(of_type(scenario, "MedicationAdministration")),
+        "procedureNotes": searchset(of_type(scenario, "DocumentReference")),
+        "observations": searchset(of_type(scenario, "Observation")),
+        "diagnosticReports": searchset(of_type(scenario, "DiagnosticReport")),
     }
 
 
@@ -105,3 +114,53 @@ def test_the_cap_card_names_the_first_session_plus_twelve_months(services: dict[
     cards = services[day].post(f"/cds-services/{SERVICE_FOR[Hook.ORDER_SIGN]}", json=request).json()["cards"]
     # First session 2026-04-30 (11 months before 2027-03-31); its window ends 2027-04-30.
     assert "Earliest compliant date: 2027-04-30" in cards[0]["detail"]
+
+
+def cards_for(client: TestClient, scenario: Scenario, hook: Hook) -> list[dict[str, Any]]:
+    request = hook_request(
+        hook, scenario.patient_id, UNREACHABLE_FHIR, scenario=scenario, prefetch=full_prefetch(scenario)
+    )
+    response = client.post(f"/cds-services/{SERVICE_FOR[hook]}", json=request)
+    assert response.status_code == 200, response.text
+    cards: list[dict[str, Any]] = response.json()["cards"]
+    return cards
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_order_booking_and_budget_give_one_next_eligible_date(services: dict[date, TestClient], day: date) -> None:
+    scenario = next(s for s in build_scenarios(day) if s.name == "booked-on-the-anniversary")
+    # Sessions 11, 8, 5 and 2 months back, one booked on the first one's anniversary: a new session fits on the
+    # second one's anniversary.
+    expected = add_months(add_months(day, -8), 12).isoformat()
+    [ordered] = cards_for(services[day], scenario, Hook.ORDER_SIGN)
+    [booked] = cards_for(services[day], scenario, Hook.APPOINTMENT_BOOK)
+    [budget] = cards_for(services[day], scenario, Hook.PATIENT_VIEW)
+    [at_start] = cards_for(services[day], scenario, Hook.ENCOUNTER_START)
+    assert ordered["summary"].endswith(f"earliest {expected}")
+    assert booked["summary"].endswith(f"earliest {expected}")
+    assert budget["summary"].endswith(f"next eligible date {expected}")
+    assert at_start["summary"].endswith(f"next eligible date {expected}")
+
+
+def test_a_past_booking_the_budget_left_out_is_named(services: dict[date, TestClient]) -> None:
+    day = DAYS[0]
+    scenario = next(s for s in build_scenarios(day) if s.name == "stale-booking")
+    [budget] = cards_for(services[day], scenario, Hook.PATIENT_VIEW)
+    assert budget["indicator"] == "info"
+    assert "1 past appointment still marked booked (2026-11-20) was not counted" in budget["detail"]
+
+
+def test_a_patient_injected_today_with_sessions_left_sees_an_info_budget(services: dict[date, TestClient]) -> None:
+    day = DAYS[0]
+    scenario = next(s for s in build_scenarios(day) if s.name == "complete-session")
+    [budget] = cards_for(services[day], scenario, Hook.PATIENT_VIEW)
+    assert budget["indicator"] == "info"
+    assert "next eligible date 2026-11-28" in budget["summary"]
+
+
+def test_a_free_text_order_over_the_cap_is_a_check_not_critical(services: dict[date, TestClient]) -> None:
+    day = DAYS[0]
+    scenario = next(s for s in build_scenarios(day) if s.name == "free-text-order")
+    [card] = cards_for(services[day], scenario, Hook.ORDER_SIGN)
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("Check the session count")

@@ -1,0 +1,167 @@
+"""What the record says about the care around injections, for the payers' criteria beyond counting: pain scores before
+and after a session, and the diagnostic MRI or CT of the spine.
+
+Read leniently from raw resources: a resource whose fields cannot be read is skipped, since none of these facts is
+required and a missing one only leaves a criterion unjudged or unmet, never a wrong card.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from fhir_mappings.bundles import parsed
+from fhir_mappings.code_systems import is_system
+from fhir_mappings.dates import calendar_date
+from fhir_mappings.facts import Fact
+from fhir_mappings.spine import SpinalRegion
+
+LOINC = "http://loinc.org"
+DICOM = "http://dicom.nema.org/resources/ontology/DCM"
+# LOINC pain severity scores read on a 0-10 scale: 72514-3 "Pain severity - 0-10 verbal numeric rating [Score] -
+# Reported", 38208-5 "Pain severity - Reported".
+PAIN_SCORE_CODES = frozenset({"72514-3", "38208-5"})
+_FINAL_OBSERVATION = frozenset({"final", "amended", "corrected", "preliminary"})
+_FINAL_REPORT = frozenset({"final", "amended", "corrected", "appended", "partial", "preliminary"})
+_MODALITY_WORDS = (
+    ("MR", re.compile(r"\b(mri|mr|magnetic resonance)\b", re.I)),
+    ("CT", re.compile(r"\b(ct|computed tomography)\b", re.I)),
+)
+_REGION_WORDS = (
+    (SpinalRegion.LUMBAR_SACRAL, re.compile(r"\b(lumbar|lumbosacral|sacral|sacrum|l-spine|l spine)\b", re.I)),
+    (SpinalRegion.CERVICAL_THORACIC, re.compile(r"\b(cervical|thoracic|c-spine|c spine|t-spine|t spine)\b", re.I)),
+)
+
+
+class PainScore(Fact, frozen=True):
+    """A 0-10 pain severity score recorded on a day."""
+
+    source: str
+    value: float
+    on: date
+
+
+class DiagnosticStudy(Fact, frozen=True):
+    """An MRI or CT of the spine: an ImagingStudy or a radiology DiagnosticReport."""
+
+    source: str
+    modalities: frozenset[str]
+    on: date | None
+    regions: frozenset[SpinalRegion]
+
+
+def _codings(concept: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(concept, Mapping):
+        return []
+    codings = concept.get("coding")
+    return [coding for coding in codings if isinstance(coding, Mapping)] if isinstance(codings, list) else []
+
+
+def _words(*values: Any) -> str:
+    parts: list[str] = []
+    for value in values:
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, Mapping):
+            parts.extend(str(text) for text in (value.get("text"), value.get("display")) if isinstance(text, str))
+            parts.extend(str(c["display"]) for c in _codings(value) if isinstance(c.get("display"), str))
+        elif isinstance(value, list):
+            parts.append(_words(*value))
+    return " ".join(parts)
+
+
+def _label(resource: Mapping[str, Any], kind: str) -> str:
+    identifier = resource.get("id")
+    return f"{kind}/{identifier}" if isinstance(identifier, str) else kind
+
+
+def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
+    """Final 0-10 pain severity Observations (LOINC 72514-3, 38208-5) with a day and a number."""
+    scores: list[PainScore] = []
+    for resource in map(parsed, values):
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "Observation":
+            continue
+        if resource.get("status") not in _FINAL_OBSERVATION:
+            continue
+        coded = any(
+            is_system(str(coding.get("system") or ""), LOINC) and coding.get("code") in PAIN_SCORE_CODES
+            for coding in _codings(resource.get("code"))
+        )
+        quantity = resource.get("valueQuantity")
+        value = quantity.get("value") if isinstance(quantity, Mapping) else resource.get("valueInteger")
+        on = calendar_date(resource.get("effectiveDateTime") or resource.get("issued"))
+        if coded and isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 10 and on:
+            scores.append(PainScore(source=_label(resource, "Observation"), value=float(value), on=on))
+    return tuple(sorted(scores, key=lambda score: score.on))
+
+
+def _regions(text: str) -> frozenset[SpinalRegion]:
+    return frozenset(region for region, pattern in _REGION_WORDS if pattern.search(text))
+
+
+def read_diagnostic_studies(
+    imaging_studies: Iterable[Any], diagnostic_reports: Iterable[Any]
+) -> tuple[DiagnosticStudy, ...]:
+    """MR and CT ImagingStudies (DICOM modality codes) and radiology reports whose words say MRI or CT."""
+    studies: list[DiagnosticStudy] = []
+    for resource in map(parsed, imaging_studies):
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "ImagingStudy":
+            continue
+        if resource.get("status") in {"cancelled", "entered-in-error"}:
+            continue
+        modalities = {str(c.get("code")) for c in _modality_codings(resource) if c.get("code") in {"MR", "CT"}}
+        if not modalities:
+            continue
+        listed = resource.get("series")
+        series: list[Any] = listed if isinstance(listed, list) else []
+        text = _words(
+            resource.get("description"),
+            resource.get("procedureCode"),
+            *([s.get("description"), s.get("bodySite")] for s in series if isinstance(s, Mapping)),
+        )
+        studies.append(
+            DiagnosticStudy(
+                source=_label(resource, "ImagingStudy"),
+                modalities=frozenset(modalities),
+                on=calendar_date(resource.get("started")),
+                regions=_regions(text),
+            )
+        )
+    for resource in map(parsed, diagnostic_reports):
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "DiagnosticReport":
+            continue
+        if resource.get("status") not in _FINAL_REPORT:
+            continue
+        text = _words(resource.get("code"), resource.get("conclusion"))
+        modalities = {modality for modality, pattern in _MODALITY_WORDS if pattern.search(text)}
+        if not modalities:
+            continue
+        studies.append(
+            DiagnosticStudy(
+                source=_label(resource, "DiagnosticReport"),
+                modalities=frozenset(modalities),
+                on=calendar_date(resource.get("effectiveDateTime") or resource.get("issued")),
+                regions=_regions(text),
+            )
+        )
+    return tuple(studies)
+
+
+def _modality_codings(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    codings = [c for c in resource.get("modality") or [] if isinstance(c, Mapping)]
+    for series in resource.get("series") or []:
+        if isinstance(series, Mapping) and isinstance(series.get("modality"), Mapping):
+            codings.append(series["modality"])
+    return [c for c in codings if not c.get("system") or is_system(str(c.get("system")), DICOM)]
+
+
+class CareHistory(Fact, frozen=True):
+    """The pain scores and diagnostic studies of one hook call, and whether each was read at all: unknown unless the
+    caller says so, so a path that never asked for them (a replay, a worklist) draws no card from their absence."""
+
+    pain_scores: tuple[PainScore, ...] = ()
+    diagnostic_studies: tuple[DiagnosticStudy, ...] = ()
+    pain_scores_known: bool = False
+    diagnostic_imaging_known: bool = False

@@ -1,0 +1,81 @@
+"""The injections of an encounter with what the rest of the record says about them: the drugs given
+(MedicationAdministration), procedure notes (DocumentReference) and the encounter's diagnoses.
+
+Structured data and the notes are tied to an injection by reference first (partOf, context.related), then by its
+encounter on the same day. Done for the injections of the encounter only, where the checklist is judged, so a long
+history is not read twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+import msgspec
+
+from fhir_mappings.documented import read_documented
+from fhir_mappings.facts import AdministeredDrug, Diagnosis, PerformedInjection, ProcedureNote
+from fhir_mappings.intent import read_intent
+
+
+def documented(
+    injections: Iterable[PerformedInjection],
+    administrations: Sequence[AdministeredDrug] = (),
+    notes: Sequence[ProcedureNote] = (),
+    diagnoses: Sequence[Diagnosis] = (),
+) -> tuple[PerformedInjection, ...]:
+    return tuple(_documented(injection, administrations, notes, diagnoses) for injection in injections)
+
+
+def _documented(
+    injection: PerformedInjection,
+    administrations: Sequence[AdministeredDrug],
+    notes: Sequence[ProcedureNote],
+    diagnoses: Sequence[Diagnosis],
+) -> PerformedInjection:
+    given = tuple(drug for drug in administrations if _ties(injection, drug.part_of, (drug.encounter,), drug.on))
+    written = tuple(note.text for note in notes if _ties(injection, note.related, note.encounters, note.on))
+    texts = injection.notes + written
+    stated = read_documented(texts)
+    documented = msgspec.structs.replace(
+        stated,
+        drug=stated.drug or bool(given),
+        dose=stated.dose or any(drug.dose for drug in given),
+    )
+    intent = injection.intent
+    if written and (intent.approach is None or not intent.levels):
+        # A level or approach missing from the coded procedure may be in its note; what the procedure says stays.
+        from_note = read_intent("\n".join(written))
+        taken = {
+            name
+            for name, missing in (("approach", intent.approach is None), ("levels", not intent.levels))
+            if missing and getattr(from_note, name)
+        }
+        intent = msgspec.structs.replace(
+            intent,
+            approach=intent.approach or from_note.approach,
+            levels=intent.levels or from_note.levels,
+            # What the note gave keeps the strength it was read with.
+            evidence=tuple(sorted({**dict(intent.evidence), **{n: from_note.strength(n) for n in taken}}.items())),
+        )
+    reasons = injection.reason_references
+    if not injection.reason_codes and not reasons and injection.encounter is not None:
+        # A claim's diagnoses are the encounter's: when the procedure names none, the encounter diagnoses are its.
+        reasons = tuple(diagnosis.source for diagnosis in diagnoses if diagnosis.encounter == injection.encounter)
+    return msgspec.structs.replace(
+        injection,
+        notes=texts,
+        documented=documented,
+        administered=given,
+        intent=intent,
+        reason_references=reasons,
+    )
+
+
+def _ties(
+    injection: PerformedInjection, references: Iterable[str], encounters: Iterable[str | None], on: date | None
+) -> bool:
+    if injection.source in references:
+        return True
+    same_day = on is None or on == injection.performed_on
+    return injection.encounter is not None and injection.encounter in encounters and same_day

@@ -1,0 +1,106 @@
+"""`repeat-criteria-unmet`: a repeat session without the documented response to the last one that the policy asks for.
+
+The response is read from 0-10 pain scores (the last on or before the previous session, against one taken at least the
+required weeks after it) or from an affirmed statement such as "60% relief for 8 weeks" in the order or in a note of a
+session of the episode. A statement is words, not a measurement: a card never rests on one being absent alone when
+scores could not be read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+
+from fhir_mappings.care_history import PainScore
+from plugin.policies.schema import RepeatCriteria
+from plugin.rules.applied_policy import AppliedPolicy
+from plugin.rules.episodes import Placed, placed
+from plugin.rules.findings import Finding, RuleId, Severity
+from plugin.rules.hook_facts import HookFacts
+
+_PERCENT = re.compile(r"(\d{1,3})\s*%\s*(?:pain\s+)?(?:relief|improvement|reduction|better)", re.I)
+_DURATION = re.compile(r"(\d{1,2})\s*(weeks?|wks?|months?)\b", re.I)
+_NEGATED = re.compile(r"\b(no|not|without|denies|never|less than)\b[^.;]*$", re.I)
+
+
+def _stated(texts: Iterable[str], criteria: RepeatCriteria) -> bool:
+    """An affirmed sentence giving at least the relief and the duration asked for."""
+    for text in texts:
+        for sentence in re.split(r"[.;\n]", text):
+            percent = _PERCENT.search(sentence)
+            duration = _DURATION.search(sentence)
+            if percent is None or duration is None or _NEGATED.search(sentence[: percent.start()]):
+                continue
+            amount, unit = int(duration.group(1)), duration.group(2).lower()
+            weeks = amount * 4 if unit.startswith("month") else amount
+            if int(percent.group(1)) >= criteria.relief_percent and weeks >= criteria.weeks:
+                return True
+    return False
+
+
+def _relief(scores: Iterable[PainScore], previous: date, before: date, criteria: RepeatCriteria) -> str | None:
+    """The measured response, in words, when it meets the criteria; None when the scores do not show it."""
+    ordered = sorted(scores, key=lambda score: score.on)
+    baseline = next((score for score in reversed(ordered) if score.on <= previous), None)
+    if baseline is None or baseline.value <= 0:
+        return None
+    sustained = previous + timedelta(weeks=criteria.weeks)
+    for score in ordered:
+        if sustained <= score.on < before:
+            relief = (baseline.value - score.value) / baseline.value * 100
+            if relief >= criteria.relief_percent:
+                return f"{relief:.0f}% relief on {score.on.isoformat()}"
+    return None
+
+
+def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) -> Iterator[Finding]:
+    care = facts.care
+    for place in sessions:
+        criteria = place.policy.repeat
+        previous = place.previous
+        if criteria is None or place.phase != "repeat" or previous is None:
+            continue
+        notes = [
+            note
+            for injection in facts.record.performed
+            if injection.performed_on >= place.earlier[0]
+            for note in injection.notes
+        ]
+        texts = [*notes, *(order.text for order in facts.orders if order.source == place.session.source)]
+        if _stated(texts, criteria):
+            continue
+        if not care.pain_scores_known:
+            continue  # the data-incomplete card says the scores could not be read
+        if _relief(care.pain_scores, previous, place.session.on, criteria) is not None:
+            continue
+        sustained = previous + timedelta(weeks=criteria.weeks)
+        yield Finding(
+            rule=RuleId.REPEAT_CRITERIA_UNMET,
+            severity=Severity.WARNING,
+            summary=(
+                f"Repeat injection: no documented {criteria.relief_percent}% relief for {criteria.weeks} weeks "
+                f"after {previous.isoformat()}"
+            ),
+            detail=(
+                f"{policy.named} covers a repeat injection only after a documented response to the last one: at "
+                f"least {criteria.relief_percent}% relief lasting at least {criteria.weeks} weeks. The last session "
+                f"was on {previous.isoformat()}; the record holds neither a 0-10 pain score on or before it with one "
+                f"on or after {sustained.isoformat()} showing that relief, nor a note stating it. Record the pain "
+                f"scores (LOINC 72514-3) or the response in the note before ordering."
+                f"\n\nThe policy's words: \u201c{criteria.source.text}\u201d"
+                + policy.verification(criteria.source)
+                + policy.caveat
+            ),
+            subject=place.session.source,
+            citing=policy.citing,
+            session=place.session.on,
+        )
+
+
+def order_repeat_criteria(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
+    return list(_check(placed(facts, policy, as_of, bookings=False), facts, policy))
+
+
+def booking_repeat_criteria(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
+    return list(_check(placed(facts, policy, as_of, bookings=True), facts, policy))

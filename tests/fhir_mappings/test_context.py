@@ -1,0 +1,123 @@
+"""Each class of misreading the issue names, read in context: a word about something else says nothing of the
+injection, and the strength of what is read is said."""
+
+from __future__ import annotations
+
+from fhir_mappings.code_systems import SNOMED_CT
+from fhir_mappings.context import Assertion, Context, Target
+from fhir_mappings.facts import Evidence
+from fhir_mappings.intent import foramen_of_root, read_intent, read_text
+from fhir_mappings.phrases import Text
+from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion
+
+LUMBAR_SACRAL = frozenset({SpinalRegion.LUMBAR_SACRAL})
+
+
+def _read(text: str, phrase: str) -> tuple[Target, Assertion]:
+    start = text.index(phrase)
+    reading = Context(Text(text)).read(start, start + len(phrase))
+    return reading.target, reading.assertion
+
+
+def test_an_iv_catheter_is_a_device_not_an_epidural_catheter() -> None:
+    assert _read("Lumbar ESI L4-L5; IV catheter placed in left hand", "catheter")[0] is Target.DEVICE
+    assert read_intent("Lumbar ESI L4-L5; IV catheter placed in left hand").catheter is None
+
+
+def test_a_prior_rf_neurolysis_in_the_history_is_not_a_neurolytic_injection() -> None:
+    intent = read_intent("ILESI L4-L5. Hx of medial branch RF neurolysis L3-L5 in 2024.")
+
+    assert intent.neurolytic is False
+    assert intent.levels == (SpinalLevel("L4", "L5"),)
+
+
+def test_symptom_laterality_is_not_procedure_laterality() -> None:
+    assert read_intent("Lumbar ILESI L4-L5 for bilateral lower extremity radicular pain").bilateral is False
+    assert read_intent("Bilateral L4-L5 transforaminal epidural steroid injection").bilateral is True
+
+
+def test_an_mri_sequence_is_not_a_thoracic_level() -> None:
+    intent = read_intent("Lumbar ESI L4-L5. MRI: T2 hyperintense signal in the L4-5 disc")
+
+    assert intent.levels == (SpinalLevel("L4", "L5"),)
+    assert intent.body_site_regions == LUMBAR_SACRAL
+
+
+def test_a_level_of_past_surgery_is_not_an_injected_level() -> None:
+    reading = read_text("ILESI L3-L4, s/p L4-L5 laminectomy")
+
+    assert reading.intent.levels == (SpinalLevel("L3", "L4"),)
+    assert reading.tells_history
+
+
+def test_nerve_roots_are_counted_as_the_foramina_they_exit() -> None:
+    intent = read_intent("TFESI L5-S1 (L5 root) and S1, left, fluoroscopic guidance")
+
+    assert intent.approach is Approach.TRANSFORAMINAL
+    assert intent.levels == (SpinalLevel("L5", "S1"), SpinalLevel("S1"))
+
+
+def test_a_root_exits_below_its_vertebra_in_the_lumbar_spine_and_above_it_in_the_neck() -> None:
+    assert foramen_of_root("L5") == SpinalLevel("L5", "S1")
+    assert foramen_of_root("T12") == SpinalLevel("T12", "L1")
+    assert foramen_of_root("S1") == SpinalLevel("S1")
+    assert foramen_of_root("C6") == SpinalLevel("C5", "C6")
+    assert foramen_of_root("C8") == SpinalLevel("C7", "T1")
+
+
+def test_hypertonic_saline_alone_is_lysis_of_adhesions_not_neurolysis() -> None:
+    assert read_intent("Percutaneous lysis of epidural adhesions with hypertonic saline").neurolytic is False
+
+
+def test_shortened_interspaces_are_levels() -> None:
+    assert read_intent("ILESI L4-5").levels == (SpinalLevel("L4", "L5"),)
+    assert read_intent("CESI C6/7").levels == (SpinalLevel("C6", "C7"),)
+
+
+def test_negated_planned_and_past_words_say_nothing_of_this_injection() -> None:
+    assert read_intent("Lumbar ESI L4-L5, consider catheter if poor response").catheter is None
+    assert read_intent("ILESI L4-L5, not bilateral").bilateral is False
+    assert read_intent("Pump trial not indicated at this time").pump_trial is False
+    assert read_intent("Right L4 TFESI; prior L5-S1 TFESI 03/2026").levels == (SpinalLevel("L4", "L5"),)
+
+
+def test_a_clause_in_the_present_outweighs_a_history_word() -> None:
+    assert read_intent("Patient underwent L4-5 ILESI today").levels == (SpinalLevel("L4", "L5"),)
+
+
+def test_epidurogram_is_fluoroscopic_guidance() -> None:
+    assert {modality.value for modality in read_intent("Lumbar ESI with epidurogram").guidance} == {"fluoroscopy"}
+
+
+def test_a_pump_trial_stated_in_the_reason_is_read() -> None:
+    assert read_intent("Epidural steroid injection", reason_words="Intrathecal pump trial for FBSS").pump_trial
+
+
+def test_levels_in_a_reason_are_not_the_injections() -> None:
+    assert read_intent("Epidural steroid injection", reason_words="Lumbar stenosis L4-L5").levels == ()
+
+
+def test_a_statement_about_the_injection_is_stated_evidence() -> None:
+    intent = read_intent("Bilateral L5 TFESI under fluoroscopy")
+
+    assert intent.strength("bilateral") is Evidence.STATED
+    assert intent.supports_fix("levels")
+
+
+def test_words_whose_target_is_uncertain_are_only_mentioned() -> None:
+    # The sentence names the injection and an imaging finding, and nothing beside "fluoroscopy" says which it is of.
+    intent = read_intent("Fluoroscopy; MRI reviewed. ILESI L4-L5.")
+
+    assert intent.guidance
+    assert intent.strength("guidance") is Evidence.MENTIONED
+    assert not intent.supports_fix("guidance")
+
+
+def test_coded_body_sites_and_laterality_outweigh_the_words() -> None:
+    lumbar, right = (SNOMED_CT, "122496007"), (SNOMED_CT, "24028007")
+    intent = read_intent("Bilateral cervical TFESI", body_site_codes=[lumbar, right])
+
+    assert intent.body_site_regions == LUMBAR_SACRAL
+    assert intent.bilateral is False
+    assert intent.strength("body_site_regions") is Evidence.STRUCTURED
+    assert intent.strength("bilateral") is Evidence.STRUCTURED

@@ -1,0 +1,221 @@
+"""Criteria beyond counting, at their boundaries: interval, repeat response, conservative care, diagnostic imaging."""
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+from fhir_mappings.care_history import CareHistory, DiagnosticStudy, PainScore
+from fhir_mappings.facts import ClinicalRecord, OtherProcedure
+from fhir_mappings.spine import SpinalRegion
+from plugin.rules.conservative_care import order_conservative_care
+from plugin.rules.diagnostic_imaging import order_diagnostic_imaging
+from plugin.rules.findings import RuleId, Severity
+from plugin.rules.hook_facts import HookFacts
+from plugin.rules.intervals import booking_interval, order_interval
+from plugin.rules.repeat_criteria import order_repeat_criteria
+from tests.plugin.rules.builders import applied, booking, order, performed
+
+MOLINA = applied("molina-mcp-032")
+EVICORE = applied("evicore-cmm-200")
+DEFAULT = applied("evicore-cmm-200", by_default=True)
+MEDICARE = applied("medicare-esi-lcd")
+TODAY = date(2026, 11, 27)
+LAST = date(2026, 10, 1)
+
+
+def facts(
+    *orders: object, history: tuple[object, ...] = (), care: CareHistory | None = None, **record: object
+) -> HookFacts:
+    built = HookFacts(record=ClinicalRecord(performed=history, **record), orders=orders)  # type: ignore[arg-type]
+    return replace(built, care=care) if care is not None else built
+
+
+# --- interval-too-short ---------------------------------------------------------------------------------------------
+
+
+def test_thirteen_days_after_the_last_session_is_too_short_and_names_the_first_allowed_date() -> None:
+    [finding] = order_interval(
+        facts(order("64483", LAST + timedelta(days=13)), history=(performed("64483", LAST),)), MOLINA, TODAY
+    )
+    assert finding.rule is RuleId.INTERVAL_TOO_SHORT
+    assert finding.severity is Severity.CRITICAL  # "at least 2 weeks" is verified
+    assert "first allowed date 2026-10-15" in finding.summary
+
+
+def test_fourteen_days_after_the_last_session_is_allowed() -> None:
+    history = (performed("64483", LAST),)
+    assert order_interval(facts(order("64483", LAST + timedelta(days=14)), history=history), MOLINA, TODAY) == []
+
+
+def test_an_unverified_interval_is_a_warning() -> None:
+    [finding] = order_interval(
+        facts(order("62323", LAST + timedelta(days=7)), history=(performed("62323", LAST),)), EVICORE, TODAY
+    )
+    assert finding.severity is Severity.WARNING
+    assert "could not be checked" in finding.detail
+
+
+def test_the_default_policy_interval_is_never_critical() -> None:
+    history = (performed("62323", LAST),)
+    [finding] = order_interval(facts(order("62323", LAST + timedelta(days=7)), history=history), DEFAULT, TODAY)
+    assert finding.severity is Severity.WARNING
+
+
+def test_another_region_does_not_shorten_the_interval() -> None:
+    history = (performed("62321", LAST),)
+    assert order_interval(facts(order("62323", LAST + timedelta(days=3)), history=history), EVICORE, TODAY) == []
+
+
+def test_the_repeat_phase_interval_applies_from_the_third_molina_session() -> None:
+    history = (performed("64483", LAST - timedelta(days=30)), performed("64483", LAST))
+    [finding] = order_interval(facts(order("64483", LAST + timedelta(days=59)), history=history), MOLINA, TODAY)
+    assert "first allowed date 2026-11-30" in finding.summary
+    assert order_interval(facts(order("64483", LAST + timedelta(days=60)), history=history), MOLINA, TODAY) == []
+
+
+def test_a_booking_too_soon_after_the_last_session_is_flagged() -> None:
+    proposed = booking("64483", LAST + timedelta(days=10), status="proposed")
+    record = HookFacts(record=ClinicalRecord(performed=(performed("64483", LAST),)), proposed=(proposed,))
+    assert [finding.rule for finding in booking_interval(record, MOLINA, TODAY)] == [RuleId.INTERVAL_TOO_SHORT]
+
+
+def test_medicare_encodes_no_interval() -> None:
+    history = (performed("62323", LAST),)
+    assert order_interval(facts(order("62323", LAST + timedelta(days=1)), history=history), MEDICARE, TODAY) == []
+
+
+# --- repeat-criteria-unmet ------------------------------------------------------------------------------------------
+
+REPEAT_ON = LAST + timedelta(weeks=8)
+THIRD = (performed("64483", LAST - timedelta(days=30)), performed("64483", LAST))
+
+
+def scores(before: float, after: float, *, weeks_after: int = 6) -> CareHistory:
+    return CareHistory(
+        pain_scores_known=True,
+        pain_scores=(
+            PainScore(source="Observation/before", value=before, on=LAST),
+            PainScore(source="Observation/after", value=after, on=LAST + timedelta(weeks=weeks_after)),
+        ),
+    )
+
+
+def test_fifty_percent_relief_for_six_weeks_meets_molina_repeat_criteria() -> None:
+    assert (
+        order_repeat_criteria(facts(order("64483", REPEAT_ON), history=THIRD, care=scores(8, 4)), MOLINA, TODAY) == []
+    )
+
+
+def test_forty_nine_percent_relief_does_not() -> None:
+    [finding] = order_repeat_criteria(
+        facts(order("64483", REPEAT_ON), history=THIRD, care=scores(10, 5.1)), MOLINA, TODAY
+    )
+    assert finding.rule is RuleId.REPEAT_CRITERIA_UNMET
+    assert finding.severity is Severity.WARNING
+    assert "50% relief for 6 weeks" in finding.summary
+
+
+def test_relief_measured_before_the_weeks_asked_for_does_not_count() -> None:
+    care = scores(8, 2, weeks_after=5)
+    assert order_repeat_criteria(facts(order("64483", REPEAT_ON), history=THIRD, care=care), MOLINA, TODAY) != []
+
+
+def test_an_affirmed_statement_in_a_note_meets_the_criteria() -> None:
+    history = (THIRD[0], performed("64483", LAST, notes=("Follow-up: 70% relief for 8 weeks after the injection.",)))
+    assert (
+        order_repeat_criteria(
+            facts(order("64483", REPEAT_ON), history=history, care=CareHistory(pain_scores_known=True)), MOLINA, TODAY
+        )
+        == []
+    )
+
+
+def test_a_negated_statement_does_not() -> None:
+    history = (THIRD[0], performed("64483", LAST, notes=("No 50% relief for 6 weeks; pain back after days.",)))
+    assert (
+        order_repeat_criteria(
+            facts(order("64483", REPEAT_ON), history=history, care=CareHistory(pain_scores_known=True)), MOLINA, TODAY
+        )
+        != []
+    )
+
+
+def test_the_second_molina_session_is_still_in_the_initial_phase() -> None:
+    history = (performed("64483", LAST),)
+    assert (
+        order_repeat_criteria(
+            facts(order("64483", REPEAT_ON), history=history, care=CareHistory(pain_scores_known=True)), MOLINA, TODAY
+        )
+        == []
+    )
+
+
+def test_unreadable_pain_scores_skip_the_check() -> None:
+    care = CareHistory(pain_scores_known=False)
+    assert order_repeat_criteria(facts(order("64483", REPEAT_ON), history=THIRD, care=care), MOLINA, TODAY) == []
+
+
+# --- conservative-care-undocumented ---------------------------------------------------------------------------------
+
+FIRST_ON = date(2026, 12, 3)
+
+
+def therapy(on: date) -> OtherProcedure:
+    return OtherProcedure(
+        source="Procedure/pt", codes=("97110",), status="completed", performed_on=on, encounter=None, text=""
+    )
+
+
+def test_physical_therapy_begun_four_weeks_before_is_enough() -> None:
+    record = facts(order("62323", FIRST_ON), other_procedures=(therapy(FIRST_ON - timedelta(weeks=4)),))
+    assert order_conservative_care(record, EVICORE, TODAY) == []
+
+
+def test_physical_therapy_begun_a_day_later_is_not() -> None:
+    record = facts(
+        order("62323", FIRST_ON), other_procedures=(therapy(FIRST_ON - timedelta(weeks=4) + timedelta(days=1)),)
+    )
+    [finding] = order_conservative_care(record, EVICORE, TODAY)
+    assert finding.rule is RuleId.CONSERVATIVE_CARE_UNDOCUMENTED
+    assert "4 weeks" in finding.summary
+
+
+def test_a_stated_duration_in_the_order_is_enough() -> None:
+    stated = order("62323", FIRST_ON, text="Radiculopathy after 6 weeks of physical therapy and NSAIDs")
+    assert order_conservative_care(facts(stated), EVICORE, TODAY) == []
+
+
+def test_repeat_sessions_are_not_asked_again() -> None:
+    record = facts(order("62323", FIRST_ON), history=(performed("62323", FIRST_ON - timedelta(days=60)),))
+    assert order_conservative_care(record, EVICORE, TODAY) == []
+
+
+# --- diagnostic-imaging-missing -------------------------------------------------------------------------------------
+
+
+def mri(on: date, *regions: SpinalRegion) -> CareHistory:
+    study = DiagnosticStudy(
+        source="DiagnosticReport/mri", modalities=frozenset({"MR"}), on=on, regions=frozenset(regions)
+    )
+    return CareHistory(diagnostic_studies=(study,), diagnostic_imaging_known=True)
+
+
+def test_an_mri_of_the_region_24_months_back_counts() -> None:
+    care = mri(date(2024, 12, 3), SpinalRegion.LUMBAR_SACRAL)
+    assert order_diagnostic_imaging(facts(order("62323", FIRST_ON), care=care), EVICORE, TODAY) == []
+
+
+def test_an_mri_a_day_older_does_not() -> None:
+    care = mri(date(2024, 12, 2), SpinalRegion.LUMBAR_SACRAL)
+    [finding] = order_diagnostic_imaging(facts(order("62323", FIRST_ON), care=care), EVICORE, TODAY)
+    assert finding.rule is RuleId.DIAGNOSTIC_IMAGING_MISSING
+    assert "lumbar/sacral" in finding.summary
+
+
+def test_an_mri_of_another_region_does_not_count() -> None:
+    care = mri(date(2026, 6, 1), SpinalRegion.CERVICAL_THORACIC)
+    assert order_diagnostic_imaging(facts(order("62323", FIRST_ON), care=care), EVICORE, TODAY) != []
+
+
+def test_unreadable_radiology_reports_skip_the_check() -> None:
+    care = CareHistory(diagnostic_imaging_known=False)
+    assert order_diagnostic_imaging(facts(order("62323", FIRST_ON), care=care), EVICORE, TODAY) == []
