@@ -21,11 +21,12 @@ import orjson
 import pytest
 from playwright.sync_api import sync_playwright
 
+from bench.processes import free_port
 from plugin.feedback import FeedbackRecord, FeedbackStore
 from plugin.workspace.operators import hash_password
 from tests import fhir_fixtures as fx
 from tests.integration.fhir_server import running_fhir_server
-from tests.integration.local_process import REPO_ROOT, free_loopback_port, running_process
+from tests.integration.local_process import REPO_ROOT, running_process
 from tests.integration.service_process import SERVICE_COMMAND
 
 ARTIFACTS = REPO_ROOT / "var" / "test-artifacts" / "workspace"
@@ -126,7 +127,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         worklist = scratch / "worklist.jsonl"
         arguments = ["--as-of", "2026-12-01", "--from", "2026-11-01", "--json", "--output", str(worklist)]
         _command("worklist", "--fhir-server", fhir, "--patients", str(listing), *arguments)
-        port = free_loopback_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         config = scratch / "service.toml"
         config.write_text(
