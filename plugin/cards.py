@@ -143,6 +143,7 @@ _SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 SUMMARY_LIMIT = 139
 TECHNICAL_PREFIX = "Record: "
 """The one line of a detail that may name FHIR resources, always its last: for the analyst who traces a card."""
+_NAMED_ON_RECORD_LINE = 5  # a short line: the subject and the first few resources the card rests on
 
 
 def problem_of(finding: Finding) -> Problem | RuleId:
@@ -206,9 +207,14 @@ def _detail(group: Sequence[Finding]) -> str:
         for paragraph in finding.detail.split("\n\n"):
             if paragraph.strip() and paragraph not in paragraphs:
                 paragraphs.append(paragraph)
-    named = [reference for finding in group for reference in (finding.subject, *finding.references) if reference]
+    named = list(
+        dict.fromkeys(
+            reference for finding in group for reference in (finding.subject, *finding.references) if reference
+        )
+    )
     if named:
-        paragraphs.append(TECHNICAL_PREFIX + ", ".join(dict.fromkeys(named)))
+        more = f" and {len(named) - _NAMED_ON_RECORD_LINE} more" if len(named) > _NAMED_ON_RECORD_LINE else ""
+        paragraphs.append(TECHNICAL_PREFIX + ", ".join(named[:_NAMED_ON_RECORD_LINE]) + more)
     return "\n\n".join(paragraphs)
 
 

@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from fhir_mappings.facts import Modality, StatedIntent
+from fhir_mappings.facts import Evidence, Modality, StatedIntent
 from fhir_mappings.spine import Approach, InjectionCode, SpinalLevel, SpinalRegion, injection_codes, region_of_segment
-from plugin.policies.schema import CodingConventions
+from plugin.policies.schema import CodingConventions, ImagingRequirement
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.coded_injections import CodedInjection, coded_injections
 from plugin.rules.findings import Finding, Fix, Recode, RemoveOrder, RuleId, Severity
@@ -49,7 +49,8 @@ class Stated:
 
 def stated(intent: StatedIntent, conventions: CodingConventions, *, mentions: bool = False) -> Stated:
     """What the record firmly says (structured data or an affirmed statement), or with `mentions` also what its words
-    only mention. Levels decide the region before region words and body sites, since they are the more specific."""
+    only mention. Levels decide the region before region words and body sites, since they are the more specific;
+    levels that disagree with a coded body site leave the region undecided, except as a mention to check."""
 
     def read(attribute: str) -> bool:
         return mentions or intent.supports_fix(attribute)
@@ -58,6 +59,10 @@ def stated(intent: StatedIntent, conventions: CodingConventions, *, mentions: bo
     level_regions = {level.billing_region for level in levels}
     sites = intent.body_site_regions if read("body_site_regions") else frozenset()
     region = _only(level_regions) if level_regions else _only(sites)
+    coded_site = intent.strength("body_site_regions") is Evidence.STRUCTURED
+    if not mentions and coded_site and level_regions and sites and not level_regions <= sites:
+        # Written levels against a coded body site of another region: a conflict decides nothing firmly.
+        region = None
     guided = frozenset(Modality(name) for name in conventions.guidance_modalities)
     guidance = intent.guidance if read("guidance") else frozenset()
     imaging: bool | None = None
@@ -84,9 +89,18 @@ def _neurolytic(primary: InjectionCode, said: Stated) -> bool:
     return primary.approach is Approach.NEUROLYTIC or (said.neurolytic and primary.approach is Approach.INTERLAMINAR)
 
 
-def right_code(entry: InjectionCode, said: Stated, conventions: CodingConventions) -> InjectionCode | None:
+def right_code(
+    entry: InjectionCode,
+    said: Stated,
+    conventions: CodingConventions,
+    requirement: ImagingRequirement | None = None,
+) -> InjectionCode | None:
     """The code agreeing with what is said and, where nothing is, with `entry`; `entry` itself when its region is
-    unknown (62280), None for an add-on level whose right primary code has no add-on (interlaminar codes)."""
+    unknown (62280), None for an add-on level whose right primary code has no add-on (interlaminar codes).
+
+    With the payer's imaging `requirement`, a without-imaging code it covers only under guidance is never the answer
+    when a with-imaging code exists: the advice is then to guide the injection, whatever the words say of guidance
+    (`imaging-required` says why), so every card of the order names the one code the payer covers."""
     table = injection_codes()
     primary = table.get(entry.add_on_to) or entry
     region = said.region or primary.region
@@ -95,6 +109,9 @@ def right_code(entry: InjectionCode, said: Stated, conventions: CodingConvention
     if _neurolytic(primary, said):
         return table.get(conventions.neurolytic_codes.get(region.value)) or entry
     chosen = _closest(said.approach or primary.approach, region, primary, said)
+    if chosen is not None and requirement is not None and not chosen.imaging and chosen.code in requirement.codes:
+        guided = table.choose(approach=chosen.approach, region=region, imaging=True, catheter=chosen.catheter)
+        chosen = guided or chosen
     if chosen is None or entry.add_on_to is None:
         return chosen
     return next((code for code in table.codes.values() if code.add_on_to == chosen.code), None)
@@ -129,12 +146,13 @@ def code_mismatches(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> Ite
 def _mismatches(injection: CodedInjection, policy: AppliedPolicy) -> Iterator[Finding]:
     entry, conventions = injection.entry, policy.conventions
     said = stated(injection.intent, conventions)
-    target = right_code(entry, said, conventions)
+    requirement = policy.payer.imaging_required
+    target = right_code(entry, said, conventions, requirement)
     if target is None or target.code != entry.code:
         yield from _disagreements(_Card(injection, said, target, policy, firm=True), said, besides=None)
     mentioned = stated(injection.intent, conventions, mentions=True)
     if mentioned != said:
-        check = _Card(injection, mentioned, right_code(entry, mentioned, conventions), policy, firm=False)
+        check = _Card(injection, mentioned, right_code(entry, mentioned, conventions, requirement), policy, firm=False)
         yield from _disagreements(check, mentioned, besides=said)
 
 
@@ -274,6 +292,11 @@ class _Card:
             summary = f"{where} {words[0]} but {coded}: {verb} {target.code}"
             also_fixed = also.words(self.said, injection.primary, target)
             advice = f"{where} {words[0]}. The right code is **{target.code}** ({target.display}){also_fixed}."
+            if self.said.imaging is False and target.imaging:
+                advice += (
+                    f" {where} says no fluoroscopy or CT guidance, but **{self.policy.payer.title}** covers this "
+                    f"injection only with it: perform it under fluoroscopy or CT and say so in {injection.where}."
+                )
             if injection.draft:
                 fixes = (Recode(order=injection.source, code=target.code, display=target.display),)
             else:

@@ -16,8 +16,8 @@ from plugin.policies.schema import ConservativeCare
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.episodes import Placed, placed
 from plugin.rules.findings import Finding, RuleId, Severity
-from plugin.rules.frequency import plural
 from plugin.rules.hook_facts import HookFacts
+from plugin.rules.wording import plural
 
 
 @cache

@@ -359,10 +359,12 @@ def diagnosis_nonspecific(facts: HookFacts, policy: AppliedPolicy, as_of: date) 
             ]
             if not specific:
                 continue
+            coverage = _coverage_for(policy, subject)
+            uncovered = " and not covered" if coverage is not None and not _listed(code, coverage.covered) else ""
             findings.append(
                 _finding(
                     RuleId.DIAGNOSIS_NONSPECIFIC,
-                    f"{code} is non-specific; {specific[0].code} on record supports {subject.label}",
+                    f"{code} is non-specific{uncovered}; {specific[0].code} on record supports {subject.label}",
                     f"**{context.named(code)}** on {subject.label} is axial pain. On record: "
                     f"{_offer(context, (d.code for d in specific))}.\n\n{policy.conventions.nonspecific_citation}.",
                     subject,

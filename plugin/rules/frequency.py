@@ -20,6 +20,7 @@ from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts
 from plugin.rules.session_types import Counted, Pool
 from plugin.rules.sessions import Breach, Ledger, SessionHistory, at_cap, injections_in, is_exempt
+from plugin.rules.wording import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +34,6 @@ class ProposedSession:
     on: date
     injections: int
     counted: Counted | None
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _pool_label(pool: Pool) -> str:
@@ -56,10 +53,6 @@ _WORDED = (
     "\n\nNo procedure code or known visit type says what this is: its words were read as an epidural steroid "
     "injection. Confirm the code before relying on this count."
 )
-
-
-def _title(policy: AppliedPolicy) -> str:
-    return f"**{policy.payer.title}**"
 
 
 def check_sessions(
@@ -183,7 +176,7 @@ def _exceeded(
         severity=policy.ceiling(Severity.WARNING if likely else Severity.CRITICAL, breach.limit.source),
         summary=_clip(summary),
         detail=(
-            f"{_title(policy)} allows {_window_words(breach.limit)} in any rolling window ({_pool_label(pool)}). "
+            f"{policy.named} allows {_window_words(breach.limit)} in any rolling window ({_pool_label(pool)}). "
             f"The window {breach.window_start.isoformat()} to {through.isoformat()} would hold "
             f"{breach.measure}, counting past and booked sessions and this one. {when}{basis}"
             f"\n\n{policy.payer.frequency.citation}.{_bilateral_note(breach, policy)}"
@@ -192,6 +185,7 @@ def _exceeded(
         ),
         subject=session.source,
         citing=policy.citing,
+        session=day,
     )
 
 
@@ -229,12 +223,16 @@ def _reached(
             + f" the last {_pool_label(pool)} session of {_window_words(window.limit)}; {eligible}"
         ),
         detail=(
-            f"This session on {day.isoformat()} is allowed by {_title(policy)} but uses the last one the window "
-            f"{window.window_start.isoformat()} to {last_day.isoformat()} allows: {window.measure}. After it, the "
-            f"{eligible}." + (_WORDED if worded else "") + f"\n\n{policy.payer.frequency.citation}." + policy.caveat
+            f"This session on {day.isoformat()} is allowed by {policy.named} but uses the last one the window "
+            f"{window.window_start.isoformat()} to {last_day.isoformat()} allows: {window.measure}. After it, "
+            + (f"the next eligible date is {following.isoformat()}." if following else "none is within 3 years.")
+            + (_WORDED if worded else "")
+            + f"\n\n{policy.payer.frequency.citation}."
+            + policy.caveat
         ),
         subject=session.source,
         citing=policy.citing,
+        session=day,
     )
 
 
@@ -256,17 +254,21 @@ def _another_region_that_day(
         rule=RuleId.LEVELS_EXCEEDED,
         severity=Severity.WARNING,
         summary=_clip(
-            f"A {other_labels} session is already on record for {day}: the policy allows "
+            ("Check the regions: a " if counted.inferred else "A ")
+            + f"{other_labels} session is already on record for {day}: the policy allows "
             f"{plural(limits.max_regions, 'region')} per date"
         ),
         detail=(
-            f"{_title(policy)} allows {plural(limits.max_regions, 'spinal region')} per date of service. "
+            f"{policy.named} allows {plural(limits.max_regions, 'spinal region')} per date of service. "
             f"The record already holds a {other_labels} injection on {day}, performed or booked; this "
             f"{counted.region.label} session would be a second region that day. Schedule it on another date."
-            f"\n\n{limits.citation}." + policy.caveat
+            + (_WORDED if counted.inferred else "")
+            + f"\n\n{limits.citation}."
+            + policy.caveat
         ),
         subject=session.source,
         citing=policy.citing,
+        session=session.on,
     )
 
 
@@ -276,7 +278,7 @@ def _exempt(session: ProposedSession, policy: AppliedPolicy) -> Finding:
         severity=Severity.INFO,
         summary="Infusion pump trial: not counted against the injection frequency limit",
         detail=(
-            f"The order's reason marks it as an implantable infusion pump trial, which {_title(policy)} does not "
+            f"The order's reason marks it as an implantable infusion pump trial, which {policy.named} does not "
             f"count: {policy.payer.frequency.exemptions.citation or 'listed as exempt in the policy'}."
         ),
         subject=session.source,
@@ -341,7 +343,7 @@ def session_budget(history: SessionHistory, policy: AppliedPolicy, as_of: date) 
                 severity=Severity.WARNING if none_left else Severity.INFO,
                 summary=_clip(f"ESI sessions ({_pool_label(pool)}): {'; '.join(short)}; {eligible_words}"),
                 detail=(
-                    f"Under {_title(policy)}, {_pool_label(pool)}:\n"
+                    f"Under {policy.named}, {_pool_label(pool)}:\n"
                     + "\n".join(lines)
                     + f"\n\n{eligible_words[0].upper()}{eligible_words[1:]} for a new, separate session."
                     + policy.caveat

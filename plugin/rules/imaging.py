@@ -396,7 +396,10 @@ def _required(
         )
         if denial.firm:
             problem = f"{denial.words.capitalize()}." + (
-                f" Perform the injection under {accepted_words} guidance and keep {entry.code}." if ordered else ""
+                f" Perform the injection under {accepted_words} guidance and keep {entry.code}."
+                if ordered
+                else f" If it was guided by {accepted_words}, correct {where} and archive the images; if not, expect "
+                "the claim to be denied."
             )
         else:
             problem = (
@@ -422,13 +425,25 @@ def _required(
     )
 
 
+def _required_for(
+    entry: InjectionCode, intent: StatedIntent, requirement: ImagingRequirement, policy: AppliedPolicy
+) -> bool:
+    """The payer's requirement applies to the code and to the code the record says it should be: a lumbar catheter
+    coded 62322 is judged as the 62326 it is (which the requirement may not cover), never told to become 62323."""
+    if entry.code not in requirement.codes:
+        return False
+    conventions = policy.conventions
+    right = right_code(entry, stated(intent, conventions), conventions, requirement)
+    return right is None or right.code in requirement.codes
+
+
 def order_imaging_required(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> Iterator[Finding]:
     """Injection orders the payer covers only under fluoroscopy or CT, coded or stated without it."""
     requirement = policy.payer.imaging_required
     if requirement is None:
         return
     for order, entry in _coded_orders(facts):
-        if entry.code not in requirement.codes:
+        if not _required_for(entry, order.intent, requirement, policy):
             continue
         if not entry.imaging and any(sign.firm for sign in _order_guidance(order, facts, policy.conventions)):
             continue
@@ -518,7 +533,7 @@ def performed_imaging_required(facts: HookFacts, policy: AppliedPolicy, as_of: d
         return
     for injection in discharged_injections(facts):
         entry = _entry(injection.code)
-        if entry is None or entry.code not in requirement.codes:
+        if entry is None or not _required_for(entry, injection.intent, requirement, policy):
             continue
         if not entry.imaging and any(sign.firm for sign in _performed_guidance(injection, facts, policy.conventions)):
             continue

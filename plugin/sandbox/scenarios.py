@@ -774,8 +774,8 @@ def prior_auth_two_lines(today: date) -> Scenario:
     return patient.scenario(
         "prior-auth-two-lines",
         "Commercial plan: a two-level transforaminal session ordered as 64483 and 64484 needs prior authorization "
-        "once for the session, not once per order line",
-        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED)},
+        "once for the session, not once per order line (and, as a repeat, documented relief)",
+        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED, RuleId.REPEAT_CRITERIA_UNMET)},
         draft_orders=[
             patient.order(
                 reason, cpt="64483", text="Left L4-L5 transforaminal epidural steroid injection under fluoroscopy"

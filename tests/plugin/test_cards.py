@@ -192,3 +192,12 @@ def test_a_card_about_nothing_on_record_has_no_technical_line() -> None:
 def test_the_link_is_labelled_with_the_policy_title_only() -> None:
     [card] = render([finding()], DRAFTS)
     assert [link.label for link in card.links] == ["Medicare ESI LCDs"]
+
+
+def test_the_technical_line_stays_short() -> None:
+    references = tuple(f"Procedure/p{number}" for number in range(8))
+    [card] = render([finding(references=references)], DRAFTS)
+    assert card.detail is not None
+    assert card.detail.endswith(
+        "Record: ServiceRequest/o1, Procedure/p0, Procedure/p1, Procedure/p2, Procedure/p3 and 4 more"
+    )

@@ -235,7 +235,7 @@ def test_check_names_the_policy_it_applied_and_wraps_long_summaries_whole() -> N
     narrow = {**os.environ, "COLUMNS": "70"}
     result = cli("check", str(EXAMPLES / "order-sign-limit-exceeded.json"), "--as-of", "2026-11-27", env=narrow)
     assert result.returncode == 0, result.stderr
-    assert "policy: Medicare epidural steroid injection LCDs" in result.stdout
+    assert "policy: Medicare Epidural Steroid Injections for Pain Management LCDs" in result.stdout
     summary_column = [line[37:].strip() for line in result.stdout.splitlines() if line.startswith(("CRITICAL", " "))]
     assert len(summary_column) > 1  # wrapped over several lines...
     assert "earliest 2027-01-12" in " ".join(summary_column)  # ...and nothing cut, least of all the end

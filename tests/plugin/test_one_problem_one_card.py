@@ -10,20 +10,24 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plugin.app import create_app
+from plugin.policies.catalog import load_catalog
 from plugin.sandbox.runner import hook_request
 from plugin.sandbox.scenarios import Hook, build_scenarios
 from plugin.services import SERVICES
 from plugin.settings import Settings
 from tests.conftest import TODAY
+from tests.fhir_fixtures import coverage, order_sign, service_request
 from tests.plugin.sandbox.test_scenario_outcomes import UNREACHABLE_FHIR, full_prefetch
 
 SERVICE_FOR = {spec.hook: spec.id for spec in SERVICES}
+DISC = ("M51.16", "Intervertebral disc disorders with radiculopathy, lumbar region")
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     store = tmp_path_factory.mktemp("feedback") / "feedback.db"
-    with TestClient(create_app(Settings(feedback_db=f"sqlite:///{store}"), auth=False, today=lambda: TODAY)) as service:
+    settings = Settings(feedback_db=f"sqlite:///{store}")
+    with TestClient(create_app(settings, auth=False, today=lambda: TODAY)) as service:
         yield service
 
 
@@ -50,6 +54,7 @@ def labels(card: dict[str, Any]) -> list[str]:
 def test_a_non_specific_diagnosis_the_payer_does_not_cover_is_one_card_with_one_fix(client: TestClient) -> None:
     [card] = cards(client, "axial-pain-not-covered")
     assert rule(card) == "diagnosis-nonspecific"
+    assert card["summary"] == "M54.50 is non-specific and not covered; M51.16 on record supports the 62323 order"
     assert "None is a covered indication" in card["detail"]
     assert labels(card) == ["Use M51.16 Intervertebral disc disorders with radiculopathy, lumbar region"]
     [action] = card["suggestions"][0]["actions"]
@@ -59,9 +64,10 @@ def test_a_non_specific_diagnosis_the_payer_does_not_cover_is_one_card_with_one_
 
 def test_the_merged_card_links_every_source_it_rests_on(client: TestClient) -> None:
     [card] = cards(client, "axial-pain-not-covered")
+    medicare = load_catalog().policies["medicare-esi-lcd"]
     assert [link["label"] for link in card["links"]] == [
         "ICD-10-CM Official Guidelines for Coding and Reporting FY2026 (CMS/NCHS)",
-        "Medicare epidural steroid injection LCDs (all MACs, 2021 family)",
+        medicare.title,
     ]
 
 
@@ -73,8 +79,7 @@ def test_two_regions_on_one_day_are_one_card_led_by_the_regions(client: TestClie
 
 
 def test_prior_authorization_is_asked_once_for_a_session_of_two_order_lines(client: TestClient) -> None:
-    [card] = cards(client, "prior-auth-two-lines")
-    assert rule(card) == "prior-auth-required"
+    [card] = [card for card in cards(client, "prior-auth-two-lines") if rule(card) == "prior-auth-required"]
     assert card["detail"].endswith(
         "Record: ServiceRequest/ecds-prior-auth-two-lines-order, "
         "ServiceRequest/ecds-prior-auth-two-lines-order-additional-level"
@@ -111,3 +116,25 @@ def test_no_order_is_offered_two_different_codes_across_all_scenarios(client: Te
                         [coding] = action["resource"]["code"]["coding"]
                         recodes.setdefault(action["resource"]["id"], set()).add(coding["code"])
             assert all(len(codes) == 1 for codes in recodes.values()), (scenario.name, hook, recodes)
+
+
+def signed(client: TestClient, cpt: str, text: str) -> list[dict[str, Any]]:
+    order = service_request("o1", cpt, text, occurrence="2026-12-03", reasons=[DISC])
+    request = order_sign(order, coverages=[coverage("cov-1", sopt="1", payor="Medicare Part B")])
+    response = client.post("/cds-services/epidural-order-sign", json=request)
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()["cards"]
+    return found
+
+
+def test_a_lumbar_catheter_coded_62322_for_medicare_is_one_card_for_the_catheter_code(client: TestClient) -> None:
+    [card] = signed(client, "62322", "Lumbar epidural catheter at L3-L4 for continuous infusion")
+    assert rule(card) == "code-catheter-mismatch"
+    assert labels(card) == ["Change the order to 62326"]
+
+
+def test_the_wrong_region_stated_unguided_for_medicare_gets_one_card_and_the_covered_code(client: TestClient) -> None:
+    [card] = signed(client, "62320", "Lumbar interlaminar epidural steroid injection L4-L5, landmark technique")
+    assert rule(card) == "code-region-mismatch"
+    assert labels(card) == ["Change the order to 62323"]
+    assert "perform it under fluoroscopy or CT" in card["detail"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from plugin.policies.catalog import load_catalog
 from tests.fhir_fixtures import (
     ICD10,
     collection,
@@ -127,7 +128,7 @@ def test_medicare_does_not_cover_spondylosis_without_radiculopathy(service: Test
     body = post(service, "epidural-order-sign", request)
     assert diagnosis_rules(body) == ["diagnosis-not-covered"]
     found = card(body, "diagnosis-not-covered")
-    assert found["links"][0]["label"].startswith("Medicare epidural steroid injection LCDs")
+    assert found["links"][0]["label"] == load_catalog().policies["medicare-esi-lcd"].title
     assert "verified" in found["detail"]
     assert reason_codes(suggested_order(found)) == ["M47.816", "M48.062"]
 

@@ -1,9 +1,8 @@
 """A correct order written as clinicians write it gets no card: devices, imaging findings, surgical history, other
 procedures and symptoms in its words say nothing about today's injection (issue 12, "words matched anywhere").
 
-Reading a phrase's target and assertion is the reader's work (branch `reader`, issue 12 items 1-2); the cards rest
-on what it reads. The cases today's matcher still misreads are marked as expected failures, strictly, so the marker
-must go as soon as the reader reads them right.
+Reading a phrase's target and assertion is the reader's work (`fhir_mappings/context.py`); the cards rest on what it
+reads, and these orders check both together from outside.
 """
 
 from __future__ import annotations
@@ -17,9 +16,6 @@ from tests.fhir_fixtures import coverage, order_sign, service_request
 
 MEDICARE = [coverage("cov-1", sopt="1", payor="Medicare Part B")]
 DISC = ("M51.16", "Intervertebral disc disorders with radiculopathy, lumbar region")
-READER = pytest.mark.xfail(
-    strict=True, reason="the reader reads each phrase's target and assertion (branch reader, issue 12 items 1-2)"
-)
 ORDERS = [
     pytest.param(
         "Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy. Previous ESI 14 months ago gave 70% "
@@ -30,25 +26,21 @@ ORDERS = [
         "Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy. Peripheral IV catheter in the left "
         "hand for sedation.",
         id="iv-catheter",
-        marks=READER,
     ),
     pytest.param(
         "Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy. MRI: L4-L5 protrusion with a T2 "
         "hyperintense annular fissure.",
         id="t2-hyperintense",
-        marks=READER,
     ),
     pytest.param(
         "Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy. History: s/p L5-S1 laminectomy 2019, "
         "prior medial branch RF neurolysis 2023.",
         id="surgical-history",
-        marks=READER,
     ),
     pytest.param(
         "Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy for bilateral lower extremity "
         "radicular pain.",
         id="bilateral-symptoms",
-        marks=READER,
     ),
 ]
 

@@ -18,3 +18,9 @@ from plugin.rules.calendar import add_months
 )
 def test_add_months_moves_by_calendar_months_clamped_to_month_end(start: date, months: int, expected: date) -> None:
     assert add_months(start, months) == expected
+
+
+def test_a_window_past_the_last_representable_year_is_clamped_not_an_error() -> None:
+    # Found by the service fuzzing: a Procedure dated in year 9999 made the whole frequency check fail.
+    assert add_months(date(9999, 6, 1), 12) == date.max
+    assert add_months(date(1, 6, 1), -12) == date.min

@@ -9,6 +9,7 @@ from msgspec.structs import replace
 from fhir_mappings.facts import ClinicalRecord, Evidence, InjectionOrder, Modality, PerformedInjection, StatedIntent
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion
 from plugin.rules import code_choice
+from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.code_choice import code_mismatches
 from plugin.rules.findings import Finding, Recode, RemoveOrder, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts
@@ -17,6 +18,7 @@ from plugin.rules.session_limits import levels_exceeded
 from tests.plugin.rules.builders import applied, order, performed
 
 MEDICARE = applied("medicare-esi-lcd")
+WITHOUT_IMAGING_RULE = applied("molina-mcp-032")
 TODAY = date(2026, 11, 27)
 ORDER = "ServiceRequest/new"
 
@@ -31,8 +33,8 @@ C6_C7 = SpinalLevel("C6", "C7")
 T12_L1 = SpinalLevel("T12", "L1")
 
 
-def check(*orders: InjectionOrder) -> list[Finding]:
-    findings = list(code_mismatches(HookFacts(record=ClinicalRecord(), orders=orders), MEDICARE, TODAY))
+def check(*orders: InjectionOrder, policy: AppliedPolicy = MEDICARE) -> list[Finding]:
+    findings = list(code_mismatches(HookFacts(record=ClinicalRecord(), orders=orders), policy, TODAY))
     assert all(len(finding.summary) < 140 for finding in findings)
     return findings
 
@@ -141,15 +143,28 @@ def test_transforaminal_stated_without_imaging_still_gets_a_code_that_exists() -
 
 def test_interlaminar_stated_without_imaging_gets_the_without_imaging_code() -> None:
     unguided = StatedIntent(approach=IL, without_guidance=True, levels=(L4_L5,))
-    [finding] = check(order("64483", None, intent=unguided))
+    [finding] = check(order("64483", None, intent=unguided), policy=WITHOUT_IMAGING_RULE)
     assert recoded_to(finding) == "62322"
     assert "no imaging guidance" in finding.detail
 
 
 def test_ultrasound_guidance_is_not_imaging_guidance_for_the_code() -> None:
     by_ultrasound = StatedIntent(approach=IL, guidance=frozenset({Modality.ULTRASOUND}))
-    [finding] = check(order("64483", None, intent=by_ultrasound))
+    [finding] = check(order("64483", None, intent=by_ultrasound), policy=WITHOUT_IMAGING_RULE)
     assert recoded_to(finding) == "62322"
+
+
+def test_a_payer_requiring_guidance_gets_the_with_imaging_code_whatever_the_words_say() -> None:
+    unguided = StatedIntent(approach=IL, without_guidance=True, levels=(L4_L5,))
+    [finding] = check(order("64483", None, intent=unguided))
+    assert recoded_to(finding) == "62323"
+    assert "covers this injection only with it: perform it under fluoroscopy or CT" in finding.detail
+
+
+def test_a_payer_requiring_guidance_leaves_a_catheter_code_it_does_not_cover_alone() -> None:
+    catheter = StatedIntent(approach=IL, catheter=True, levels=(L4_L5,))
+    [finding] = check(order("62322", None, intent=catheter))
+    assert recoded_to(finding) == "62326"
 
 
 def test_imaging_alone_is_left_to_the_imaging_rules() -> None:
@@ -334,3 +349,17 @@ def test_a_mention_that_agrees_with_the_firm_reading_adds_no_card() -> None:
     )
     findings = check(order("62323", None, intent=intent))
     assert [finding.rule for finding in findings] == [RuleId.CODE_APPROACH_MISMATCH]
+
+
+def test_levels_against_a_coded_body_site_of_another_region_only_ask_to_check() -> None:
+    intent = StatedIntent(
+        approach=IL,
+        levels=(L4_L5,),
+        body_site_regions=CERVICAL,
+        guidance=FLUORO,
+        evidence=(("body_site_regions", Evidence.STRUCTURED),),
+    )
+    [finding] = check(order("62321", None, intent=intent))
+    assert finding.rule is RuleId.CODE_REGION_MISMATCH
+    assert finding.fixes == ()
+    assert "check whether 62321 is right" in finding.summary

@@ -335,6 +335,15 @@ def test_a_second_region_on_a_date_already_booked_is_flagged() -> None:
     assert "1 region per date" in finding.summary
 
 
+def test_a_second_region_read_from_words_is_a_check() -> None:
+    cervical = performed("62321", date(2026, 12, 3))
+    facts = HookFacts(record=ClinicalRecord(performed=(cervical,)), orders=(uncoded(date(2026, 12, 3)),))
+    [finding] = order_frequency(facts, MEDICARE, TODAY)
+    assert finding.rule is RuleId.LEVELS_EXCEEDED
+    assert finding.severity is Severity.WARNING
+    assert finding.summary.startswith("Check the regions: a cervical/thoracic session is already on record")
+
+
 def test_the_same_region_twice_on_one_date_is_one_session() -> None:
     booked = booking("62323", date(2026, 12, 10))
     proposed = booking("64483", date(2026, 12, 10), status="proposed", source="Appointment/new")
