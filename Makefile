@@ -43,6 +43,7 @@ typecheck: setup
 test: setup lint typecheck
 	scripts/postgres install
 	scripts/fhir-server install
+	scripts/browser install
 	EPIDURAL_CDS_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 # One pytest worker per core: the selection needs ~45 CPU-seconds, so one process alone would not finish in 30 s.

@@ -41,6 +41,7 @@ from plugin.request_deadlines import BodyDeadline
 from plugin.services import Evaluator, cds_services
 from plugin.settings import Settings
 from plugin.token_replay import TokenReplayStore
+from plugin.workspace.mount import mount_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ def create_app(
     counted_services = [CdsService(service.descriptor, _counting_cards(service.handler)) for service in services]
     app.include_router(
         cds_router(
-            ledger.recording(counted_services, today),
+            mount_workspace(app, settings, catalog, ledger.recording(counted_services, today), today, transport),
             feedback=feedback,
             authenticate=authenticate,
             max_body_bytes=settings.max_body_bytes,

@@ -23,6 +23,8 @@ from plugin.sandbox.cli import add_sandbox_commands
 from plugin.server import AddressInUse, ServeOptions, serve
 from plugin.settings import CONFIG_FILE_VARIABLE, SettingsError, load_settings
 from plugin.terminal import table
+from plugin.worklist import cli as worklist_cli
+from plugin.workspace import cli as workspace_cli
 
 logger = logging.getLogger("epidural_cds")
 
@@ -79,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(run=_feedback_report)
 
     add_sandbox_commands(commands)
+    worklist_cli.register(commands)
     denials_cli.register(commands)
+    workspace_cli.register(commands)
     return parser
 
 

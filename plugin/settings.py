@@ -53,6 +53,48 @@ class TrustedClientSettings(BaseModel):
         return self
 
 
+class WorkspaceLocalUser(BaseModel):
+    """A sandbox operator: a user name and an argon2 hash of the password (`epidural-cds workspace hash-password`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    username: str = Field(min_length=1)
+    password_hash: str = Field(pattern=r"^\$argon2(id|i|d)\$")
+
+
+class WorkspaceOidc(BaseModel):
+    """The operators' identity provider: OpenID Connect authorization-code flow, discovered from the issuer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str = Field(pattern=r"^https?://")
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1, repr=False)
+    allowed_emails: list[str] = Field(default_factory=list)  # empty: every user the issuer signs in
+
+
+class WorkspaceSettings(BaseModel):
+    """`[workspace]`: the operators' browser workspace at /workspace, off unless this table is present."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secret_key: str = Field(min_length=32, repr=False)  # signs the session cookie, encrypts timeline links
+    session_minutes: int = Field(default=480, ge=5, le=7 * 24 * 60)
+    timeline_link_minutes: int = Field(default=24 * 60, ge=5, le=30 * 24 * 60)
+    worklist_file: Path | None = None  # JSON Lines written by `epidural-cds worklist --json --output`
+    fhir_server: str | None = None  # where the timeline reads a patient's record
+    fhir_token_env: str | None = None  # environment variable with a bearer token for that server
+    secure_cookie: bool = True  # False only for plain-HTTP sandboxes on localhost
+    local_user: WorkspaceLocalUser | None = None
+    oidc: WorkspaceOidc | None = None
+
+    @model_validator(mode="after")
+    def _one_login(self) -> WorkspaceSettings:
+        if self.local_user is None and self.oidc is None:
+            raise ValueError("configure [workspace.oidc] (production) or [workspace.local_user] (sandbox)")
+        return self
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -75,6 +117,7 @@ class Settings(BaseModel):
     # One feedback post is one database transaction, and SQLite has one writer: its size bounds everyone's wait.
     feedback_max_items: int = Field(default=FeedbackLimits().max_items, ge=1, le=10_000)
     feedback_max_bytes: int = Field(default=FeedbackLimits().max_bytes, ge=1024)
+    workspace: WorkspaceSettings | None = None
 
     @field_validator("public_base_url")
     @classmethod
