@@ -40,11 +40,12 @@ typecheck: setup
 	$(BIN)/mypy
 
 # Every check. PostgreSQL and the FHIR server are installed first, and their tests must run (never skip) here.
+# The switch is not named EPIDURAL_CDS_*: every variable with that prefix is a setting, and unknown ones stop the service.
 test: setup lint typecheck
 	scripts/postgres install
 	scripts/fhir-server install
 	scripts/browser install
-	EPIDURAL_CDS_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
+	EPIDURAL_TESTS_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 # One pytest worker per core: the selection needs ~45 CPU-seconds, so one process alone would not finish in 30 s.
 unit: setup

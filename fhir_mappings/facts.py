@@ -150,6 +150,21 @@ class PerformedInjection(Fact, frozen=True):
     def counts_as_performed(self) -> bool:
         return self.status == "completed"
 
+    def as_ordered(self, text: str = "") -> InjectionOrder:
+        """The order this injection was, so the order-time rules can judge what was performed (worklist, denials)."""
+        return InjectionOrder(
+            source=self.source,
+            code=self.code,
+            codes=(self.code,),
+            modifiers=self.modifiers,
+            units=self.units,
+            occurrence=self.performed_on,
+            reason_codes=self.reason_codes,
+            reason_references=self.reason_references,
+            intent=self.intent,
+            text=text,
+        )
+
 
 class OtherProcedure(Fact, frozen=True):
     """A Procedure that is not a spinal injection: evidence of conservative care, guidance charges, and the like."""

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import httpx
 import orjson
-from pydantic import ValidationError
 
-from cds_hooks.endpoints import describe_validation_error
 from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import CdsResponse, HookRequest
 from plugin.patient_data import FetchSettings, gather
 from plugin.policies.catalog import PolicySelection, load_catalog
+from plugin.request_file import read_request_file
 from plugin.services import SERVICES, Evaluator, ServiceSpec, read_record
 from plugin.settings import load_settings
 from plugin.terminal import cards_table
@@ -59,21 +59,8 @@ class _Outcome:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    try:
-        body = arguments.request.read_bytes()
-        # Read as the service reads a request body; the ordinary reading words what is wrong with one it cannot.
-        request = HookRequest.from_json(body) or HookRequest.model_validate(orjson.loads(body))
-    except OSError as error:
-        print(f"epidural-cds: cannot read {arguments.request}: {error.strerror}", file=sys.stderr)
-        return 2
-    except orjson.JSONDecodeError as error:
-        print(f"epidural-cds: {arguments.request} is not valid JSON: {error}", file=sys.stderr)
-        return 2
-    except ValidationError as error:
-        print(
-            f"epidural-cds: {arguments.request} is not a CDS Hooks request: {describe_validation_error(error)}",
-            file=sys.stderr,
-        )
+    request = read_request_file(arguments.request)
+    if request is None:
         return 2
     spec = _service_for(request, arguments.service)
     if spec is None:
@@ -88,7 +75,7 @@ def run(arguments: argparse.Namespace) -> int:
         return 1
     response = outcome.response
     if arguments.json:
-        sys.stdout.write(orjson.dumps(response.to_wire(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(_indented_json(response.to_wire()) + "\n")
     else:
         policy = outcome.selection.policy
         print(f"{spec.id} ({spec.hook}) as of {as_of.isoformat()}")
@@ -122,3 +109,11 @@ async def _evaluate(
         record = read_record(data)
         selection = catalog.select(spec.subjects(request, data, record).record.coverages, as_of)
         return _Outcome(evaluator.judge(spec, request, data, record), selection)
+
+
+def _indented_json(body: Any) -> str:
+    try:
+        return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        # An integer beyond 64 bits in a draft order is carried back unchanged in a suggestion; orjson refuses it.
+        return json.dumps(body, ensure_ascii=False, indent=2)

@@ -11,10 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
-from pydantic import ValidationError
 
-from cds_hooks.endpoints import describe_validation_error
 from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import resources_in, separate_included
@@ -22,6 +19,7 @@ from fhir_mappings.readers import read_coverages
 from plugin.patient_data import DataKey, FetchSettings, gather
 from plugin.policies.catalog import PolicyCatalog, PolicySelection, check_directory, load_catalog
 from plugin.policies.quotes import quoted_numbers
+from plugin.request_file import read_request_file
 from plugin.settings import load_settings
 from plugin.terminal import table
 
@@ -97,20 +95,8 @@ def _check(arguments: argparse.Namespace) -> int:
 
 
 def _explain(arguments: argparse.Namespace) -> int:
-    try:
-        body = arguments.request.read_bytes()
-        request = HookRequest.from_json(body) or HookRequest.model_validate(orjson.loads(body))
-    except OSError as error:
-        print(f"epidural-cds: cannot read {arguments.request}: {error.strerror}", file=sys.stderr)
-        return 2
-    except orjson.JSONDecodeError as error:
-        print(f"epidural-cds: {arguments.request} is not valid JSON: {error}", file=sys.stderr)
-        return 2
-    except ValidationError as error:
-        print(
-            f"epidural-cds: {arguments.request} is not a CDS Hooks request: {describe_validation_error(error)}",
-            file=sys.stderr,
-        )
+    request = read_request_file(arguments.request)
+    if request is None:
         return 2
     settings = load_settings(arguments.config, os.environ)
     catalog = load_catalog(settings.policy_dir)

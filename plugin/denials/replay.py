@@ -25,7 +25,7 @@ import msgspec
 from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import resources_in
-from fhir_mappings.facts import ClinicalRecord, InjectionOrder, PerformedInjection
+from fhir_mappings.facts import ClinicalRecord
 from plugin.denials.matching import MatchedLine, Replay
 from plugin.patient_data import DataKey, FetchSettings, PatientData, gather
 from plugin.policies.catalog import PolicyCatalog, load_catalog
@@ -125,7 +125,10 @@ def judge_as_of(catalog: PolicyCatalog, record: ClinicalRecord, data: PatientDat
     conditions_known = DataKey.CONDITIONS not in data.unavailable
     imaging_known = DataKey.IMAGING_STUDIES not in data.unavailable
     as_ordered = HookFacts(
-        record=before, orders=(_as_order(injection),), conditions_known=conditions_known, imaging_known=imaging_known
+        record=before,
+        orders=(injection.as_ordered(" ".join(injection.notes)),),
+        conditions_known=conditions_known,
+        imaging_known=imaging_known,
     )
     as_performed = HookFacts(
         record=msgspec.structs.replace(before, performed=(*before.performed, injection)),
@@ -144,18 +147,3 @@ def judge_as_of(catalog: PolicyCatalog, record: ClinicalRecord, data: PatientDat
         for finding in rule(facts, policy, served)
     ]
     return Replay(injection.source, tuple(sorted(set(fired))))
-
-
-def _as_order(injection: PerformedInjection) -> InjectionOrder:
-    return InjectionOrder(
-        source=injection.source,
-        code=injection.code,
-        codes=(injection.code,),
-        modifiers=injection.modifiers,
-        units=injection.units,
-        occurrence=injection.performed_on,
-        reason_codes=injection.reason_codes,
-        reason_references=injection.reason_references,
-        intent=injection.intent,
-        text=" ".join(injection.notes),
-    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from fhir_mappings.facts import ClinicalRecord, InjectionOrder, PerformedInjection
+from fhir_mappings.facts import ClinicalRecord, PerformedInjection
 from plugin.patient_data import DataKey, PatientData
 from plugin.policies.catalog import PolicyCatalog
 from plugin.rules.applied_policy import AppliedPolicy
@@ -176,7 +176,7 @@ def _performed_rows(
     as_of_day = _as_of(record, day, include_day=True)
     before_day = _as_of(record, day, include_day=False)
     discharge = HookFacts(record=as_of_day, performed_here=tuple(injections))
-    as_orders = HookFacts(record=before_day, orders=tuple(_as_order(injection) for injection in injections))
+    as_orders = HookFacts(record=before_day, orders=tuple(injection.as_ordered() for injection in injections))
     findings = [
         *_judge(DISCHARGE_RULES, discharge, policy, day, failed),
         *_judge(PERFORMED_AS_ORDER_RULES, as_orders, policy, day, failed),
@@ -232,19 +232,4 @@ def _as_of(record: ClinicalRecord, day: date, *, include_day: bool) -> ClinicalR
         imaging=tuple(study for study in record.imaging if study.started_on is None or study.started_on <= day),
         coverages=record.coverages,
         skipped=record.skipped,
-    )
-
-
-def _as_order(injection: PerformedInjection) -> InjectionOrder:
-    return InjectionOrder(
-        source=injection.source,
-        code=injection.code,
-        codes=(injection.code,),
-        modifiers=injection.modifiers,
-        units=injection.units,
-        occurrence=injection.performed_on,
-        reason_codes=injection.reason_codes,
-        reason_references=injection.reason_references,
-        intent=injection.intent,
-        text="",
     )

@@ -18,7 +18,7 @@ from bench.processes import free_port
 POSTGRES_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "postgres"
 _NOT_INSTALLED = 3  # scripts/postgres exit status when no server binaries are installed
 # Set by `make test`: there the PostgreSQL cases must run, so a missing server fails instead of skipping.
-REQUIRE_POSTGRES = os.environ.get("EPIDURAL_CDS_TEST_REQUIRE_POSTGRES") == "1"
+REQUIRE_POSTGRES = os.environ.get("EPIDURAL_TESTS_REQUIRE_POSTGRES") == "1"
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +26,7 @@ def postgres_url() -> Iterator[str]:
     """URL of database ``epidural_cds`` on a cluster started for this session (``scripts/postgres start``).
 
     When PostgreSQL is not installed the PostgreSQL cases skip, saying so, except under `make test`
-    (EPIDURAL_CDS_TEST_REQUIRE_POSTGRES=1), where they fail: CI must run them.
+    (EPIDURAL_TESTS_REQUIRE_POSTGRES=1), where they fail: CI must run them.
     """
     # Not under pytest's tmp_path: its parents are private to root, and the server runs as `postgres`.
     cluster_dir = tempfile.mkdtemp(prefix="epidural-cds-pg-")

@@ -74,6 +74,26 @@ def test_check_json_prints_the_raw_cds_hooks_response() -> None:
     assert "frequency-limit-exceeded" in {card["source"]["topic"]["code"] for card in cards}
 
 
+def test_check_json_keeps_an_integer_beyond_64_bits_in_a_suggested_draft(tmp_path: Path) -> None:
+    request = json.loads((EXAMPLES / "order-sign-coding-errors.json").read_text())
+    big = 123456789012345678901234567890
+    for entry in request["context"]["draftOrders"]["entry"]:
+        entry["resource"]["extension"] = [{"url": "https://example.org/big", "valueInteger": big}]
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    result = cli("check", str(path), "--as-of", "2026-11-27", "--json")
+    assert result.returncode == 0, result.stderr
+    drafts = [
+        action["resource"]
+        for card in json.loads(result.stdout)["cards"]
+        for suggestion in card.get("suggestions", [])
+        for action in suggestion["actions"]
+        if "resource" in action
+    ]
+    assert drafts
+    assert all(draft["extension"][0]["valueInteger"] == big for draft in drafts)
+
+
 def test_check_picks_another_service_with_service_flag(tmp_path: Path) -> None:
     request = json.loads((EXAMPLES / "patient-view.json").read_text())
     request["hook"] = "encounter-start"
