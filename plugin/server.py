@@ -143,7 +143,10 @@ class _Supervisor:
                         continue
                     forget_worker(worker.pid)
                     extra = {"pid": worker.pid, "exit_code": worker.exitcode}
-                    if worker.exitcode == STARTUP_FAILURE or time.monotonic() - started < _START_GRACE_SECONDS:
+                    # A worker killed by a signal (the OOM killer, an operator) is replaced even just after it
+                    # started; one that exits by itself that early failed to start and would only fail again.
+                    exited_early = time.monotonic() - started < _START_GRACE_SECONDS and (worker.exitcode or 0) >= 0
+                    if worker.exitcode == STARTUP_FAILURE or exited_early:
                         logger.error("a worker failed to start; stopping the service", extra=extra)
                         self._stop_signal, status = signal.SIGTERM, 1
                         break
