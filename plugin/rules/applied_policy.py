@@ -54,6 +54,11 @@ class AppliedPolicy:
             return severity
         return Severity.WARNING
 
+    def grounds(self, source: Quote) -> str:
+        """The paragraphs that end a card resting on one quoted number: the policy's words, whether they are verified,
+        and the default-policy caveat."""
+        return f"\n\nThe policy's words: \u201c{source.text}\u201d" + self.verification(source) + self.caveat
+
     def verification(self, *sources: Quote | None) -> str:
         """The line a card adds when a number it rests on is not verified."""
         if all(source is not None and source.verified for source in sources):

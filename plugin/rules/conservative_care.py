@@ -94,9 +94,7 @@ def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) 
                 f"{policy.named} asks for at least {plural(requirement.weeks, 'week')} of conservative care "
                 "(physical therapy, medication, activity change) before the injection, that is care begun by "
                 f"{needed_by.isoformat()}. {found} Document the care and its dates, or why it is contraindicated."
-                f"\n\nThe policy's words: \u201c{requirement.source.text}\u201d"
-                + policy.verification(requirement.source)
-                + policy.caveat
+                + policy.grounds(requirement.source)
             ),
             subject=place.session.source,
             citing=policy.citing,

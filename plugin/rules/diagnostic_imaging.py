@@ -47,10 +47,7 @@ def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) 
             detail=(
                 f"{policy.named} asks for a recent {kinds}{region}, done within {requirement.months} months before the "
                 f"injection (since {since.isoformat()}); none is on record as an imaging study or radiology report. "
-                f"Attach the report, or order the study first."
-                f"\n\nThe policy's words: \u201c{requirement.source.text}\u201d"
-                + policy.verification(requirement.source)
-                + policy.caveat
+                f"Attach the report, or order the study first." + policy.grounds(requirement.source)
             ),
             subject=place.session.source,
             citing=policy.citing,

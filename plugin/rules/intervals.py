@@ -35,9 +35,7 @@ def _check(sessions: Iterator[Placed], policy: AppliedPolicy) -> Iterator[Findin
                     f"{policy.named} asks for at least {_days(interval.days)} between injection sessions{phase}. "
                     f"The last{region} session was on {previous.isoformat()}, so the session on "
                     f"{place.session.on.isoformat()} comes {_days(gap)} after it. First allowed date: "
-                    f"{allowed.isoformat()}.\n\nThe policy's words: \u201c{interval.source.text}\u201d"
-                    + policy.verification(interval.source)
-                    + policy.caveat
+                    f"{allowed.isoformat()}." + policy.grounds(interval.source)
                 ),
                 subject=place.session.source,
                 citing=policy.citing,

@@ -63,9 +63,7 @@ def _judge(place: Placed, requirement: PriorAuthorization, policy: AppliedPolicy
         summary=_clip(f"Prior authorization from {requirement.program} for this {numbered}{when}"),
         detail=(
             f"{requirement.advice}\n\nThis would be session {number} in the last {requirement.window_months} months "
-            f"under {policy.named}{when}.\n\nThe policy's words: \u201c{requirement.source.text}\u201d"
-            + policy.verification(requirement.source)
-            + policy.caveat
+            f"under {policy.named}{when}." + policy.grounds(requirement.source)
         ),
         subject=session.source,
         citing=policy.citing,

@@ -87,10 +87,7 @@ def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) 
                 f"least {criteria.relief_percent}% relief lasting at least {criteria.weeks} weeks. The last session "
                 f"was on {previous.isoformat()}; the record holds neither a 0-10 pain score on or before it with one "
                 f"on or after {sustained.isoformat()} showing that relief, nor a note stating it. Record the pain "
-                f"scores (LOINC 72514-3) or the response in the note before ordering."
-                f"\n\nThe policy's words: \u201c{criteria.source.text}\u201d"
-                + policy.verification(criteria.source)
-                + policy.caveat
+                f"scores (LOINC 72514-3) or the response in the note before ordering." + policy.grounds(criteria.source)
             ),
             subject=place.session.source,
             citing=policy.citing,
