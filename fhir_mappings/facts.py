@@ -239,6 +239,35 @@ class BookedSession(Fact, frozen=True):
     """The texts and coding displays of the same elements."""
 
 
+class SiteOfService(StrEnum):
+    """Where a session takes place, in the terms payers use for sites of service (CMS Place of Service)."""
+
+    OFFICE = "office"
+    HOSPITAL_OUTPATIENT = "hospital-outpatient"
+    AMBULATORY_SURGICAL_CENTER = "ambulatory-surgical-center"
+    INPATIENT = "inpatient"
+    EMERGENCY = "emergency"
+
+
+class PlaceFoundOn(StrEnum):
+    """Which resource named the place: the encounter, the appointment being booked, or the order."""
+
+    ENCOUNTER = "encounter"
+    APPOINTMENT = "appointment"
+    ORDER = "order"
+
+
+class ServicePlace(Fact, frozen=True):
+    """Where the service is furnished, as far as the data we hold says: the state of its Location's address and the
+    sites of service it may be (every site when nothing tells them apart)."""
+
+    found_on: PlaceFoundOn
+    state: str | None
+    sites: frozenset[SiteOfService]
+    source: str | None = None
+    """The Location (or, for a site read from the encounter's class alone, the Encounter) it was read from."""
+
+
 class SkippedResource(Fact, frozen=True):
     """A resource we could not read; kept so a card can say how much data was ignored, and why."""
 

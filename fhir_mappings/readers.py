@@ -585,3 +585,46 @@ def _inline_text(content_type: str | None, data: str | None) -> str | None:
         return base64.b64decode(data, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return None
+
+
+# Diagnosis roles (http://terminology.hl7.org/CodeSystem/diagnosis-role) that are not why the encounter's procedures
+# were done: a comorbidity taken as an injection's reason would be judged as if it were its indication.
+_NOT_A_REASON = frozenset({"CM"})
+
+
+def with_encounter_diagnoses(encounter: Any, diagnoses: Iterable[Diagnosis]) -> Reading[Diagnosis]:
+    """`diagnoses`, with those the Encounter lists in `diagnosis` marked as its own and put first in rank order; a
+    listed Condition contained in the Encounter is read too. A listed Condition found nowhere is left out: its code is
+    not known."""
+    known = list(diagnoses)
+    resource = parsed(encounter)
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Encounter":
+        return Reading(known)
+    if not isinstance(resource.get("id"), str):
+        return Reading(known)
+    reference = f"Encounter/{resource['id']}"
+    contained = [item for item in _as_list(resource.get("contained")) if isinstance(item, dict)]
+    inside = read_conditions(item for item in contained if item.get("resourceType") == "Condition")
+    by_source = {diagnosis.source: diagnosis for diagnosis in known}
+    by_contained = {"#" + fact.source.partition("/")[2]: fact for fact in inside.facts}
+    listed: list[tuple[int, str]] = []
+    for position, entry in enumerate(_as_list(resource.get("diagnosis"))):
+        if not isinstance(entry, dict) or not isinstance(entry.get("condition"), dict):
+            continue
+        written = entry["condition"].get("reference")
+        uses = _as_list(entry.get("use", {}).get("coding")) if isinstance(entry.get("use"), dict) else []
+        if not isinstance(written, str) or any(isinstance(c, dict) and c.get("code") in _NOT_A_REASON for c in uses):
+            continue
+        rank = entry.get("rank")
+        listed.append((rank if isinstance(rank, int) and rank > 0 else 1_000_000 + position, written))
+    ours: dict[str, Diagnosis] = {}
+    for _, written in sorted(listed):
+        found = by_contained.get(written) or by_source.get(relative_reference(written))
+        if found is not None and found.source not in ours:
+            ours[found.source] = msgspec.structs.replace(found, encounter=reference)
+    rest = [diagnosis for diagnosis in known if diagnosis.source not in ours]
+    return Reading([*ours.values(), *rest], inside.skipped)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -107,7 +107,8 @@ async def _evaluate(
             request, required=spec.required, optional=spec.optional, http=http, settings=evaluator.fetch
         )
         record = read_record(data)
-        selection = catalog.select(spec.subjects(request, data, record).record.coverages, as_of)
+        facts = spec.subjects(request, data, record)
+        selection = catalog.select(facts.record.coverages, as_of, facts.place)
         return _Outcome(evaluator.judge(spec, request, data, record), selection)
 
 

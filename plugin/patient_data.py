@@ -45,6 +45,7 @@ class DataKey(StrEnum):
     PROCEDURE_NOTES = "procedureNotes"
     OBSERVATIONS = "observations"
     DIAGNOSTIC_REPORTS = "diagnosticReports"
+    ENCOUNTER = "encounter"
 
     @property
     def template(self) -> str:
@@ -54,8 +55,14 @@ class DataKey(StrEnum):
     def described(self) -> str:
         return _DESCRIPTIONS[self]
 
+    @property
+    def context_field(self) -> str:
+        """The context field its template names besides the patient; only hooks whose context has it declare it."""
+        return _CONTEXT_FIELDS.get(self, "patientId")
+
 
 # Only root-level context tokens may appear in templates, so the searches cannot narrow by order or date.
+# `encounter` extends the contract's list of keys: the encounter hooks' context names the encounter.
 _TEMPLATES = {
     DataKey.PATIENT: "Patient/{{context.patientId}}",
     DataKey.PROCEDURES: "Procedure?patient={{context.patientId}}",
@@ -70,7 +77,10 @@ _TEMPLATES = {
     DataKey.OBSERVATIONS: "Observation?patient={{context.patientId}}&code=http://loinc.org|72514-3,http://loinc.org|38208-5",
     # Radiology reports (LOINC LP29684-5 Radiology), for payers asking for a recent MRI or CT.
     DataKey.DIAGNOSTIC_REPORTS: "DiagnosticReport?patient={{context.patientId}}&category=http://loinc.org|LP29684-5",
+    # Its diagnoses (Encounter.diagnosis) and its Location, the state where the service is furnished.
+    DataKey.ENCOUNTER: "Encounter/{{context.encounterId}}",
 }
+_CONTEXT_FIELDS = {DataKey.ENCOUNTER: "encounterId"}
 _DESCRIPTIONS = {
     DataKey.PATIENT: "the patient",
     DataKey.PROCEDURES: "procedure history",
@@ -82,9 +92,12 @@ _DESCRIPTIONS = {
     DataKey.PROCEDURE_NOTES: "procedure notes",
     DataKey.OBSERVATIONS: "pain scores",
     DataKey.DIAGNOSTIC_REPORTS: "radiology reports",
+    DataKey.ENCOUNTER: "the encounter",
 }
 
-PREFETCH_TEMPLATES: dict[str, str] = {key.value: key.template for key in DataKey}
+
+PREFETCH_TEMPLATES: dict[str, str] = {key.value: key.template for key in DataKey if key.context_field == "patientId"}
+"""The keys every service declares; a key of another context field only the services whose hook has it."""
 
 
 @dataclass
@@ -104,8 +117,8 @@ class FetchSettings:
     max_call_bytes: int = DEFAULT_MAX_CALL_BYTES
 
 
-def _query_for(key: DataKey, patient_id: str, page_size: int) -> str:
-    query = key.template.replace("{{context.patientId}}", quote(patient_id, safe=""))
+def _query_for(key: DataKey, context_value: str, page_size: int) -> str:
+    query = key.template.replace(f"{{{{context.{key.context_field}}}}}", quote(context_value, safe=""))
     if "?" in query:
         query += f"&_count={page_size}"
     return query
@@ -123,6 +136,9 @@ async def gather(
     prefetch = request.prefetch or {}
     to_fetch: dict[DataKey, Any] = {}
     for key in (*required, *optional):
+        if _context_value(request, key) is None:
+            # The hook named no encounter: there is nothing to read, as when the EHR prefetched null.
+            continue
         if key.value in prefetch and not is_operation_outcome(value := opened(prefetch[key.value])):
             data.values[key] = value
             if _has_next_page(value):
@@ -141,6 +157,11 @@ async def gather(
         detail = "; ".join(f"{key.value}: {data.unavailable[key]}" for key in missing)
         raise PrefetchUnavailable(f"required data could not be obtained ({detail})")
     return data
+
+
+def _context_value(request: HookRequest, key: DataKey) -> str | None:
+    value = request.patient_id if key.context_field == "patientId" else request.context.get(key.context_field)
+    return value if isinstance(value, str) and value else None
 
 
 def _has_next_page(value: Any) -> bool:
@@ -174,8 +195,10 @@ async def _fetch_all(
     async def fetch(key: DataKey, first_page: Any) -> Any:
         if first_page is not None:
             return await client.continue_search(first_page, partial[key])
-        query = _query_for(key, request.patient_id, settings.page_size)
-        if key is DataKey.PATIENT:
+        context_value = _context_value(request, key)
+        assert context_value is not None
+        query = _query_for(key, context_value, settings.page_size)
+        if key in (DataKey.PATIENT, DataKey.ENCOUNTER):
             return await client.read(query)
         return await client.search(query, partial[key])
 

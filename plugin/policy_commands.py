@@ -14,12 +14,11 @@ import httpx
 
 from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import HookRequest
-from fhir_mappings.bundles import resources_in, separate_included
-from fhir_mappings.readers import read_coverages
 from plugin.patient_data import DataKey, FetchSettings, gather
 from plugin.policies.catalog import PolicyCatalog, PolicySelection, check_directory, load_catalog
 from plugin.policies.quotes import quoted_numbers
 from plugin.request_file import read_request_file
+from plugin.services import SERVICES, read_record
 from plugin.settings import load_settings
 from plugin.terminal import table
 
@@ -111,17 +110,21 @@ def _explain(arguments: argparse.Namespace) -> int:
 
 
 async def select_for(request: HookRequest, catalog: PolicyCatalog, as_of: date, budget: float) -> PolicySelection:
-    """The policy selection for the request's patient, reading coverage as the services do (prefetch, then fetch)."""
+    """The policy selection for the request's patient, reading coverage and where the service is furnished as the
+    hook's service does (prefetch, then fetch), so `explain` says what the cards say."""
+    spec = next((spec for spec in SERVICES if spec.hook == request.hook), None)
+    # What the selection reads: coverage, and the encounter or the appointments a Location may come with.
+    keys = {DataKey.COVERAGE} | ((spec.optional if spec else frozenset()) & _PLACE_KEYS)
     async with httpx.AsyncClient(timeout=budget, trust_env=False) as http:
         data = await gather(
-            request,
-            required=(),
-            optional=(DataKey.COVERAGE,),
-            http=http,
-            settings=FetchSettings(budget_seconds=budget),
+            request, required=(), optional=keys, http=http, settings=FetchSettings(budget_seconds=budget)
         )
-    resources, payors = separate_included(resources_in(data.values.get(DataKey.COVERAGE)), {"Organization"})
-    return catalog.select(read_coverages(resources, payors).facts, as_of)
+    record = read_record(data)
+    place = spec.subjects(request, data, record).place if spec else None
+    return catalog.select(record.coverages, as_of, place)
+
+
+_PLACE_KEYS = frozenset({DataKey.ENCOUNTER, DataKey.APPOINTMENTS})
 
 
 def explanation(selection: PolicySelection, catalog: PolicyCatalog, as_of: date) -> str:
@@ -135,8 +138,12 @@ def explanation(selection: PolicySelection, catalog: PolicyCatalog, as_of: date)
         types = ", ".join(f"{system or '(no system)'}|{code}" for system, code in coverage.type_codes) or "none"
         lines.append(f"Primary coverage: {coverage.source}; payer and plan names: {', '.join(coverage.payor_names)}")
         lines.append(f"  type codes: {types}; payer identifiers: {', '.join(coverage.payer_identifiers) or 'none'}")
-    state = selection.service_state
-    lines.append(f"Service state: {state}" if state else "Service state: not configured")
+    state = selection.service_state or selection.chosen_in
+    lines.append(
+        f"Service state: {state.code}, {state.words}"
+        if state
+        else "Service state: not known (no service_state in the mapping, no location in the request's data)"
+    )
     if selection.by_default:
         lines.append(
             "This is the typical commercial rule for plans without a configured policy: its cards are never above a "

@@ -16,7 +16,8 @@ from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
 from fhir_mappings.bundles import index_by_reference, resources_in, separate_included
 from fhir_mappings.care_history import CareHistory, read_diagnostic_studies, read_pain_scores
 from fhir_mappings.documentation_links import documented
-from fhir_mappings.facts import ClinicalRecord, SkippedResource
+from fhir_mappings.facts import ClinicalRecord, ServicePlace, SkippedResource
+from fhir_mappings.places import appointment_place, encounter_place, index_resources, order_place
 from fhir_mappings.readers import (
     read_appointments,
     read_conditions,
@@ -26,6 +27,7 @@ from fhir_mappings.readers import (
     read_medication_administrations,
     read_procedure_notes,
     read_procedures,
+    with_encounter_diagnoses,
 )
 from plugin import cards
 from plugin.patient_data import PREFETCH_TEMPLATES, DataKey, FetchSettings, PatientData, gather
@@ -57,11 +59,17 @@ class ServiceSpec:
     optional: frozenset[DataKey]
     rules: tuple[Rule, ...]
     subjects: Subjects
+    quiet: frozenset[DataKey] = frozenset()
+    """Optional data whose absence skips none of this service's checks, so no `data-incomplete` card names it."""
 
     @property
     def descriptor(self) -> ServiceDescriptor:
+        # A key of another context field than the patient (the encounter) only where this hook reads it.
+        prefetch = PREFETCH_TEMPLATES | {
+            key.value: key.template for key in self.optional if key.value not in PREFETCH_TEMPLATES
+        }
         return ServiceDescriptor(
-            id=self.id, hook=self.hook, title=self.title, description=self.description, prefetch=PREFETCH_TEMPLATES
+            id=self.id, hook=self.hook, title=self.title, description=self.description, prefetch=prefetch
         )
 
 
@@ -72,7 +80,8 @@ def _draft_resources(request: HookRequest) -> list[Any]:
 def _order_facts(selected_only: bool) -> Subjects:
     def subjects(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
         reason_texts = {diagnosis.source: diagnosis.display for diagnosis in record.diagnoses if diagnosis.display}
-        injections, companions = read_draft_orders(_draft_resources(request), reason_texts)
+        drafts = _draft_resources(request)
+        injections, companions = read_draft_orders(drafts, reason_texts)
         orders = injections.facts
         selections = request.context.get("selections")
         if selected_only and isinstance(selections, list) and selections:
@@ -80,10 +89,13 @@ def _order_facts(selected_only: bool) -> Subjects:
             picked = [order for order in orders if order.source in chosen]
             # A selected guidance order is judged beside the injection it accompanies.
             orders = picked if picked or not any(c.source in chosen for c in companions.facts) else orders
+        # A Location beside the orders in the draft bundle, or among the prefetched appointments' resources.
+        beside = index_resources([*drafts, *resources_in(data.values.get(DataKey.APPOINTMENTS))])
         return HookFacts(
             record=_with_skipped(record, injections.skipped),
             orders=tuple(orders),
             companions=tuple(companions.facts),
+            place=order_place(drafts, beside),
             conditions_known=DataKey.CONDITIONS not in data.unavailable,
             imaging_known=DataKey.IMAGING_STUDIES not in data.unavailable,
         )
@@ -95,11 +107,31 @@ def _appointment_facts(request: HookRequest, data: PatientData, record: Clinical
     proposed_resources = list(resources_in(request.context.get("appointments")))
     resolvable = index_by_reference([*proposed_resources, *resources_in(data.values.get(DataKey.APPOINTMENTS))])
     proposed = read_appointments(proposed_resources, resolvable)
-    return HookFacts(record=_with_skipped(record, proposed.skipped), proposed=tuple(proposed.facts))
+    return HookFacts(
+        record=_with_skipped(record, proposed.skipped),
+        proposed=tuple(proposed.facts),
+        place=appointment_place(proposed_resources, index_resources(proposed_resources)),
+    )
 
 
 def _patient_facts(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
     return HookFacts(record=record)
+
+
+def _encounter_start_facts(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
+    return HookFacts(record=record, place=_encounter_place(data))
+
+
+def _encounter_place(data: PatientData) -> ServicePlace | None:
+    """The encounter's Location, contained in it or included beside it when the EHR prefetched a Bundle."""
+    encounter, beside = _the_encounter(data)
+    return encounter_place(encounter, beside) if encounter is not None else None
+
+
+def _the_encounter(data: PatientData) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+    """The encounter key's Encounter, and every resource that came with it (a Bundle may include its Locations)."""
+    beside = index_resources(resources_in(data.values.get(DataKey.ENCOUNTER)))
+    return next((item for key, item in beside.items() if key.startswith("Encounter/")), None), beside
 
 
 def _encounter_facts(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
@@ -117,6 +149,7 @@ def _encounter_facts(request: HookRequest, data: PatientData, record: ClinicalRe
         record=_with_skipped(record, [*given.skipped, *notes.skipped]),
         performed_here=performed_here,
         encounter=encounter,
+        place=_encounter_place(data),
         conditions_known=DataKey.CONDITIONS not in data.unavailable,
         imaging_known=DataKey.IMAGING_STUDIES not in data.unavailable,
     )
@@ -203,9 +236,11 @@ SERVICES: tuple[ServiceSpec, ...] = (
         description="Shows the patient's injection sessions used and left under their plan, upcoming booked "
         "injections and the next eligible date.",
         required=_HISTORY,
-        optional=frozenset({DataKey.COVERAGE, DataKey.APPOINTMENTS}),
+        optional=frozenset({DataKey.COVERAGE, DataKey.APPOINTMENTS, DataKey.ENCOUNTER}),
         rules=RULES_BY_HOOK["encounter-start"],
-        subjects=_patient_facts,
+        subjects=_encounter_start_facts,
+        # Its Location only picks the MAC's LCD, and every MAC's LCD has the same limits, so the budget is the same.
+        quiet=frozenset({DataKey.ENCOUNTER}),
     ),
     ServiceSpec(
         id="epidural-encounter-discharge",
@@ -221,6 +256,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
                 DataKey.IMAGING_STUDIES,
                 DataKey.MEDICATION_ADMINISTRATIONS,
                 DataKey.PROCEDURE_NOTES,
+                DataKey.ENCOUNTER,
             }
         ),
         rules=RULES_BY_HOOK["encounter-discharge"],
@@ -243,6 +279,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
 def read_record(data: PatientData) -> ClinicalRecord:
     procedures = read_procedures(resources_in(data.values.get(DataKey.PROCEDURES)))
     conditions = read_conditions(resources_in(data.values.get(DataKey.CONDITIONS)))
+    # The encounter's own list of diagnoses makes them its encounter diagnoses, as the category does.
+    diagnoses = with_encounter_diagnoses(_the_encounter(data)[0], conditions.facts)
     imaging = read_imaging_studies(resources_in(data.values.get(DataKey.IMAGING_STUDIES)))
     # The prefetch templates `_include` the payors of coverages and the orders appointments are based on.
     coverage_resources, payors = separate_included(resources_in(data.values.get(DataKey.COVERAGE)), {"Organization"})
@@ -254,13 +292,14 @@ def read_record(data: PatientData) -> ClinicalRecord:
     return ClinicalRecord(
         performed=tuple(procedures.performed.facts),
         other_procedures=tuple(procedures.other),
-        diagnoses=tuple(conditions.facts),
+        diagnoses=tuple(diagnoses.facts),
         imaging=tuple(imaging.facts),
         coverages=tuple(coverages.facts),
         bookings=tuple(appointments.facts),
         skipped=(
             *procedures.performed.skipped,
             *conditions.skipped,
+            *diagnoses.skipped,
             *imaging.skipped,
             *coverages.skipped,
             *appointments.skipped,
@@ -303,6 +342,7 @@ def applied(selection: PolicySelection, catalog: PolicyCatalog) -> AppliedPolicy
         by_default=selection.by_default,
         versions=selection.versions,
         service_state=selection.service_state,
+        chosen_in=selection.chosen_in,
         session_types=catalog.session_types,
     )
 
@@ -330,7 +370,7 @@ class Evaluator:
         started = time.perf_counter()
         as_of = self.today()
         facts = replace(spec.subjects(request, data, record), care=read_care(data))
-        selection = self.catalog.select(facts.record.coverages, as_of)
+        selection = self.catalog.select(facts.record.coverages, as_of, facts.place)
         policy = applied(selection, self.catalog)
         findings: list[Finding] = []
         failed: list[str] = []
@@ -342,7 +382,9 @@ class Evaluator:
                 logger.exception("rule failed", extra={"service_id": spec.id, "rule": rule.__name__})
                 failed.append(rule.__name__)
         findings.extend(
-            data_incomplete(data, facts.record.skipped, spec.optional - unused(policy), failed_checks=failed)
+            data_incomplete(
+                data, facts.record.skipped, spec.optional - spec.quiet - unused(policy), failed_checks=failed
+            )
         )
         drafts = index_by_reference(_draft_resources(request))
         response = CdsResponse(cards=cards.render(findings, drafts))

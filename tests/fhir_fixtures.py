@@ -189,8 +189,10 @@ def hook_request(
     procedure_notes: Iterable[Mapping[str, Any]] | None = (),
     observations: Iterable[Mapping[str, Any]] | None = (),
     diagnostic_reports: Iterable[Mapping[str, Any]] | None = (),
+    encounter: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A request with every prefetch key filled (None → JSON null, meaning "no data")."""
+    """A request with every prefetch key filled (None → JSON null, meaning "no data"; the encounter is one resource,
+    null unless given)."""
 
     def bundle_or_null(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any] | None:
         return None if items is None else searchset(items)
@@ -210,6 +212,7 @@ def hook_request(
             "procedureNotes": bundle_or_null(procedure_notes),
             "observations": bundle_or_null(observations),
             "diagnosticReports": bundle_or_null(diagnostic_reports),
+            "encounter": encounter,
         },
     }
 

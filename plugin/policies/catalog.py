@@ -21,9 +21,10 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from fhir_mappings.code_systems import is_system
-from fhir_mappings.facts import PayerCoverage
+from fhir_mappings.facts import PayerCoverage, ServicePlace
 from plugin.policies.quotes import quoted_numbers
 from plugin.policies.schema import CodingConventions, CoverageMapping, CoverageSelector, PayerPolicy, SessionTypes
+from plugin.policies.service_state import ServiceState, StateOrigin, service_state
 
 PolicyDocument = PayerPolicy | CodingConventions | CoverageMapping | SessionTypes
 _DOCUMENT: TypeAdapter[PolicyDocument] = TypeAdapter(PolicyDocument)
@@ -66,7 +67,10 @@ class PolicySelection:
     """True when no configured policy matched and the typical commercial rule stands in for the plan's own."""
     versions: tuple[PayerPolicy, ...] = ()
     """Every version of the chosen policy, so each session is judged by the one in force on its date."""
-    service_state: str | None = None
+    service_state: ServiceState | None = None
+    """Where the service is furnished, when configured or named by the hook's data."""
+    chosen_in: ServiceState | None = None
+    """The state whose mapping rule chose the policy (possibly the payer's address), when a state decided it."""
 
 
 @dataclass(frozen=True)
@@ -90,29 +94,35 @@ class PolicyCatalog:
     def versions_of(self, policy_id: str) -> tuple[PayerPolicy, ...]:
         return self.versions.get(policy_id) or (self.policies[policy_id],)
 
-    def select(self, coverages: Iterable[PayerCoverage], on: date) -> PolicySelection:
-        """The policy of the patient's primary Coverage in force on `on`; the default when nothing matches."""
+    def select(
+        self, coverages: Iterable[PayerCoverage], on: date, place: ServicePlace | None = None
+    ) -> PolicySelection:
+        """The policy of the patient's primary Coverage in force on `on`; the default when nothing matches. `place` is
+        where the hook's data says the service is furnished; the mapping's `service_state` overrides it."""
         in_force = sorted(
             (coverage for coverage in coverages if coverage.in_force_on(on)),
             key=lambda coverage: coverage.order if coverage.order is not None else 1_000_000,
         )
-        state = self.mapping.service_state
+        state = service_state(self.mapping.service_state, place)
         if not in_force:
             return self._default(on, None, "no active coverage is on record", state)
         primary = in_force[0]
         for rule in self.mapping.rules:
-            reason = _matches(rule.when, primary, state)
-            if reason is None:
+            matched = _matches(rule.when, primary, state)
+            if matched is None:
                 continue
             policy = self.version_on(rule.policy, on)
             if policy is not None:
+                reason, chosen_in = matched
                 why = f"the primary coverage ({_named(primary)}) matched {reason}"
-                return PolicySelection(policy, primary, why, False, self.versions_of(rule.policy), state)
+                return PolicySelection(policy, primary, why, False, self.versions_of(rule.policy), state, chosen_in)
         return self._default(
             on, primary, f"no policy is configured for the primary coverage ({_named(primary)})", state
         )
 
-    def _default(self, on: date, coverage: PayerCoverage | None, why: str, state: str | None) -> PolicySelection:
+    def _default(
+        self, on: date, coverage: PayerCoverage | None, why: str, state: ServiceState | None
+    ) -> PolicySelection:
         policy_id = self.mapping.default_policy
         policy = self.version_on(policy_id, on) or self.policies[policy_id]
         return PolicySelection(policy, coverage, why, True, self.versions_of(policy_id), state)
@@ -122,8 +132,11 @@ def _named(coverage: PayerCoverage) -> str:
     return ", ".join(dict.fromkeys(coverage.payor_names)) or "no payer name"
 
 
-def _matches(selector: CoverageSelector, coverage: PayerCoverage, service_state: str | None) -> str | None:
-    """Why `selector` matches `coverage`, in words; None when it does not. Every condition it sets must hold."""
+def _matches(
+    selector: CoverageSelector, coverage: PayerCoverage, state: ServiceState | None
+) -> tuple[str, ServiceState | None] | None:
+    """Why `selector` matches `coverage`, in words, with the state that decided it; None when it does not. Every
+    condition it sets must hold."""
     reasons: list[str] = []
     if selector.type_system is not None and selector.type_code_prefix is not None:
         codes = [
@@ -145,13 +158,15 @@ def _matches(selector: CoverageSelector, coverage: PayerCoverage, service_state:
         if not names:
             return None
         reasons.append(f"payer or plan name {names[0]!r}")
+    chosen_in: ServiceState | None = None
     if selector.states:
-        states = [service_state] if service_state else list(coverage.payer_states)
-        found = [state for state in states if state in selector.states]
+        states = [state] if state else [ServiceState(code, StateOrigin.PAYER) for code in coverage.payer_states]
+        found = [candidate for candidate in states if candidate.code in selector.states]
         if not found:
             return None
-        reasons.append(f"state {found[0]}")
-    return " and ".join(reasons)
+        chosen_in = found[0]
+        reasons.append(f"state {chosen_in.code}: {chosen_in.words}")
+    return " and ".join(reasons), chosen_in
 
 
 def _read_documents(named: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, PolicyDocument]], list[PolicyProblem]]:

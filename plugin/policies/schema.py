@@ -17,6 +17,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from fhir_mappings.facts import SiteOfService
+
 Code = Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[0-9A-Z][0-9A-Z.\-]*$")]
 
 
@@ -176,7 +178,11 @@ class PriorAuthorization(Strict):
     conditional_codes: dict[Code, str] = Field(
         default_factory=dict, description="codes that need it only in some cases, with the case in words"
     )
-    sites: list[str] = Field(default_factory=list, description="sites of service it applies to; empty means all")
+    sites: list[SiteOfService] = Field(
+        default_factory=list,
+        description="sites of service it applies to (office, hospital-outpatient, ambulatory-surgical-center, "
+        "inpatient, emergency); empty means all",
+    )
     advice: str
     source: Quote
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from plugin.policies.schema import CodingConventions, PayerPolicy, Quote, SessionTypes
+from plugin.policies.service_state import ServiceState
 from plugin.rules.findings import Citing, Severity
 
 _UNVERIFIED = (
@@ -23,8 +24,11 @@ class AppliedPolicy:
     """The plan has no configured policy and the typical commercial rule stands in for it."""
     versions: tuple[PayerPolicy, ...] = ()
     """Every version of the policy, oldest first; empty when only `payer` is known."""
-    service_state: str | None = None
-    """Where the service is furnished (the coverage mapping's `service_state`), when configured."""
+    service_state: ServiceState | None = None
+    """Where the service is furnished (the coverage mapping's `service_state`, else the Location the hook's data
+    names), when known."""
+    chosen_in: ServiceState | None = None
+    """The state whose mapping rule chose the policy, when a state decided it (a Medicare MAC's LCD)."""
     session_types: SessionTypes | None = None
     """The site's appointment types and what is never a session (the catalog's `session-types` file)."""
 
@@ -67,7 +71,10 @@ class AppliedPolicy:
 
     @property
     def caveat(self) -> str:
-        """Said on every card judged by the default policy, so nobody mistakes it for the plan's own rule."""
+        """Said on every card judged by the policy: which state chose it, when one did, so a coder can see why this
+        MAC's LCD applies; and, for the default policy, that it is not the plan's own rule."""
+        if self.chosen_in is not None:
+            return f"\n\n{self.named} applies by state: {self.chosen_in.words}."
         if not self.by_default:
             return ""
         why = self.why[:1].upper() + self.why[1:]

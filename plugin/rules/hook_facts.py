@@ -8,7 +8,14 @@ from datetime import date
 from typing import TypeVar, cast
 
 from fhir_mappings.care_history import CareHistory
-from fhir_mappings.facts import BookedSession, ClinicalRecord, CompanionOrder, InjectionOrder, PerformedInjection
+from fhir_mappings.facts import (
+    BookedSession,
+    ClinicalRecord,
+    CompanionOrder,
+    InjectionOrder,
+    PerformedInjection,
+    ServicePlace,
+)
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding
 
@@ -26,6 +33,8 @@ class HookFacts:
     proposed: tuple[BookedSession, ...] = ()
     performed_here: tuple[PerformedInjection, ...] = ()
     encounter: str | None = None
+    place: ServicePlace | None = None
+    """Where the service is furnished, as far as the encounter, appointment or order in the data says."""
     conditions_known: bool = True
     imaging_known: bool = True
     care: CareHistory = field(default_factory=CareHistory)

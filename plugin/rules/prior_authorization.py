@@ -1,12 +1,14 @@
 """Prior authorization: which of the policy's requirements apply to this session, by the program's dates, the state
-where the service is furnished (the coverage mapping's `service_state`), the code, the phase and the session's number
-in its window."""
+where the service is furnished (the coverage mapping's `service_state`, else the Location the hook's data names), the
+site of service, the code, the phase and the session's number in its window."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 
+from fhir_mappings.facts import ServicePlace, SiteOfService
+from fhir_mappings.places import ANY_SITE
 from plugin.policies.schema import PriorAuthorization
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.episodes import Placed, placed
@@ -15,22 +17,25 @@ from plugin.rules.hook_facts import HookFacts
 
 
 def order_prior_authorization(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
-    return list(_check(placed(facts, policy, as_of, bookings=False), policy))
+    return list(_check(placed(facts, policy, as_of, bookings=False), policy, facts.place))
 
 
 def booking_prior_authorization(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:
-    return list(_check(placed(facts, policy, as_of, bookings=True), policy))
+    return list(_check(placed(facts, policy, as_of, bookings=True), policy, facts.place))
 
 
-def _check(sessions: Iterator[Placed], policy: AppliedPolicy) -> Iterator[Finding]:
+def _check(sessions: Iterator[Placed], policy: AppliedPolicy, where: ServicePlace | None) -> Iterator[Finding]:
+    sites = where.sites if where is not None else ANY_SITE
     for place in sessions:
         for requirement in place.policy.prior_authorizations:
-            finding = _judge(place, requirement, policy)
+            finding = _judge(place, requirement, policy, sites)
             if finding is not None:
                 yield finding
 
 
-def _judge(place: Placed, requirement: PriorAuthorization, policy: AppliedPolicy) -> Finding | None:
+def _judge(
+    place: Placed, requirement: PriorAuthorization, policy: AppliedPolicy, sites: frozenset[SiteOfService]
+) -> Finding | None:
     session = place.session
     day = session.on
     if requirement.effective is not None and not requirement.effective.covers(day):
@@ -40,10 +45,16 @@ def _judge(place: Placed, requirement: PriorAuthorization, policy: AppliedPolicy
     code = session.code or ""
     if requirement.codes and code not in requirement.codes and code not in requirement.conditional_codes:
         return None
-    # A state-bound program (WISeR) is judged only where the operator has said which state the site is in: a card on
-    # every order elsewhere would teach clinicians to ignore it.
-    if requirement.states and policy.service_state not in requirement.states:
+    # A state-bound program (WISeR) is judged only where the configuration or a Location says which state the site is
+    # in (a payer's address does not): a card on every order elsewhere would teach clinicians to ignore it.
+    state = policy.service_state
+    if requirement.states and (state is None or state.code not in requirement.states):
         return None
+    # The sites the data leaves possible: all of them in the requirement's asserts it, none drops it, some make it a
+    # check on the site.
+    if requirement.sites and not sites & set(requirement.sites):
+        return None
+    site_unsure = bool(requirement.sites) and not sites <= set(requirement.sites)
     earlier = place.ledger.used_in_window_ending(day, requirement.window_months)
     number = len([other for other in earlier if other != day]) + 1
     if number < requirement.from_session:
@@ -51,9 +62,11 @@ def _judge(place: Placed, requirement: PriorAuthorization, policy: AppliedPolicy
     conditions: list[str] = []
     if code in requirement.conditional_codes:
         conditions.append(f"{code} {requirement.conditional_codes[code]}")
-    if requirement.sites:
-        conditions.append(f"at {', '.join(requirement.sites)}")
+    if site_unsure:
+        conditions.append(f"if done {_or(_SITE_WORDS[site] for site in requirement.sites)}")
     when = f" ({'; '.join(conditions)})" if conditions else ""
+    # Said here unless the caveat already says it, having chosen the policy by the same state.
+    furnished = f", {state.words}" if state is not None and requirement.states and state != policy.chosen_in else ""
     numbered = f"session {number} in {requirement.window_months} months" if requirement.from_session > 1 else "ESI"
     severity = Severity(requirement.indicator)
     return Finding(
@@ -63,12 +76,26 @@ def _judge(place: Placed, requirement: PriorAuthorization, policy: AppliedPolicy
         summary=_clip(f"Prior authorization from {requirement.program} for this {numbered}{when}"),
         detail=(
             f"{requirement.advice}\n\nThis would be session {number} in the last {requirement.window_months} months "
-            f"under {policy.named}{when}." + policy.grounds(requirement.source)
+            f"under {policy.named}{when}{furnished}." + policy.grounds(requirement.source)
         ),
         subject=session.source,
         citing=policy.citing,
         session=session.on,
     )
+
+
+_SITE_WORDS = {
+    SiteOfService.OFFICE: "in an office",
+    SiteOfService.HOSPITAL_OUTPATIENT: "in a hospital outpatient department",
+    SiteOfService.AMBULATORY_SURGICAL_CENTER: "in an ambulatory surgical center",
+    SiteOfService.INPATIENT: "during an inpatient stay",
+    SiteOfService.EMERGENCY: "in an emergency department",
+}
+
+
+def _or(words: Iterable[str]) -> str:
+    items = list(dict.fromkeys(words))
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _clip(summary: str) -> str:

@@ -31,6 +31,12 @@ PREFETCH_KEYS = {
     "medicationAdministrations",
     "procedureNotes",
 }
+# The encounter hooks' context names the encounter (CDS Hooks 2.0), and only their services declare a key for it.
+ENCOUNTER_HOOKS = {"encounter-start", "encounter-discharge"}
+CONTEXT_FIELDS = {
+    hook: {"userId", "patientId"} | ({"encounterId"} if hook in ENCOUNTER_HOOKS else set())
+    for hook in SERVICES.values()
+}
 
 
 def outcome_of(response: Any) -> dict[str, Any]:
@@ -46,14 +52,27 @@ def test_discovery_lists_the_six_services_of_the_contract(service: TestClient) -
     for entry in services:
         assert entry["title"]
         assert entry["description"]
-        assert set(entry["prefetch"]) == PREFETCH_KEYS
+        encounter = {"encounter"} if entry["hook"] in ENCOUNTER_HOOKS else set()
+        assert set(entry["prefetch"]) == PREFETCH_KEYS | encounter
 
 
 def test_prefetch_templates_use_only_root_level_context_tokens(service: TestClient) -> None:
+    """Every token is `context.<name>`, a field at the root of the hook's context (no path into a draft order or an
+    appointment), and one that hook's context has; each template names exactly one."""
     for entry in service.get("/cds-services").json()["services"]:
         for template in entry["prefetch"].values():
             tokens = [part.split("}}")[0] for part in template.split("{{")[1:]]
-            assert tokens == ["context.patientId"]
+            assert len(tokens) == 1
+            scope, _, name = tokens[0].partition(".")
+            assert scope == "context"
+            assert name and "." not in name
+            assert name in CONTEXT_FIELDS[entry["hook"]]
+
+
+def test_the_encounter_key_reads_the_hooks_encounter(service: TestClient) -> None:
+    templates = {entry["hook"]: entry["prefetch"] for entry in service.get("/cds-services").json()["services"]}
+    for hook in ENCOUNTER_HOOKS:
+        assert templates[hook]["encounter"] == "Encounter/{{context.encounterId}}"
 
 
 def test_a_valid_request_gets_a_cards_array(service: TestClient) -> None:

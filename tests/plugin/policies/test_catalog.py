@@ -7,6 +7,7 @@ from fhir_mappings.facts import PayerCoverage
 from plugin.policies.catalog import PolicyCatalogError, check_directory, load_catalog
 from plugin.policies.quotes import quoted_numbers
 from plugin.policies.schema import PayerPolicy
+from plugin.policies.service_state import ServiceState, StateOrigin
 
 SOPT = "urn:oid:2.16.840.1.113883.3.221.5"
 DAY = date(2026, 11, 27)
@@ -144,8 +145,8 @@ def test_the_service_state_picks_the_mac_of_traditional_medicare(tmp_path: Path)
     (tmp_path / "mapping.yaml").write_text(mapping.replace("default_policy:", "service_state: TX\ndefault_policy:"))
     selection = load_catalog(tmp_path).select([coverage(sopt="1")], DAY)
     assert selection.policy.id == "medicare-lcd-novitas"
-    assert selection.service_state == "TX"
-    assert "state TX" in selection.why
+    assert selection.service_state == ServiceState("TX", StateOrigin.CONFIGURED)
+    assert "state TX: service furnished in Texas (as configured for this service)" in selection.why
 
 
 def test_a_payer_identifier_selects_a_policy_and_states_narrow_it(tmp_path: Path) -> None:

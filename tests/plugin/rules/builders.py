@@ -7,6 +7,7 @@ from typing import Any
 
 from fhir_mappings.facts import BookedSession, InjectionOrder, PerformedInjection, StatedIntent
 from plugin.policies.catalog import load_catalog
+from plugin.policies.service_state import ServiceState, StateOrigin
 from plugin.rules.applied_policy import AppliedPolicy
 
 CATALOG = load_catalog()
@@ -24,7 +25,7 @@ def applied(
         "chosen by the test",
         by_default=by_default,
         versions=CATALOG.versions_of(policy_id),
-        service_state=state,
+        service_state=ServiceState(state, StateOrigin.CONFIGURED) if state else None,
         session_types=CATALOG.session_types,
     )
 

@@ -71,6 +71,7 @@ def full_prefetch(scenario: Scenario) -> dict[str, Any]:
         "procedureNotes": searchset(of_type(scenario, "DocumentReference")),
         "observations": searchset(of_type(scenario, "Observation")),
         "diagnosticReports": searchset(of_type(scenario, "DiagnosticReport")),
+        "encounter": next((e for e in of_type(scenario, "Encounter") if e["id"] == scenario.encounter_id), None),
     }
 
 
