@@ -41,6 +41,25 @@ EXPECTED = {
     "order-sign-blue-template.json": ["interval-too-short"],
     "order-sign-bcbs-tennessee.json": ["frequency-limit-exceeded"],
     "order-sign-molina-repeat.json": [],
+    # Traditional Medicare where the data names the place: WISeR in Texas (Novitas), a MAC's LCD by state.
+    "order-sign-medicare-wiser-texas.json": ["prior-auth-required"],
+    "encounter-start-medicare-first-coast.json": ["frequency-budget"],
+    "appointment-book-medicare-cgs.json": ["frequency-limit-exceeded"],
+}
+# The policy each example is judged by, and where its state came from, as the cards' applied-policy line says it.
+APPLIED_BY_STATE = {
+    "order-sign-medicare-wiser-texas.json": (
+        "Novitas LCD L36920",
+        "service furnished in Texas (from the order's location)",
+    ),
+    "encounter-start-medicare-first-coast.json": (
+        "First Coast LCD L33906",
+        "service furnished in Florida (from the encounter's location)",
+    ),
+    "appointment-book-medicare-cgs.json": (
+        "CGS LCD L39015",
+        "service furnished in Kentucky (from the appointment's location)",
+    ),
 }
 
 
@@ -59,3 +78,14 @@ def test_example_gives_its_expected_cards(service: TestClient, name: str) -> Non
     response = service.post(f"/cds-services/{SERVICE_FOR_HOOK[request['hook']]}", json=request)
     assert response.status_code == 200
     assert rule_ids(response.json()) == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", sorted(APPLIED_BY_STATE))
+def test_a_medicare_example_names_the_macs_lcd_and_where_its_state_came_from(service: TestClient, name: str) -> None:
+    request = json.loads((EXAMPLES / name).read_text())
+    cards = service.post(f"/cds-services/{SERVICE_FOR_HOOK[request['hook']]}", json=request).json()["cards"]
+    title, state = APPLIED_BY_STATE[name]
+    assert cards
+    for card in cards:
+        assert f"**{title}" in card["detail"]
+        assert f"applies by state: {state}." in card["detail"]
