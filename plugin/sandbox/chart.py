@@ -28,6 +28,7 @@ CLINIC_OFFSET = "-05:00"
 _CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _ENCOUNTER_CLASS = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PLACE_OF_SERVICE = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,40 @@ def _reasons(reasons: Sequence[Reason]) -> Resource:
 def _procedure_code(cpt: str, text: str, modifiers: Sequence[str] = ()) -> Resource:
     """The code with any CPT modifiers as further codings of the same system, as EHRs send them."""
     return {"coding": [{"system": CPT, "code": code} for code in (cpt, *modifiers)], "text": text}
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where a scenario's clinic furnishes its services: a Location contained in the resource that names it, so the
+    service reads the state without fetching a Location (as an EHR that sends it inline)."""
+
+    name: str
+    city: str
+    state: str
+    place_of_service: tuple[str, str] = ("11", "Office")
+
+    def contained(self) -> Resource:
+        code, display = self.place_of_service
+        return {
+            "resourceType": "Location",
+            "id": "site",
+            "status": "active",
+            "name": self.name,
+            "type": [{"coding": [{"system": PLACE_OF_SERVICE, "code": code, "display": display}]}],
+            "address": {"city": self.city, "state": self.state, "country": "US"},
+        }
+
+    def placed(self, resource: Resource, element: str) -> Resource:
+        """`resource` with the Location contained and named in `element` (a reference, or a participant's actor)."""
+        reference = {"reference": "#site", "display": self.name}
+        resource["contained"] = [self.contained()]
+        if element == "participant":
+            resource["participant"].append({"actor": reference, "status": "accepted"})
+        elif element == "location":
+            resource["location"] = [{"location": reference, "status": "active"}]
+        else:
+            resource[element] = [reference]
+        return resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,20 +192,19 @@ class Chart:
             }
         )
 
-    def encounter(self, key: str, on: date) -> str:
-        """A visit in progress."""
-        return self._add(
-            {
-                "resourceType": "Encounter",
-                "id": self.id_for(key),
-                "status": "in-progress",
-                "class": {"system": _ENCOUNTER_CLASS, "code": "AMB", "display": "ambulatory"},
-                "type": [{"text": "Interventional pain procedure visit"}],
-                "subject": self.patient,
-                "participant": [{"individual": {"reference": PRACTITIONER}}],
-                "period": {"start": at(on, "08:30")},
-            }
-        )
+    def encounter(self, key: str, on: date, *, site: Site | None = None) -> str:
+        """A visit in progress, at `site` when given."""
+        resource: Resource = {
+            "resourceType": "Encounter",
+            "id": self.id_for(key),
+            "status": "in-progress",
+            "class": {"system": _ENCOUNTER_CLASS, "code": "AMB", "display": "ambulatory"},
+            "type": [{"text": "Interventional pain procedure visit"}],
+            "subject": self.patient,
+            "participant": [{"individual": {"reference": PRACTITIONER}}],
+            "period": {"start": at(on, "08:30")},
+        }
+        return self._add(site.placed(resource, "location") if site else resource)
 
     def physical_therapy(self, key: str, on: date) -> str:
         """Conservative care before any injection: a course of physical therapy that did not help."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from plugin.rules.calendar import add_months
 from plugin.rules.findings import RuleId
-from plugin.sandbox.chart import Chart, Documentation, Dx, Reason
+from plugin.sandbox.chart import Chart, Documentation, Dx, Reason, Site
 
 PATIENT_PREFIX = "ecds-"
 
@@ -117,12 +117,14 @@ class _Patient:
         plan: tuple[str, str | None],
         gender: str = "female",
         conservative_care: bool = True,
+        site: Site | None = None,
     ):
         self.today = today
+        self.site = site
         self.chart = Chart(PATIENT_PREFIX + name, today, given=given, gender=gender, born=date(1954, 4, 2))
         payor, sopt = plan
         self.chart.coverage(payor, sopt=sopt)
-        self.visit = self.chart.encounter("visit", today)
+        self.visit = self.chart.encounter("visit", today, site=site)
         if conservative_care:
             self.chart.physical_therapy("physical-therapy", add_months(today, -14))
 
@@ -159,7 +161,13 @@ class _Patient:
         )
 
     def order(self, reason: Reason | None, cpt: str = "62323", text: str = INTERLAMINAR_L4_L5) -> dict[str, Any]:
-        return self.chart.draft_order("order", cpt, text, reasons=[reason] if reason else [])
+        order = self.chart.draft_order("order", cpt, text, reasons=[reason] if reason else [])
+        return self.site.placed(order, "locationReference") if self.site else order
+
+    def booking(self, cpt: str, on: date, text: str) -> dict[str, Any]:
+        """The appointment being booked, at the patient's site when the scenario has one."""
+        booking = self.chart.proposed_appointment("booking", cpt, on, text)
+        return self.site.placed(booking, "participant") if self.site else booking
 
     def scenario(
         self,
@@ -837,6 +845,72 @@ def clinical_note_clean(today: date) -> Scenario:
     )
 
 
+# Clinics in a state of each Medicare MAC whose LCD ships, named by the Location of the visit, order and booking.
+TEXAS = Site("Lone Star Spine Center", "Austin", "TX")
+FLORIDA = Site("Gulf Coast Pain Institute", "Tampa", "FL", ("24", "Ambulatory Surgical Center"))
+KENTUCKY = Site("Bluegrass Pain Clinic", "Lexington", "KY", ("22", "On Campus-Outpatient Hospital"))
+OREGON = Site("Cascade Spine and Pain", "Portland", "OR")
+
+
+def wiser_texas(today: date) -> Scenario:
+    patient = _Patient("wiser-texas", today, given="Tessa", plan=MEDICARE, site=TEXAS)
+    reason = patient.diagnosis("dx-disc", M51_17)
+    return patient.scenario(
+        "wiser-texas",
+        "Traditional Medicare at a Texas clinic (Novitas LCD; Texas is a WISeR state): a transforaminal 64483 needs "
+        "WISeR prior authorization, when ordered and when booked",
+        {
+            Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED),
+            Hook.APPOINTMENT_BOOK: _rules(RuleId.PRIOR_AUTH_REQUIRED),
+            Hook.ENCOUNTER_START: NOTHING,
+        },
+        draft_orders=[patient.order(reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)],
+        appointments=[patient.booking("64483", today + timedelta(days=7), TRANSFORAMINAL_L5_S1)],
+    )
+
+
+def first_coast_budget(today: date) -> Scenario:
+    patient = _Patient("first-coast-budget", today, given="Fiona", plan=MEDICARE, site=FLORIDA)
+    patient.past_sessions([8, 5], patient.diagnosis("dx-disc", M51_16))
+    return patient.scenario(
+        "first-coast-budget",
+        "Traditional Medicare at a Florida surgery center: the visit's budget is counted under First Coast's LCD, "
+        "chosen by the encounter's location",
+        {Hook.ENCOUNTER_START: _rules(RuleId.FREQUENCY_BUDGET)},
+    )
+
+
+def cgs_cap(today: date) -> Scenario:
+    patient = _Patient("cgs-cap", today, given="Kendra", plan=MEDICARE, site=KENTUCKY)
+    patient.past_sessions([11, 8, 5, 2], patient.diagnosis("dx-disc", M51_16))
+    return patient.scenario(
+        "cgs-cap",
+        "Traditional Medicare at a Kentucky hospital clinic with 4 lumbar sessions in 12 months: booking a fifth "
+        "breaks CGS's LCD cap, chosen by the appointment's location",
+        {
+            Hook.APPOINTMENT_BOOK: _rules(RuleId.FREQUENCY_LIMIT_EXCEEDED),
+            Hook.ENCOUNTER_START: _rules(RuleId.FREQUENCY_BUDGET),
+        },
+        appointments=[patient.booking("62323", today + timedelta(days=7), INTERLAMINAR_L4_L5)],
+    )
+
+
+def noridian_jf_last_session(today: date) -> Scenario:
+    patient = _Patient("noridian-jf-last-session", today, given="Nora", plan=MEDICARE, site=OREGON)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([11, 8, 5], reason)
+    return patient.scenario(
+        "noridian-jf-last-session",
+        "Traditional Medicare at an Oregon clinic (Noridian JF LCD; Oregon is not a WISeR state) with 3 lumbar "
+        "sessions in 12 months: the order uses the last one",
+        {
+            Hook.ORDER_SIGN: _rules(RuleId.FREQUENCY_LIMIT_REACHED),
+            Hook.ENCOUNTER_START: _rules(RuleId.FREQUENCY_BUDGET),
+        },
+        draft_orders=[patient.order(reason)],
+    )
+
+
 SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     clean,
     complete_session,
@@ -879,6 +953,10 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     ultrasound_for_medicare,
     caudal_coded_cervical,
     clinical_note_clean,
+    wiser_texas,
+    first_coast_budget,
+    cgs_cap,
+    noridian_jf_last_session,
 )
 
 

@@ -165,3 +165,39 @@ def test_a_free_text_order_over_the_cap_is_a_check_not_critical(services: dict[d
     [card] = cards_for(services[day], scenario, Hook.ORDER_SIGN)
     assert card["indicator"] == "warning"
     assert card["summary"].startswith("Check the session count")
+
+
+# Each MAC's scenario: the LCD its state picks, and the state as the cards say it came from, per hook.
+MAC_SCENARIOS = {
+    "wiser-texas": ("Novitas LCD L36920", "Texas"),
+    "first-coast-budget": ("First Coast LCD L33906", "Florida"),
+    "cgs-cap": ("CGS LCD L39015", "Kentucky"),
+    "noridian-jf-last-session": ("Noridian JF LCD L39240", "Oregon"),
+}
+WHOSE_LOCATION = {
+    Hook.ORDER_SIGN: "the order's location",
+    Hook.APPOINTMENT_BOOK: "the appointment's location",
+    Hook.ENCOUNTER_START: "the encounter's location",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MAC_SCENARIOS))
+def test_a_mac_scenario_is_judged_by_the_lcd_of_the_state_its_location_names(
+    services: dict[date, TestClient], name: str
+) -> None:
+    day = DAYS[0]
+    scenario = next(s for s in build_scenarios(day) if s.name == name)
+    title, state = MAC_SCENARIOS[name]
+    for hook in scenario.hooks:
+        for card in cards_for(services[day], scenario, hook):
+            assert f"**{title} " in card["detail"]
+            assert f"applies by state: service furnished in {state} (from {WHOSE_LOCATION[hook]})." in card["detail"]
+
+
+def test_wiser_asks_for_prior_authorization_where_the_location_is_in_texas(services: dict[date, TestClient]) -> None:
+    day = DAYS[0]
+    scenario = next(s for s in build_scenarios(day) if s.name == "wiser-texas")
+    for hook in (Hook.ORDER_SIGN, Hook.APPOINTMENT_BOOK):
+        [card] = cards_for(services[day], scenario, hook)
+        assert card["summary"] == "Prior authorization from CMS WISeR Model for this ESI"
+        assert card["indicator"] == "warning"

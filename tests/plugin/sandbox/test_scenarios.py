@@ -69,7 +69,9 @@ def test_every_resource_but_the_shared_practitioner_is_under_the_patient_id(scen
 def test_every_reference_resolves_within_the_scenario(scenario: Scenario) -> None:
     loaded = {f"{r['resourceType']}/{r['id']}" for r in scenario.resources}
     for resource in (*scenario.resources, *scenario.draft_orders, *scenario.appointments):
-        assert set(references_in(resource)) <= loaded, resource["id"]
+        # A reference to "#id" names a resource contained in the one that holds it.
+        contained = {f"#{inner['id']}" for inner in resource.get("contained", [])}
+        assert set(references_in(resource)) <= loaded | contained, resource["id"]
 
 
 @EACH_SCENARIO
