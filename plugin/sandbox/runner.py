@@ -185,11 +185,13 @@ def fetch_prefetch(
     *,
     token: str | None = None,
     page_size: int | None = None,
+    encounter_id: str | None = None,
 ) -> dict[str, Any]:
     """What an EHR would prefetch for `service`: its templates filled in and read from the FHIR server.
 
-    Like EHRs, a key whose read fails is left out (the service then fetches it itself); `page_size` adds `_count`
-    to searches, to make the service continue from a first page.
+    Like EHRs, a key whose read fails, or whose template names a context field the call lacks, is left out (the
+    service then fetches it itself); `page_size` adds `_count` to searches, to make the service continue from a first
+    page.
     """
     if mode is Prefetch.NONE:
         return {}
@@ -199,6 +201,10 @@ def fetch_prefetch(
         if key not in keys:
             continue
         query = template.replace("{{context.patientId}}", quote(patient_id, safe=""))
+        if encounter_id:
+            query = query.replace("{{context.encounterId}}", quote(encounter_id, safe=""))
+        if "{{" in query:
+            continue
         if page_size is not None and "?" in query:
             query += f"&_count={page_size}"
         try:
@@ -251,7 +257,10 @@ def run_hook(
     service = services.get(hook)
     if service is None:
         raise RunFailed(f"the service offers nothing for the {hook} hook (it offers: {', '.join(sorted(services))})")
-    prefetched = fetch_prefetch(client, fhir_server, service, prefetch, patient_id, token=token, page_size=page_size)
+    encounter_id = encounter_id or (scenario.encounter_id if scenario else None)
+    prefetched = fetch_prefetch(
+        client, fhir_server, service, prefetch, patient_id, token=token, page_size=page_size, encounter_id=encounter_id
+    )
     request = hook_request(
         hook,
         patient_id,

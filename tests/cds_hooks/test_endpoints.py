@@ -65,7 +65,7 @@ def test_prefetch_templates_use_only_root_level_context_tokens(service: TestClie
             assert len(tokens) == 1
             scope, _, name = tokens[0].partition(".")
             assert scope == "context"
-            assert name and "." not in name
+            assert "." not in name
             assert name in CONTEXT_FIELDS[entry["hook"]]
 
 
