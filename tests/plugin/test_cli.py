@@ -140,6 +140,23 @@ def test_policies_explain_names_the_rule_that_matched(tmp_path: Path) -> None:
     assert "payer or plan name 'Molina Healthcare'" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("example", "state"),
+    [
+        ("order-sign-medicare-wiser-texas.json", "service furnished in Texas (from the order's location)"),
+        ("encounter-start-medicare-first-coast.json", "service furnished in Florida (from the encounter's location)"),
+        ("appointment-book-medicare-cgs.json", "service furnished in Kentucky (from the appointment's location)"),
+    ],
+)
+def test_explain_and_check_say_where_the_state_came_from_as_the_cards_do(example: str, state: str) -> None:
+    path = str(Path(__file__).resolve().parents[2] / "examples" / example)
+    explained = cli("policies", "explain", path, "--as-of", "2026-11-27")
+    checked = cli("check", path, "--as-of", "2026-11-27", "--json")
+    assert explained.returncode == checked.returncode == 0, explained.stderr + checked.stderr
+    assert f", {state}" in explained.stdout
+    assert all(f"applies by state: {state}." in card["detail"] for card in orjson.loads(checked.stdout)["cards"])
+
+
 def test_policies_check_accepts_the_shipped_files() -> None:
     result = cli("policies", "check")
     assert result.returncode == 0, result.stderr

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from fhir_mappings.facts import PayerCoverage
+from fhir_mappings.facts import PayerCoverage, PlaceFoundOn, ServicePlace
 from plugin.policies.catalog import PolicyCatalogError, check_directory, load_catalog
 from plugin.policies.quotes import quoted_numbers
 from plugin.policies.schema import PayerPolicy
@@ -256,3 +256,30 @@ def test_window_without_a_cap_is_rejected() -> None:
                 },
             }
         )
+
+
+def _at(state: str) -> ServicePlace:
+    return ServicePlace(PlaceFoundOn.ENCOUNTER, state, frozenset())
+
+
+def test_the_encounters_location_picks_the_mac_and_says_so() -> None:
+    selection = load_catalog().select([coverage(sopt="1")], DAY, _at("FL"))
+    assert selection.policy.id == "medicare-lcd-first-coast"
+    assert selection.chosen_in == ServiceState("FL", StateOrigin.ENCOUNTER)
+    assert "state FL: service furnished in Florida (from the encounter's location)" in selection.why
+
+
+def test_the_configured_state_wins_over_a_location(tmp_path: Path) -> None:
+    mapping = (Path(__file__).parents[3] / "plugin" / "policies" / "coverage-mapping.yaml").read_text()
+    (tmp_path / "mapping.yaml").write_text(mapping.replace("default_policy:", "service_state: KY\ndefault_policy:"))
+    selection = load_catalog(tmp_path).select([coverage(sopt="1")], DAY, _at("FL"))
+    assert selection.policy.id == "medicare-lcd-cgs"
+    assert selection.service_state == ServiceState("KY", StateOrigin.CONFIGURED)
+
+
+def test_without_a_site_state_the_payers_address_is_said_to_be_only_that() -> None:
+    selection = load_catalog().select([coverage(sopt="1", states=("OH",))], DAY)
+    assert selection.policy.id == "medicare-lcd-cgs"
+    assert selection.service_state is None
+    assert selection.chosen_in == ServiceState("OH", StateOrigin.PAYER)
+    assert "Ohio, from the payer's address (no location of the service is on record)" in selection.why

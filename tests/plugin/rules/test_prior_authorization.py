@@ -1,7 +1,11 @@
+from dataclasses import replace
 from datetime import date
 
-from fhir_mappings.facts import ClinicalRecord, StatedIntent
-from plugin.rules.findings import RuleId, Severity
+from fhir_mappings.facts import ClinicalRecord, PlaceFoundOn, ServicePlace, SiteOfService, StatedIntent
+from fhir_mappings.places import ANY_SITE
+from plugin.policies.service_state import ServiceState, StateOrigin
+from plugin.rules.applied_policy import AppliedPolicy
+from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.frequency import order_frequency
 from plugin.rules.hook_facts import HookFacts
 from plugin.rules.prior_authorization import booking_prior_authorization, order_prior_authorization
@@ -81,3 +85,46 @@ def test_orders_judged_for_frequency_first_are_not_counted_as_earlier_sessions()
     order_frequency(facts, EVICORE, TODAY)
     assert order_prior_authorization(facts, EVICORE, TODAY) == alone
     assert ["session 2 in the last 12 months" in finding.detail for finding in alone] == [True, True]
+
+
+def _with_sites(policy: AppliedPolicy, *sites: SiteOfService) -> AppliedPolicy:
+    """`policy` whose WISeR requirement names `sites` (no shipped policy does: the WISeR text names none)."""
+    version = policy.payer
+    requirement = version.prior_authorizations[0].model_copy(update={"sites": list(sites)})
+    payer = version.model_copy(update={"prior_authorizations": [requirement]})
+    return replace(policy, payer=payer, versions=(payer,))
+
+
+def sign_at(place: ServicePlace | None, policy: AppliedPolicy) -> list[Finding]:
+    facts = HookFacts(record=ClinicalRecord(), orders=(order("64483", date(2026, 12, 3)),), place=place)
+    return order_prior_authorization(facts, policy, TODAY)
+
+
+OFFICE_ONLY = _with_sites(MEDICARE_IN_TEXAS, SiteOfService.OFFICE, SiteOfService.AMBULATORY_SURGICAL_CENTER)
+
+
+def _place(*sites: SiteOfService) -> ServicePlace:
+    return ServicePlace(PlaceFoundOn.ORDER, "TX", frozenset(sites))
+
+
+def test_a_requirement_for_the_site_the_data_names_is_asserted() -> None:
+    [finding] = sign_at(_place(SiteOfService.OFFICE), OFFICE_ONLY)
+    assert finding.severity is Severity.WARNING
+    assert "if done" not in finding.summary
+
+
+def test_a_requirement_for_other_sites_than_the_one_the_data_names_draws_no_card() -> None:
+    assert sign_at(_place(SiteOfService.INPATIENT), OFFICE_ONLY) == []
+
+
+def test_where_the_data_cannot_tell_the_site_the_card_is_a_check() -> None:
+    for place in (None, _place(*ANY_SITE), _place(SiteOfService.OFFICE, SiteOfService.HOSPITAL_OUTPATIENT)):
+        [finding] = sign_at(place, OFFICE_ONLY)
+        assert finding.severity is Severity.INFO
+        assert "(if done in an office or in an ambulatory surgical center)" in finding.summary
+
+
+def test_the_wiser_card_says_where_the_state_came_from_when_it_did_not_choose_the_policy() -> None:
+    from_order = replace(MEDICARE, service_state=ServiceState("TX", StateOrigin.ORDER))
+    [finding] = sign_at(_place(SiteOfService.OFFICE), from_order)
+    assert ", service furnished in Texas (from the order's location)." in finding.detail
