@@ -71,16 +71,6 @@ def state_code(written: Any) -> str | None:
     return _BY_NAME.get(text.removeprefix("the ").lower())
 
 
-def index_resources(resources: Iterable[Any]) -> dict[str, dict[str, Any]]:
-    """`Type/id` → resource for every resource given, whatever its type, for resolving Location references."""
-    index: dict[str, dict[str, Any]] = {}
-    for item in resources:
-        resource = parsed(item)
-        if isinstance(resource, dict) and isinstance(resource.get("id"), str) and resource.get("resourceType"):
-            index[f"{resource['resourceType']}/{resource['id']}"] = resource
-    return index
-
-
 def encounter_place(encounter: Any, beside: Mapping[str, Mapping[str, Any]]) -> ServicePlace | None:
     """The place of an encounter: its current (else first) Location that the data holds, narrowed by its class."""
     resource = parsed(encounter)

@@ -17,7 +17,7 @@ from fhir_mappings.bundles import index_by_reference, resources_in, separate_inc
 from fhir_mappings.care_history import CareHistory, read_diagnostic_studies, read_pain_scores
 from fhir_mappings.documentation_links import documented
 from fhir_mappings.facts import ClinicalRecord, ServicePlace, SkippedResource
-from fhir_mappings.places import appointment_place, encounter_place, index_resources, order_place
+from fhir_mappings.places import appointment_place, encounter_place, order_place
 from fhir_mappings.readers import (
     read_appointments,
     read_conditions,
@@ -90,7 +90,7 @@ def _order_facts(selected_only: bool) -> Subjects:
             # A selected guidance order is judged beside the injection it accompanies.
             orders = picked if picked or not any(c.source in chosen for c in companions.facts) else orders
         # A Location beside the orders in the draft bundle, or among the prefetched appointments' resources.
-        beside = index_resources([*drafts, *resources_in(data.values.get(DataKey.APPOINTMENTS))])
+        beside = index_by_reference([*drafts, *resources_in(data.values.get(DataKey.APPOINTMENTS))])
         return HookFacts(
             record=_with_skipped(record, injections.skipped),
             orders=tuple(orders),
@@ -110,7 +110,8 @@ def _appointment_facts(request: HookRequest, data: PatientData, record: Clinical
     return HookFacts(
         record=_with_skipped(record, proposed.skipped),
         proposed=tuple(proposed.facts),
-        place=appointment_place(proposed_resources, index_resources(proposed_resources)),
+        # A Location beside the booking in its bundle, or among the prefetched appointments' resources.
+        place=appointment_place(proposed_resources, resolvable),
     )
 
 
@@ -130,7 +131,7 @@ def _encounter_place(data: PatientData) -> ServicePlace | None:
 
 def _the_encounter(data: PatientData) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
     """The encounter key's Encounter, and every resource that came with it (a Bundle may include its Locations)."""
-    beside = index_resources(resources_in(data.values.get(DataKey.ENCOUNTER)))
+    beside = index_by_reference(resources_in(data.values.get(DataKey.ENCOUNTER)))
     return next((item for key, item in beside.items() if key.startswith("Encounter/")), None), beside
 
 
