@@ -351,9 +351,7 @@ class Evaluator:
                 # One faulty check must not cost the clinician every other card; it is logged and named instead.
                 logger.exception("rule failed", extra={"service_id": spec.id, "rule": rule.__name__})
                 failed.append(rule.__name__)
-        findings.extend(
-            data_incomplete(data, facts.record.skipped, spec.optional - not_read, failed_checks=failed)
-        )
+        findings.extend(data_incomplete(data, facts.record.skipped, spec.optional - not_read, failed_checks=failed))
         drafts = index_by_reference(_draft_resources(request))
         response = CdsResponse(cards=cards.render(findings, drafts))
         logger.info(
