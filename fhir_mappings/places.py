@@ -149,12 +149,12 @@ def _codes_to_sites(concepts: Iterable[Any], systems: frozenset[str]) -> frozens
     for concept in concepts:
         codings = concept.get("coding") if isinstance(concept, dict) and "coding" in concept else [concept]
         for coding in _list(codings):
-            if not isinstance(coding, dict) or coding.get("system") not in systems:
+            if not isinstance(coding, dict):
                 continue
-            code = coding.get("code")
-            if not isinstance(code, str):
+            system, code = coding.get("system"), coding.get("code")
+            if not isinstance(system, str) or system not in systems or not isinstance(code, str):
                 continue
-            table = _PLACE_OF_SERVICE if coding["system"] in _PLACE_OF_SERVICE_SYSTEMS else _ROLE_CODES
+            table = _PLACE_OF_SERVICE if system in _PLACE_OF_SERVICE_SYSTEMS else _ROLE_CODES
             sites |= table.get(code.strip().upper(), frozenset())
     return frozenset(sites)
 

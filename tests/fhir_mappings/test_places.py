@@ -110,3 +110,16 @@ def test_a_reference_to_something_else_than_a_location_is_not_a_place() -> None:
     order = {"resourceType": "ServiceRequest", "locationReference": [{"reference": "Organization/o1"}]}
 
     assert order_place([order], {"Organization/o1": {"resourceType": "Organization", "id": "o1"}}) is None
+
+
+def test_odd_shapes_are_stepped_over_not_errors() -> None:
+    odd: dict[str, Any] = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "class": ["AMB"],
+        "contained": [{"resourceType": "Location", "id": "site", "type": [{"coding": [{"system": ["x"], "code": 1}]}]}],
+        "location": [{"location": {"reference": "#site"}}, {"location": "Location/x"}, 7],
+    }
+    place = encounter_place(odd, {})
+    assert place is not None
+    assert (place.state, place.sites) == (None, ANY_SITE)

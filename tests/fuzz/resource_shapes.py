@@ -151,6 +151,25 @@ def _base_resources() -> dict[str, list[dict[str, Any]]]:
             fx.appointment("ap-1", "62323", "2026-12-10T09:00:00Z", text="ESI L4-L5"),
             fx.appointment("ap-2", None, "2026-12-20T09:00:00Z", based_on="ServiceRequest/order-1", text="injection"),
         ],
+        "Encounter": [
+            fx.valid(
+                {
+                    "resourceType": "Encounter",
+                    "id": "e1",
+                    "status": "in-progress",
+                    "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+                    "contained": [
+                        {"resourceType": "Location", "id": "site", "address": {"state": "TX"}},
+                        {**fx.condition("dx", "M51.17", "Disc disorder with radiculopathy, lumbosacral"), "id": "dx"},
+                    ],
+                    "diagnosis": [
+                        {"condition": {"reference": "Condition/c-1"}, "rank": 2},
+                        {"condition": {"reference": "#dx"}, "rank": 1},
+                    ],
+                    "location": [{"location": {"reference": "#site"}, "status": "active"}],
+                }
+            )
+        ],
     }
 
 

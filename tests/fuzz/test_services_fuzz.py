@@ -37,6 +37,7 @@ RESOURCE_TYPE = {
     DataKey.IMAGING_STUDIES: "ImagingStudy",
     DataKey.COVERAGE: "Coverage",
     DataKey.APPOINTMENTS: "Appointment",
+    DataKey.ENCOUNTER: "Encounter",
 }
 CRITERIA_DATA = frozenset({DataKey.OBSERVATIONS, DataKey.DIAGNOSTIC_REPORTS})
 _SKIPPED_LINE = re.compile(r"(\d+) records? could not be read")
