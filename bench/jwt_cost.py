@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from cds_hooks.trust import JwtVerifier, TrustedClient
-from plugin.token_replay import TokenReplayStore
+from plugin.storage.token_replay import TokenReplayStore
 
 
 async def _measure(count: int) -> dict[str, tuple[float, float]]:

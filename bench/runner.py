@@ -685,8 +685,9 @@ def report(results: Results) -> tuple[str, str]:
 
     lines += ["", "## 6. Load spread over 2 workers (keep-alive connections, CPU-s used by each during the run)", ""]
     lines += [
-        "Each worker listens on its own SO_REUSEPORT socket (plugin/server.py), the body floor is served the same way "
-        "(bench/serve_app.py). With uvicorn's single shared socket, one worker took all keep-alive connections.",
+        "Each worker listens on its own SO_REUSEPORT socket (plugin/serving/server.py), the body floor is served the "
+        "same way (bench/serve_app.py). With uvicorn's single shared socket, one worker took all keep-alive "
+        "connections.",
         "",
     ]
     rows = []

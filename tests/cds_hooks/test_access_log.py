@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from plugin.log_format import JsonFormatter
+from plugin.serving.log_format import JsonFormatter
 from tests.fhir_fixtures import hook_request
 
 PATIENT_NAME = "Zebediah Quarrington"

@@ -30,9 +30,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from plugin.app import create_app
-from plugin.services import SERVICES
-from plugin.settings import Settings, TrustedClientSettings
+from plugin.hooks.services import SERVICES
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings, TrustedClientSettings
 from tests.conftest import TODAY
 from tests.fhir_fixtures import order_sign, service_request
 

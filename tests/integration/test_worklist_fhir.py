@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from plugin.cli import main
+from plugin.command_line.main import main
 from tests import fhir_fixtures as fx
 
 pytestmark = pytest.mark.integration

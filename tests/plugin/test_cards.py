@@ -1,7 +1,7 @@
 import uuid
 from datetime import date
 
-from plugin.cards import SUMMARY_LIMIT, card_summary, card_uuid, render, rule_of_card
+from plugin.hooks.cards import SUMMARY_LIMIT, card_summary, card_uuid, render, rule_of_card
 from plugin.rules.findings import Citing, Finding, Recode, RemoveOrder, RuleId, SetReason, Severity
 from tests.fhir_fixtures import service_request
 

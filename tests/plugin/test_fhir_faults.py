@@ -21,9 +21,9 @@ import respx
 from bench.processes import free_port
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import parsed
-from plugin.app import create_app
-from plugin.patient_data import DataKey, FetchSettings, PatientData, gather
-from plugin.settings import Settings
+from plugin.hooks.patient_data import DataKey, FetchSettings, PatientData, gather
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings
 from tests.conftest import TODAY
 from tests.fhir_fixtures import condition, coverage, order_sign, procedure, searchset, service_request
 

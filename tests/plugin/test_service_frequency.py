@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from fastapi.testclient import TestClient
 
-from plugin.cards import RULE_SYSTEM, rule_of_card
+from plugin.hooks.cards import RULE_SYSTEM, rule_of_card
 from tests.fhir_fixtures import (
     appointment,
     collection,

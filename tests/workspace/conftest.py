@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from bench.processes import free_port
-from plugin.feedback import FeedbackRecord, FeedbackStore
+from plugin.storage.feedback import FeedbackRecord, FeedbackStore
 from plugin.workspace.operators import hash_password
 from tests import fhir_fixtures as fx
 from tests.integration.fhir_server import running_fhir_server

@@ -21,7 +21,7 @@ import httpx
 from cds_hooks.errors import PrefetchUnavailable
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import is_operation_outcome, opened
-from plugin.fhir_client import (
+from plugin.hooks.fhir_client import (
     DEFAULT_MAX_CALL_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
     FhirClient,
