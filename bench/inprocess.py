@@ -42,7 +42,8 @@ def measure(procedures: int, repeats: int, profile: bool) -> dict[str, Any]:
     # Imported here, after `--src` has had its say on which tree is measured.
     from cds_hooks.models import HookRequest  # noqa: PLC0415
     from fhir_mappings import icd10cm  # noqa: PLC0415
-    from plugin.hooks.patient_data import FetchSettings, PatientData, gather  # noqa: PLC0415
+    from plugin.hooks.patient_data import FetchSettings, gather  # noqa: PLC0415
+    from plugin.hooks.record_data import PatientData  # noqa: PLC0415
     from plugin.hooks.services import SERVICES, Evaluator, read_record  # noqa: PLC0415
     from plugin.policies.catalog import load_catalog  # noqa: PLC0415
 

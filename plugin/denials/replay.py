@@ -27,7 +27,8 @@ from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import resources_in
 from fhir_mappings.facts import ClinicalRecord
 from plugin.denials.matching import MatchedLine, Replay
-from plugin.hooks.patient_data import DataKey, FetchSettings, PatientData, gather
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import DataKey, PatientData
 from plugin.hooks.services import RULES_BY_HOOK, read_record
 from plugin.policies.catalog import PolicyCatalog, load_catalog
 from plugin.rules.applied_policy import AppliedPolicy

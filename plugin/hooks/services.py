@@ -28,7 +28,8 @@ from fhir_mappings.readers import (
     read_procedures,
 )
 from plugin.hooks import cards
-from plugin.hooks.patient_data import PREFETCH_TEMPLATES, DataKey, FetchSettings, PatientData, gather
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import PREFETCH_TEMPLATES, DataKey, PatientData
 from plugin.policies.catalog import PolicyCatalog, PolicySelection
 from plugin.rules import code_choice, diagnosis, documentation, imaging
 from plugin.rules.applied_policy import AppliedPolicy

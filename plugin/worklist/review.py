@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from fhir_mappings.facts import ClinicalRecord, PerformedInjection
-from plugin.hooks.patient_data import DataKey, PatientData
+from plugin.hooks.record_data import DataKey, PatientData
 from plugin.hooks.services import RULES_BY_HOOK, applied, read_record
 from plugin.policies.catalog import PolicyCatalog
 from plugin.rules.applied_policy import AppliedPolicy

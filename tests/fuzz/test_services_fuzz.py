@@ -22,7 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cds_hooks.models import CdsResponse, HookRequest
-from plugin.hooks.patient_data import DataKey, FetchSettings, PatientData
+from plugin.hooks.patient_data import FetchSettings
+from plugin.hooks.record_data import DataKey, PatientData
 from plugin.hooks.services import SERVICES, Evaluator, ServiceSpec, read_record
 from plugin.policies.catalog import load_catalog
 from plugin.rules.findings import RuleId

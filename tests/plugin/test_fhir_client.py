@@ -18,7 +18,8 @@ from cds_hooks.errors import PrefetchUnavailable
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import parsed
 from plugin.hooks.fhir_client import FhirClient, FhirUnavailable
-from plugin.hooks.patient_data import DataKey, FetchSettings, gather
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import DataKey
 from tests.fhir_fixtures import procedure, searchset
 
 BASE = "https://ehr.example.org/fhir"

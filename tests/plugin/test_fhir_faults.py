@@ -21,7 +21,8 @@ import respx
 from bench.processes import free_port
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import parsed
-from plugin.hooks.patient_data import DataKey, FetchSettings, PatientData, gather
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import DataKey, PatientData
 from plugin.serving.app import create_app
 from plugin.serving.settings import Settings
 from tests.conftest import TODAY

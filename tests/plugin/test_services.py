@@ -5,7 +5,8 @@ from datetime import date
 import httpx
 
 from cds_hooks.models import HookRequest
-from plugin.hooks.patient_data import DataKey, FetchSettings, PatientData
+from plugin.hooks.patient_data import FetchSettings
+from plugin.hooks.record_data import DataKey, PatientData
 from plugin.hooks.services import SERVICES, Evaluator
 from plugin.policies.catalog import load_catalog
 from plugin.rules.applied_policy import AppliedPolicy

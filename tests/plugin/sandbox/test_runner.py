@@ -12,7 +12,7 @@ import respx
 
 from cds_hooks.models import CdsResponse
 from plugin.command_line.main import main
-from plugin.hooks.patient_data import PREFETCH_TEMPLATES
+from plugin.hooks.record_data import PREFETCH_TEMPLATES
 from plugin.sandbox.runner import (
     HookOutcome,
     Prefetch,
