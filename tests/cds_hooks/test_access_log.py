@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from plugin.sandbox.resources import hook_request
 from plugin.serving.log_format import JsonFormatter
-from tests.fhir_fixtures import hook_request
 
 PATIENT_NAME = "Zebediah Quarrington"
 

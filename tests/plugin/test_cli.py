@@ -24,8 +24,8 @@ from plugin.command_line.main import main
 from plugin.hooks.cards import card_uuid
 from plugin.policies.catalog import load_catalog
 from plugin.rules.findings import RuleId
+from plugin.sandbox.resources import coverage, order_sign
 from plugin.storage.feedback import FeedbackRecord, FeedbackStore
-from tests.fhir_fixtures import coverage, order_sign
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

@@ -20,7 +20,7 @@ from fhir_mappings.bundles import parsed
 from plugin.hooks.fhir_client import FhirClient, FhirUnavailable
 from plugin.hooks.patient_data import FetchSettings, gather
 from plugin.hooks.record_data import DataKey
-from tests.fhir_fixtures import procedure, searchset
+from plugin.sandbox.resources import procedure, searchset
 
 BASE = "https://ehr.example.org/fhir"
 pytestmark = pytest.mark.anyio

@@ -13,7 +13,7 @@ from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding
 from plugin.rules.frequency import budget
 from plugin.rules.hook_facts import HookFacts
-from tests.fhir_fixtures import procedure, searchset
+from plugin.sandbox.resources import procedure, searchset
 
 PATIENT_VIEW = next(spec for spec in SERVICES if spec.id == "epidural-patient-view")
 

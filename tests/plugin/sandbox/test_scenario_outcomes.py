@@ -16,11 +16,12 @@ from fastapi.testclient import TestClient
 
 from plugin.hooks.services import SERVICES
 from plugin.rules.calendar import add_months
+from plugin.sandbox.resources import searchset
 from plugin.sandbox.runner import hook_request
 from plugin.sandbox.scenarios import Hook, Scenario, build_scenarios
 from plugin.serving.app import create_app
 from plugin.serving.settings import Settings
-from tests.fhir_fixtures import rule_ids, searchset
+from tests.cards import rule_ids
 
 DAYS = (date(2026, 11, 27), date(2027, 3, 31), date(2028, 2, 29), date(2027, 1, 31))
 # Whose outcome rests on counting sessions across months; the rest are checked on the first day only.
