@@ -63,11 +63,14 @@ def _started(facts: HookFacts, care: ConservativeCare) -> date | None:
 
 def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) -> Iterator[Finding]:
     care = policy.conventions.conservative_care
-    started = _started(facts, care)
-    for place in sessions:
-        requirement = place.policy.conservative_care
-        if requirement is None or not place.applies(requirement.phase):
-            continue
+    asked = [
+        (place, requirement)
+        for place in sessions
+        if (requirement := place.policy.conservative_care) is not None and place.applies(requirement.phase)
+    ]
+    # Most policies ask for no conservative care: the history is searched only when a session needs it.
+    started = _started(facts, care) if asked else None
+    for place, requirement in asked:
         needed_by = place.session.on - timedelta(weeks=requirement.weeks)
         if started is not None and started <= needed_by:
             continue
