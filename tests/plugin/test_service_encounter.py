@@ -12,8 +12,10 @@ from fastapi.testclient import TestClient
 
 from cds_hooks.models import HookRequest
 from fhir_mappings.readers import read_conditions, with_encounter_diagnoses
-from plugin.patient_data import DataKey, FetchSettings, gather
-from tests.fhir_fixtures import PATIENT, condition, coverage, hook_request, procedure, rule_ids, valid
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import DataKey
+from plugin.sandbox.resources import EXAMPLE_PATIENT, condition, coverage, hook_request, procedure, valid
+from tests.cards import rule_ids
 
 DISCHARGE = "epidural-encounter-discharge"
 START = "epidural-encounter-start"
@@ -29,7 +31,7 @@ def _encounter(**extra: Any) -> dict[str, Any]:
             "id": "e1",
             "status": "in-progress",
             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
-            "subject": {"reference": f"Patient/{PATIENT}"},
+            "subject": {"reference": f"Patient/{EXAMPLE_PATIENT}"},
             **extra,
         }
     )

@@ -14,13 +14,14 @@ import httpx
 
 from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import HookRequest
-from plugin.patient_data import DataKey, FetchSettings, gather
+from plugin.command_line.request_file import read_request_file
+from plugin.command_line.terminal import table
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import DataKey
+from plugin.hooks.services import SERVICES, read_record
 from plugin.policies.catalog import PolicyCatalog, PolicySelection, check_directory, load_catalog
 from plugin.policies.quotes import quoted_numbers
-from plugin.request_file import read_request_file
-from plugin.services import SERVICES, read_record
-from plugin.settings import load_settings
-from plugin.terminal import table
+from plugin.serving.settings import load_settings
 
 
 def register(subparsers: Any) -> None:
