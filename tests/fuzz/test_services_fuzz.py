@@ -99,8 +99,8 @@ def _check(response: CdsResponse, spec: ServiceSpec, data: PatientData) -> None:
         assert counted is not None
         assert int(counted.group(1)) >= skipped
     # Pain scores and radiology reports are read only for the policies whose criteria need them (services.unused):
-    # missing them under any other policy skips nothing, so it is not on the card.
-    if any(key in spec.optional - CRITERIA_DATA for key in data.unavailable):
+    # missing them under any other policy skips nothing, so it is not on the card; nor is data a service is quiet about.
+    if any(key in spec.optional - spec.quiet - CRITERIA_DATA for key in data.unavailable):
         assert incomplete
 
 
