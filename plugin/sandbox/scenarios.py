@@ -837,6 +837,25 @@ def clinical_note_clean(today: date) -> Scenario:
     )
 
 
+def hedged_order(today: date) -> Scenario:
+    patient = _Patient("hedged-order", today, given="Hedda", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "hedged-order",
+        "A correct 62323 order whose words hedge: a catheter that may be needed, a side to consider, an approach and "
+        "a level still to decide, a neurolysis if the steroid fails; none of it is firm, so no card",
+        {Hook.ORDER_SELECT: NOTHING, Hook.ORDER_SIGN: NOTHING},
+        draft_orders=[
+            patient.order(
+                reason,
+                text="Lumbar interlaminar epidural steroid injection under fluoroscopy, consider bilateral. L4-5 vs "
+                "L5-S1; will decide level at time of procedure. Catheter may be needed if single shot fails; phenol "
+                "neurolysis if steroid fails.",
+            )
+        ],
+    )
+
+
 SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     clean,
     complete_session,
@@ -879,6 +898,7 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     ultrasound_for_medicare,
     caudal_coded_cervical,
     clinical_note_clean,
+    hedged_order,
 )
 
 
