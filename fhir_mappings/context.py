@@ -302,7 +302,7 @@ class Context:
         if first >= last:
             return ABOUT_THE_INJECTION
         assertion = self._assertions[first]
-        named = self._named_over(first, last) or self._named_after(last) or self._named_before(first)
+        named = self._named_over(first, last) or self._named_beside(last, 1) or self._named_beside(first - 1, -1)
         if named is not None:
             return Reading(named[0], assertion, True, named[1])
         in_sentence = self._sentence_targets.get(self._sentence[first], set())
@@ -316,38 +316,27 @@ class Context:
     def _named_over(self, first: int, last: int) -> tuple[Target, str] | None:
         return next((named for index in range(first, last) if (named := self._anchor_over.get(index))), None)
 
-    def _named_after(self, last: int) -> tuple[Target, str] | None:
+    def _named_beside(self, start: int, step: int) -> tuple[Target, str] | None:
+        """The thing named nearest the phrase, walking from token `start` one way (`step` 1: after it, -1: before it)
+        within the phrase's clause, stepping over parenthesised asides whole, until a stop word or too many words."""
+        forward = step > 0
+        anchors, reach, aside = (self._anchor_after, _AFTER, "(") if forward else (self._anchor_before, _BEFORE, ")")
+        clause = self._clause[start - step]
         counted = skipped = 0
-        index = last
-        clause = self._clause[last - 1]
-        while index < len(self._words) and counted < _AFTER and skipped < _SKIPPED and self._clause[index] == clause:
+        index = start
+        while (
+            0 <= index < len(self._words) and counted < reach and skipped < _SKIPPED and self._clause[index] == clause
+        ):
             if self._stop_at[index]:
                 return None
-            named = self._anchor_after.get(index)
+            named = anchors.get(index)
             if named is not None:
                 return named
             if self._passes(index):
                 skipped += 1
             else:
                 counted += 1
-            index = self._pair.get(index, index) + 1 if self._words[index] == "(" else index + 1
-        return None
-
-    def _named_before(self, first: int) -> tuple[Target, str] | None:
-        counted = skipped = 0
-        index = first - 1
-        clause = self._clause[first]
-        while index >= 0 and counted < _BEFORE and skipped < _SKIPPED and self._clause[index] == clause:
-            if self._stop_at[index]:
-                return None
-            named = self._anchor_before.get(index)
-            if named is not None:
-                return named
-            if self._passes(index):
-                skipped += 1
-            else:
-                counted += 1
-            index = self._pair.get(index, index) - 1 if self._words[index] == ")" else index - 1
+            index = (self._pair.get(index, index) if self._words[index] == aside else index) + step
         return None
 
     def _passes(self, index: int) -> bool:
