@@ -22,7 +22,7 @@ from fhir_mappings.code_systems import SNOMED_CT, is_system
 from fhir_mappings.context import ABOUT_THE_INJECTION, Assertion, Context, Reading, Target, reader_for
 from fhir_mappings.context import tells_history as reason_tells_history
 from fhir_mappings.facts import Evidence, Modality, StatedIntent
-from fhir_mappings.phrases import PhraseBook, Text, phrase_book
+from fhir_mappings.phrases import PhraseBook, Phrases, Text, phrase_book
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion, region_of_segment
 
 # A segment is C1-C8, T1-T12, L1-L5 or S1-S5; an interspace joins two, written with '-', '/', an en dash or 'to',
@@ -306,3 +306,15 @@ def _regions_coded(codes: Iterable[tuple[str | None, str]]) -> frozenset[SpinalR
         for system, code in codes
         if is_system(system, SNOMED_CT) and (region := table.get(code.strip())) is not None
     )
+
+
+def names_this_injection(words: str, phrases: Phrases) -> bool:
+    """Whether one of `phrases` ("epidural", "ESI") in `words` is about an injection done or to be done and affirmed:
+    "Lumbar ESI L4-5 under fluoro" names one; "hx of ESI", "no epidural", "possible ESI" and "epidural blood patch"
+    only mention one."""
+    text = Text(words[:_LONGEST_READ])
+    spans = list(phrases.spans(text))
+    if not spans:
+        return False
+    read, _ = reader_for(text, _ROOT_WORDS)
+    return any(read(start, end).about_this_injection for start, end in spans)

@@ -226,6 +226,20 @@ class Chart:
             resource["followUp"] = [{"text": documentation.follow_up}]
         return self._add(resource)
 
+    def injection_in_words(self, key: str, on: date, text: str) -> str:
+        """An injection documented only in the clinician's words, with no procedure code."""
+        return self._add(
+            {
+                "resourceType": "Procedure",
+                "id": self.id_for(key),
+                "status": "completed",
+                "code": {"text": text},
+                "subject": self.patient,
+                "performedDateTime": at(on),
+                "performer": [{"actor": {"reference": PRACTITIONER}}],
+            }
+        )
+
     def uncoded_procedure(self, key: str, on: date) -> str:
         """A Procedure an EHR interface wrote without any code or words: nothing can say what was done."""
         return self._add(

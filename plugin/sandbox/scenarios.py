@@ -856,6 +856,27 @@ def hedged_order(today: date) -> Scenario:
     )
 
 
+def session_in_words(today: date) -> Scenario:
+    patient = _Patient("session-in-words", today, given="Wanda", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([11, 8, 5], reason)
+    patient.chart.injection_in_words("esi-in-words", patient.months_ago(2), "Lumbar ESI L4-5 interlaminar under fluoro")
+    patient.chart.injection_in_words(
+        "visit-history",
+        patient.months_ago(1),
+        "Follow-up visit. Hx of lumbar ESI with good relief; possible repeat ESI.",
+    )
+    likely = _rules(RuleId.FREQUENCY_LIMIT_EXCEEDED)
+    budget = _rules(RuleId.FREQUENCY_BUDGET)
+    return patient.scenario(
+        "session-in-words",
+        "Medicare patient with 3 coded lumbar sessions and a 4th recorded only in words (no CPT): counted, so a 5th "
+        "gets a warning to check the count; a visit that only mentions an earlier ESI is not a session",
+        {Hook.ORDER_SIGN: likely, Hook.PATIENT_VIEW: budget},
+        draft_orders=[patient.order(reason)],
+    )
+
+
 SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     clean,
     complete_session,
@@ -899,6 +920,7 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     caudal_coded_cervical,
     clinical_note_clean,
     hedged_order,
+    session_in_words,
 )
 
 

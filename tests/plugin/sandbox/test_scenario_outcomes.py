@@ -37,6 +37,7 @@ DATED = frozenset(
         "esi-lumbar-booking",
         "stale-booking",
         "booked-on-the-anniversary",
+        "session-in-words",
     }
 )
 SERVICE_FOR = {spec.hook: spec.id for spec in SERVICES}
