@@ -181,3 +181,17 @@ def test_words_that_only_mention_an_injection_are_not_a_session(service: TestCli
         body = post(service, "epidural-order-sign", order_sign(CODED_ORDER, procedures=record, coverages=MEDICARE))
         assert cards_of(body, "frequency-limit-exceeded") == [], words
         assert [card["summary"] for card in cards_of(body, "frequency-limit-reached")], words
+
+
+def test_an_interval_resting_on_a_session_in_words_is_a_check(service: TestClient) -> None:
+    """eviCore CMM-200 (the default for an unmapped plan) asks 14 days between sessions: 10 days after an injection
+    recorded only in words, the card asks to check, and is never critical."""
+    record = [uncoded_procedure("esi-words", "2026-11-23T09:00:00-05:00", "Right L5 TFESI under fluoroscopy")]
+    body = post(service, "epidural-order-sign", order_sign(CODED_ORDER, procedures=record, coverages=[]))
+    [card] = cards_of(body, "interval-too-short")
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("Check the interval: only 10 days after the last")
+    coded = [procedure("esi-coded", "64483", "2026-11-23T09:00:00-05:00")]
+    body = post(service, "epidural-order-sign", order_sign(CODED_ORDER, procedures=coded, coverages=[]))
+    [card] = cards_of(body, "interval-too-short")
+    assert card["summary"].startswith("Only 10 days after the last")
