@@ -318,3 +318,13 @@ def names_this_injection(words: str, phrases: Phrases) -> bool:
         return False
     read, _ = reader_for(text, _ROOT_WORDS)
     return any(read(start, end).about_this_injection for start, end in spans)
+
+
+def told_as_done(words: str, start: int, end: int) -> bool:
+    """Whether the phrase at characters [start, end) of `words` is told as done, now or in the past ("failed 6 weeks
+    of PT", "s/p 8 weeks of physical therapy"), not denied or hedged ("did not complete 6 weeks of PT", "plan: 6
+    weeks of PT")."""
+    if end > _LONGEST_READ:
+        return False
+    assertion = Context(Text(words[:_LONGEST_READ])).read(start, end).assertion
+    return assertion in (Assertion.AFFIRMED, Assertion.HISTORICAL)

@@ -14,7 +14,7 @@ import httpx
 from cds_hooks.endpoints import CdsService
 from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
 from fhir_mappings.bundles import index_by_reference, resources_in, separate_included
-from fhir_mappings.care_history import CareHistory, read_diagnostic_studies, read_pain_scores
+from fhir_mappings.care_history import CareHistory, read_care_events, read_diagnostic_studies, read_pain_scores
 from fhir_mappings.documentation_links import documented
 from fhir_mappings.facts import ClinicalRecord, SkippedResource
 from fhir_mappings.readers import (
@@ -141,6 +141,8 @@ _HISTORY = frozenset({DataKey.PROCEDURES})
 _FAMILIES = (code_choice, imaging, diagnosis, documentation)
 # The payer criteria beyond counting read pain scores and radiology reports when the hook judges an injection to come.
 _CRITERIA_DATA = frozenset({DataKey.OBSERVATIONS, DataKey.DIAGNOSTIC_REPORTS})
+# Conservative care (order-sign): physical therapy visits and the drugs ordered or taken.
+_CARE_DATA = frozenset({DataKey.ENCOUNTERS, DataKey.MEDICATION_REQUESTS, DataKey.MEDICATION_STATEMENTS})
 
 # Which rules each hook runs: the one place to read it.
 RULES_BY_HOOK: dict[str, tuple[Rule, ...]] = {
@@ -180,7 +182,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "imaging guidance, diagnosis, prior authorization and the payer's frequency limit.",
         required=_HISTORY,
         optional=frozenset(
-            {DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.APPOINTMENTS, DataKey.IMAGING_STUDIES, *_CRITERIA_DATA}
+            {
+                DataKey.CONDITIONS,
+                DataKey.COVERAGE,
+                DataKey.APPOINTMENTS,
+                DataKey.IMAGING_STUDIES,
+                *_CRITERIA_DATA,
+                *_CARE_DATA,
+            }
         ),
         rules=RULES_BY_HOOK["order-sign"],
         subjects=_order_facts(selected_only=False),
@@ -278,9 +287,15 @@ def read_care(data: PatientData) -> CareHistory:
             resources_in(data.values.get(DataKey.IMAGING_STUDIES)),
             resources_in(data.values.get(DataKey.DIAGNOSTIC_REPORTS)),
         ),
+        care_events=read_care_events(
+            resources_in(data.values.get(DataKey.ENCOUNTERS)),
+            resources_in(data.values.get(DataKey.MEDICATION_REQUESTS)),
+            resources_in(data.values.get(DataKey.MEDICATION_STATEMENTS)),
+        ),
         pain_scores_known=DataKey.OBSERVATIONS in asked and DataKey.OBSERVATIONS not in data.unavailable,
         diagnostic_imaging_known=DataKey.DIAGNOSTIC_REPORTS in asked
         and DataKey.DIAGNOSTIC_REPORTS not in data.unavailable,
+        care_events_known=all(key in asked and key not in data.unavailable for key in _CARE_DATA),
     )
 
 
@@ -292,6 +307,8 @@ def unused(policy: AppliedPolicy) -> frozenset[DataKey]:
         keys.add(DataKey.OBSERVATIONS)
     if all(version.diagnostic_imaging is None for version in versions):
         keys.add(DataKey.DIAGNOSTIC_REPORTS)
+    if all(version.conservative_care is None for version in versions):
+        keys.update(_CARE_DATA)
     return frozenset(keys)
 
 

@@ -189,6 +189,9 @@ def hook_request(
     procedure_notes: Iterable[Mapping[str, Any]] | None = (),
     observations: Iterable[Mapping[str, Any]] | None = (),
     diagnostic_reports: Iterable[Mapping[str, Any]] | None = (),
+    encounters: Iterable[Mapping[str, Any]] | None = (),
+    medication_requests: Iterable[Mapping[str, Any]] | None = (),
+    medication_statements: Iterable[Mapping[str, Any]] | None = (),
 ) -> dict[str, Any]:
     """A request with every prefetch key filled (None → JSON null, meaning "no data")."""
 
@@ -210,6 +213,9 @@ def hook_request(
             "procedureNotes": bundle_or_null(procedure_notes),
             "observations": bundle_or_null(observations),
             "diagnosticReports": bundle_or_null(diagnostic_reports),
+            "encounters": bundle_or_null(encounters),
+            "medicationRequests": bundle_or_null(medication_requests),
+            "medicationStatements": bundle_or_null(medication_statements),
         },
     }
 

@@ -30,6 +30,9 @@ PREFETCH_KEYS = {
     "diagnosticReports",
     "medicationAdministrations",
     "procedureNotes",
+    "encounters",
+    "medicationRequests",
+    "medicationStatements",
 }
 
 

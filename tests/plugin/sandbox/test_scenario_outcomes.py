@@ -72,6 +72,9 @@ def full_prefetch(scenario: Scenario) -> dict[str, Any]:
         "procedureNotes": searchset(of_type(scenario, "DocumentReference")),
         "observations": searchset(of_type(scenario, "Observation")),
         "diagnosticReports": searchset(of_type(scenario, "DiagnosticReport")),
+        "encounters": searchset(of_type(scenario, "Encounter")),
+        "medicationRequests": searchset(of_type(scenario, "MedicationRequest")),
+        "medicationStatements": searchset(of_type(scenario, "MedicationStatement")),
     }
 
 
