@@ -23,6 +23,7 @@ from fhir_mappings.context import ABOUT_THE_INJECTION, Assertion, Context, Readi
 from fhir_mappings.context import tells_history as reason_tells_history
 from fhir_mappings.facts import Evidence, Modality, StatedIntent
 from fhir_mappings.phrases import PhraseBook, Phrases, Text, phrase_book
+from fhir_mappings.reading_memo import ReadingMemo
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion, region_of_segment
 
 # A segment is C1-C8, T1-T12, L1-L5 or S1-S5; an interspace joins two, written with '-', '/', an en dash or 'to',
@@ -159,6 +160,20 @@ def read_text(
     body_site_codes: Iterable[tuple[str | None, str]] = (),
     reason_words: str = "",
 ) -> TextReading:
+    codes = tuple(body_site_codes)
+    # A coding without a system reads as one with an empty system: neither is SNOMED CT.
+    coded = (part for system, code in codes for part in (system or "", code))
+    return _READINGS.reading(
+        (words, body_site_words, reason_words, *coded), lambda: _read_text(words, body_site_words, codes, reason_words)
+    )
+
+
+_READINGS: ReadingMemo[TextReading] = ReadingMemo()
+
+
+def _read_text(
+    words: str, body_site_words: str, body_site_codes: tuple[tuple[str | None, str], ...], reason_words: str
+) -> TextReading:
     found = _Found()
     said = Text(words[:_LONGEST_READ])
     read, tells_history = reader_for(said, _ROOT_WORDS)
@@ -182,7 +197,7 @@ def read_text(
             found.add("pump_trial", True, reading)
         told = reason_context.tells_history if reason_context is not None else reason_tells_history(reason)
         tells_history = tells_history or told
-    return TextReading(_intent(found, tuple(body_site_codes)), tells_history)
+    return TextReading(_intent(found, body_site_codes), tells_history)
 
 
 Read = Callable[[int, int], Reading]

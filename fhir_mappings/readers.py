@@ -277,10 +277,9 @@ class _CodeReading:
 
 def read_procedures(values: Iterable[Any]) -> ProcedureReading:
     result = ProcedureReading()
-    # Histories repeat the same codings, code texts, notes and body sites: each distinct one is read once per call.
-    # The memos live for one call only, so no patient's text outlives its request.
+    # Histories repeat the same codings: each distinct one is read once per call. (Texts are remembered across calls
+    # by their digest, in fhir_mappings.intent.)
     code_readings: dict[views.CodeableConceptView | None, _CodeReading] = {}
-    intents: dict[tuple[str, str, tuple[tuple[str | None, str], ...], str], StatedIntent] = {}
 
     def code_reading_of(concept: views.CodeableConceptView | None) -> _CodeReading:
         reading = code_readings.get(concept)
@@ -294,11 +293,7 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
     def intent_of(
         words: str, body_site: tuple[views.CodeableConceptView, ...], reasons: tuple[views.CodeableConceptView, ...]
     ) -> StatedIntent:
-        wording = (words, " ".join(_texts(*body_site)), _codings(body_site), "\n".join(_texts(*reasons)))
-        intent = intents.get(wording)
-        if intent is None:
-            intent = intents[wording] = read_intent(*wording)
-        return intent
+        return read_intent(words, " ".join(_texts(*body_site)), _codings(body_site), "\n".join(_texts(*reasons)))
 
     def convert(procedure: views.ProcedureView, label: str) -> PerformedInjection | None:
         coded = code_reading_of(procedure.code)

@@ -277,25 +277,36 @@ def read_record(data: PatientData) -> ClinicalRecord:
     )
 
 
-def read_care(data: PatientData) -> CareHistory:
-    """Pain scores and diagnostic studies for the criteria beyond counting; a key not asked for or not obtained is
-    marked unknown, so its criterion is skipped rather than judged on nothing."""
+def read_care(data: PatientData, unused: frozenset[DataKey] = frozenset()) -> CareHistory:
+    """Pain scores, diagnostic studies and care events for the criteria beyond counting; a key not asked for or not
+    obtained is marked unknown, so its criterion is skipped rather than judged on nothing. Data the applied policy
+    never reads (`unused`) is not read at all."""
     asked = data.values.keys() | data.unavailable.keys()
+
+    def known(key: DataKey) -> bool:
+        return key in asked and key not in data.unavailable and key not in unused
+
+    care_known = all(known(key) for key in _CARE_DATA)
     return CareHistory(
-        pain_scores=read_pain_scores(resources_in(data.values.get(DataKey.OBSERVATIONS))),
+        pain_scores=read_pain_scores(resources_in(data.values.get(DataKey.OBSERVATIONS)))
+        if known(DataKey.OBSERVATIONS)
+        else (),
         diagnostic_studies=read_diagnostic_studies(
             resources_in(data.values.get(DataKey.IMAGING_STUDIES)),
             resources_in(data.values.get(DataKey.DIAGNOSTIC_REPORTS)),
-        ),
+        )
+        if known(DataKey.DIAGNOSTIC_REPORTS)
+        else (),
         care_events=read_care_events(
             resources_in(data.values.get(DataKey.ENCOUNTERS)),
             resources_in(data.values.get(DataKey.MEDICATION_REQUESTS)),
             resources_in(data.values.get(DataKey.MEDICATION_STATEMENTS)),
-        ),
-        pain_scores_known=DataKey.OBSERVATIONS in asked and DataKey.OBSERVATIONS not in data.unavailable,
-        diagnostic_imaging_known=DataKey.DIAGNOSTIC_REPORTS in asked
-        and DataKey.DIAGNOSTIC_REPORTS not in data.unavailable,
-        care_events_known=all(key in asked and key not in data.unavailable for key in _CARE_DATA),
+        )
+        if care_known
+        else (),
+        pain_scores_known=known(DataKey.OBSERVATIONS),
+        diagnostic_imaging_known=known(DataKey.DIAGNOSTIC_REPORTS),
+        care_events_known=care_known,
     )
 
 
@@ -346,9 +357,11 @@ class Evaluator:
         """The cards for a record already read: the policy, the rules and the cards, each run on its own."""
         started = time.perf_counter()
         as_of = self.today()
-        facts = replace(spec.subjects(request, data, record), care=read_care(data))
+        facts = spec.subjects(request, data, record)
         selection = self.catalog.select(facts.record.coverages, as_of)
         policy = applied(selection, self.catalog)
+        not_read = unused(policy)
+        facts = replace(facts, care=read_care(data, not_read))
         findings: list[Finding] = []
         failed: list[str] = []
         for rule in spec.rules:
@@ -358,9 +371,7 @@ class Evaluator:
                 # One faulty check must not cost the clinician every other card; it is logged and named instead.
                 logger.exception("rule failed", extra={"service_id": spec.id, "rule": rule.__name__})
                 failed.append(rule.__name__)
-        findings.extend(
-            data_incomplete(data, facts.record.skipped, spec.optional - unused(policy), failed_checks=failed)
-        )
+        findings.extend(data_incomplete(data, facts.record.skipped, spec.optional - not_read, failed_checks=failed))
         drafts = index_by_reference(_draft_resources(request))
         response = CdsResponse(cards=cards.render(findings, drafts))
         logger.info(

@@ -87,12 +87,19 @@ def _started(facts: HookFacts, care: ConservativeCare, kinds: frozenset[CareKind
 
 def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) -> Iterator[Finding]:
     care = policy.conventions.conservative_care
-    for place in sessions:
-        requirement = place.policy.conservative_care
-        if requirement is None or not place.applies(requirement.phase):
-            continue
+    asked = [
+        (place, requirement)
+        for place in sessions
+        if (requirement := place.policy.conservative_care) is not None and place.applies(requirement.phase)
+    ]
+    # Most policies ask for no conservative care: the history is searched only when a session needs it, once for
+    # each set of kinds of care asked.
+    starts: dict[frozenset[CareKind], date | None] = {}
+    for place, requirement in asked:
         kinds = frozenset(requirement.kinds)
-        started = _started(facts, care, kinds)
+        if kinds not in starts:
+            starts[kinds] = _started(facts, care, kinds)
+        started = starts[kinds]
         needed_by = place.session.on - timedelta(weeks=requirement.weeks)
         if started is not None and started <= needed_by:
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -21,8 +22,13 @@ from plugin.settings import WorkspaceLocalUser, WorkspaceOidc
 OPERATOR = "operator"
 CSRF = "csrf"
 _hasher = PasswordHasher()
-# Checked when the user name is wrong too, so a wrong name costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the user name is wrong too, so a wrong name costs the same time as a wrong password. Made at the
+    first sign-in, not at import: one argon2 hash takes ~0.2 s and 64 MiB, which every worker's start-up paid."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 def hash_password(password: str) -> str:
@@ -32,7 +38,7 @@ def hash_password(password: str) -> str:
 def check_local(user: WorkspaceLocalUser, username: str, password: str) -> bool:
     known = hmac.compare_digest(username.encode(), user.username.encode())
     try:
-        return _hasher.verify(user.password_hash if known else _DUMMY_HASH, password) and known
+        return _hasher.verify(user.password_hash if known else _dummy_hash(), password) and known
     except (VerificationError, InvalidHashError):
         return False
 
