@@ -609,6 +609,33 @@ def bcbst_no_conservative_care(today: date) -> Scenario:
     )
 
 
+def bcbst_nsaid_before(today: date) -> Scenario:
+    patient = _Patient("bcbst-nsaid-before", today, given="Nina", plan=BCBST, conservative_care=False)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.chart.prescription("naproxen", today - timedelta(weeks=8), "Naproxen 500 MG Oral Tablet")
+    return patient.scenario(
+        "bcbst-nsaid-before",
+        "BCBS Tennessee member: a first injection after 8 weeks of naproxen, ordered and recorded as a medication "
+        "order: conservative care by medication, so no card",
+        {Hook.ORDER_SIGN: NOTHING},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def molina_drugs_not_therapy(today: date) -> Scenario:
+    patient = _Patient("molina-drugs-not-therapy", today, given="Mona", plan=MOLINA, conservative_care=False)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.chart.prescription("gabapentin", today - timedelta(weeks=10), "Gabapentin 300 MG Oral Capsule")
+    patient.chart.therapy_visit("pt-visit", today - timedelta(weeks=3))
+    return patient.scenario(
+        "molina-drugs-not-therapy",
+        "Molina member: gabapentin for 10 weeks, but physical therapy (which Molina asks for, 4 weeks) began only 3 "
+        "weeks ago: the card asks for the therapy",
+        {Hook.ORDER_SIGN: _rules(RuleId.CONSERVATIVE_CARE_UNDOCUMENTED)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
 FREE_TEXT_ORDER = "Lumbar ESI, interlaminar approach at L4-L5 under fluoroscopic guidance"
 
 
@@ -906,6 +933,8 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     uncoded_procedure,
     cigna_too_soon,
     bcbst_no_conservative_care,
+    bcbst_nsaid_before,
+    molina_drugs_not_therapy,
     medicare_advantage,
     carelon_no_recent_mri,
     florida_blue_too_soon,
