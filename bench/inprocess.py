@@ -27,6 +27,8 @@ import orjson
 
 from bench.patients import order_sign_request
 
+_PACKAGES = frozenset({"cds_hooks", "fhir_mappings", "plugin"})
+
 
 def _best_ms(step: Callable[[], object], repeats: int) -> float:
     """Best of `repeats` runs, in CPU time of this process: other work on a shared machine slows the wall clock of
@@ -39,19 +41,26 @@ def _best_ms(step: Callable[[], object], repeats: int) -> float:
     return min(timings) * 1000
 
 
-def measure(procedures: int, repeats: int, profile: bool) -> dict[str, Any]:
+def measure(body: bytes, procedures: int, repeats: int, profile: bool) -> dict[str, Any]:
     # Imported here, after `--src` has had its say on which tree is measured.
     from cds_hooks.models import HookRequest  # noqa: PLC0415
     from fhir_mappings import icd10cm  # noqa: PLC0415
-    from plugin.patient_data import FetchSettings, PatientData, gather  # noqa: PLC0415
     from plugin.policies.catalog import load_catalog  # noqa: PLC0415
-    from plugin.services import SERVICES, Evaluator, read_record  # noqa: PLC0415
 
+    # A tree from before plugin/ was grouped by role is asked first: the editable install would otherwise find
+    # plugin.hooks in this checkout whatever tree `--src` names.
+    try:
+        from plugin import patient_data, services  # noqa: PLC0415
+    except ImportError:
+        from plugin.hooks import patient_data, services  # noqa: PLC0415
+
+    gather, read_record = patient_data.gather, services.read_record
     icd10cm.load()
-    spec = next(spec for spec in SERVICES if spec.id == "epidural-order-sign")
-    body = orjson.dumps(order_sign_request(date.today(), procedures))
+    spec = next(spec for spec in services.SERVICES if spec.id == "epidural-order-sign")
     http = httpx.AsyncClient()
-    evaluator = Evaluator(catalog=load_catalog(None), http=http, fetch=FetchSettings(), today=date.today)
+    evaluator = services.Evaluator(
+        catalog=load_catalog(None), http=http, fetch=patient_data.FetchSettings(), today=date.today
+    )
     loop = asyncio.new_event_loop()
 
     def handle() -> bytes:
@@ -80,7 +89,7 @@ def measure(procedures: int, repeats: int, profile: bool) -> dict[str, Any]:
     )
     record = read_record(data)
     response = evaluator.respond(spec, request, data)
-    assert isinstance(data, PatientData)
+    assert isinstance(data, patient_data.PatientData)
     gc.collect()
     result = {
         "procedures": procedures,
@@ -112,6 +121,15 @@ def _forget_readings() -> None:
         intent._READINGS = ReadingMemo()
 
 
+def _measure_packages_of(src: str) -> None:
+    """From here on the service's packages are imported from `src`. Building the body imported this checkout's
+    (bench.patients builds with plugin.sandbox.resources); they are forgotten, or every later import would find them
+    already loaded and the other checkout would never be measured."""
+    for name in [name for name in sys.modules if name.partition(".")[0] in _PACKAGES]:
+        del sys.modules[name]
+    sys.path.insert(0, src)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--procedures", type=int, default=60)
@@ -119,9 +137,10 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile of the request path")
     parser.add_argument("--src", help="measure the packages of another checkout (put first on sys.path)")
     arguments = parser.parse_args()
+    body = orjson.dumps(order_sign_request(date.today(), arguments.procedures))
     if arguments.src:
-        sys.path.insert(0, arguments.src)
-    result = measure(arguments.procedures, arguments.repeats, arguments.profile)
+        _measure_packages_of(arguments.src)
+    result = measure(body, arguments.procedures, arguments.repeats, arguments.profile)
     if result:
         sys.stdout.write(json.dumps(result) + "\n")
 

@@ -23,7 +23,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from cds_hooks.trust import JwtVerifier, TrustedClient
-from plugin.token_replay import TokenReplayStore
+
+# A checkout from before plugin/ was grouped by role is tried first: the editable install would otherwise find
+# plugin.storage in this checkout whatever PYTHONPATH names.
+try:
+    from plugin.token_replay import TokenReplayStore
+except ImportError:
+    from plugin.storage.token_replay import TokenReplayStore
 
 
 async def _measure(count: int) -> dict[str, tuple[float, float]]:

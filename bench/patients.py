@@ -15,13 +15,11 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
-CPT = "http://www.ama-assn.org/go/cpt"
+from fhir_mappings.code_systems import CPT, ICD_10_CM, SNOMED_CT
+from plugin.sandbox import resources
+
 CPT_OID = "urn:oid:2.16.840.1.113883.6.12"
-SNOMED = "http://snomed.info/sct"
-ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
 ICD10_OID = "urn:oid:2.16.840.1.113883.6.90"
-DCM = "http://dicom.nema.org/resources/ontology/DCM"
-SOPT = "urn:oid:2.16.840.1.113883.3.221.5"
 EHR = "https://ehr.example.org"
 PATIENT_ID = "bench-patient-1"
 
@@ -63,10 +61,10 @@ _OTHER = (
     (CPT, "64493", "Injection, paravertebral facet joint, lumbar, single level"),
     (CPT, "45378", "Colonoscopy, flexible, diagnostic"),
     (CPT, "77003", "Fluoroscopic guidance for spine injection"),
-    (SNOMED, "229070002", "Stretching exercises"),
-    (SNOMED, "73761001", "Colonoscopy"),
-    (SNOMED, "80146002", "Appendectomy"),
-    (SNOMED, "387713003", "Surgical procedure"),
+    (SNOMED_CT, "229070002", "Stretching exercises"),
+    (SNOMED_CT, "73761001", "Colonoscopy"),
+    (SNOMED_CT, "80146002", "Appendectomy"),
+    (SNOMED_CT, "387713003", "Surgical procedure"),
 )
 _DIAGNOSES = (
     ("M54.16", "Radiculopathy, lumbar region", "128196005"),
@@ -100,6 +98,29 @@ _OFFSETS = (timezone(timedelta(hours=-5)), timezone(timedelta(hours=-4)), UTC, N
 _PRACTITIONERS = ("Practitioner/dr-ramos", "Practitioner/dr-chen", "Practitioner/dr-okafor")
 
 
+def _injection_details() -> dict[str, Any]:
+    """What a documented injection carries beyond its code: reason, site, note, drug and a billing modifier."""
+    return {
+        "reasonCode": [{"coding": [{"system": ICD_10_CM, "code": "M54.16"}], "text": "Lumbar radiculopathy"}],
+        "bodySite": [{"coding": [{"system": SNOMED_CT, "code": "122496007"}], "text": "Lumbar spine"}],
+        "note": [{"text": "Depo-Medrol 80 mg. Contrast flow confirmed. No complications."}],
+        "usedCode": [
+            {
+                "coding": [
+                    {
+                        "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                        "code": "1741698",
+                        "display": "methylprednisolone acetate",
+                    }
+                ]
+            }
+        ],
+        "extension": [
+            {"url": f"{EHR}/fhir/StructureDefinition/billing-modifier", "valueCoding": {"system": CPT, "code": "RT"}}
+        ],
+    }
+
+
 class PatientFactory:
     """Resources of one synthetic patient; `today` anchors every date (the service judges against its own clock)."""
 
@@ -127,9 +148,6 @@ class PatientFactory:
     def _identifier(self, kind: str) -> list[dict[str, Any]]:
         return [{"use": "official", "system": f"{EHR}/identifiers/{kind}", "value": str(self.random.getrandbits(40))}]
 
-    def _narrative(self, words: str) -> dict[str, str]:
-        return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{words}</div>'}
-
     def procedure(self, index: int, days_ago: int) -> dict[str, Any]:
         injection = self.random.random() < 0.2
         coding: list[dict[str, Any]]
@@ -137,58 +155,37 @@ class PatientFactory:
             cpt, display, snomed, text = self.random.choice(_INJECTIONS)
             coding = [
                 {"system": self.random.choice((CPT, CPT_OID)), "code": cpt, "display": display},
-                {"system": SNOMED, "code": snomed, "display": "Injection of epidural space"},
+                {"system": SNOMED_CT, "code": snomed, "display": "Injection of epidural space"},
             ]
         else:
             system, code, text = self.random.choice(_OTHER)
             coding = [{"system": system, "code": code, "display": text}]
         encounter = f"Encounter/enc-{self.random.getrandbits(24):06x}"
         performed = self._when(days_ago, hour=self.random.randrange(7, 18))
-        resource: dict[str, Any] = {
-            "resourceType": "Procedure",
-            "id": f"proc-{index:05d}-{self.random.getrandbits(16):04x}",
-            "meta": self._meta(),
-            "text": self._narrative(text),
-            "identifier": self._identifier("procedure"),
-            "status": "completed" if self.random.random() < 0.95 else "not-done",
-            "category": {"coding": [{"system": SNOMED, "code": "387713003", "display": "Surgical procedure"}]},
-            "code": {"coding": coding, "text": text},
-            "subject": {"reference": f"Patient/{PATIENT_ID}", "display": "Doe, Jane"},
-            "encounter": {"reference": encounter},
-            "performer": [
-                {
-                    "actor": {"reference": self.random.choice(_PRACTITIONERS)},
-                    "onBehalfOf": {"reference": "Organization/pain-clinic"},
-                }
-            ],
-            "location": {"reference": "Location/procedure-suite-2", "display": "Procedure Suite 2"},
-        }
-        if self.random.random() < 0.3:
-            resource["performedPeriod"] = {"start": performed, "end": performed}
-        else:
-            resource["performedDateTime"] = performed
-        if injection:
-            resource["reasonCode"] = [{"coding": [{"system": ICD10, "code": "M54.16"}], "text": "Lumbar radiculopathy"}]
-            resource["bodySite"] = [{"coding": [{"system": SNOMED, "code": "122496007"}], "text": "Lumbar spine"}]
-            resource["note"] = [{"text": "Depo-Medrol 80 mg. Contrast flow confirmed. No complications."}]
-            resource["usedCode"] = [
-                {
-                    "coding": [
-                        {
-                            "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                            "code": "1741698",
-                            "display": "methylprednisolone acetate",
-                        }
-                    ]
-                }
-            ]
-            resource["extension"] = [
-                {
-                    "url": f"{EHR}/fhir/StructureDefinition/billing-modifier",
-                    "valueCoding": {"system": CPT, "code": "RT"},
-                }
-            ]
-        return resource
+        id_ = f"proc-{index:05d}-{self.random.getrandbits(16):04x}"
+        meta = self._meta()
+        identifier = self._identifier("procedure")
+        status = "completed" if self.random.random() < 0.95 else "not-done"
+        practitioner = self.random.choice(_PRACTITIONERS)
+        as_period = self.random.random() < 0.3
+        return resources.procedure(
+            id_,
+            None,
+            None if as_period else performed,
+            patient=PATIENT_ID,
+            status=status,
+            encounter=encounter,
+            narrative=text,
+            meta=meta,
+            identifier=identifier,
+            category={"coding": [{"system": SNOMED_CT, "code": "387713003", "display": "Surgical procedure"}]},
+            code={"coding": coding, "text": text},
+            subject={"reference": f"Patient/{PATIENT_ID}", "display": "Doe, Jane"},
+            performer=[{"actor": {"reference": practitioner}, "onBehalfOf": {"reference": "Organization/pain-clinic"}}],
+            location={"reference": "Location/procedure-suite-2", "display": "Procedure Suite 2"},
+            **({"performedPeriod": {"start": performed, "end": performed}} if as_period else {}),
+            **(_injection_details() if injection else {}),
+        )
 
     def procedures(self, count: int) -> list[dict[str, Any]]:
         """`count` Procedures spread over ten years, newest first as EHR searches return them."""
@@ -199,111 +196,93 @@ class PatientFactory:
     def condition(self, index: int) -> dict[str, Any]:
         code, display, snomed = _DIAGNOSES[index % len(_DIAGNOSES)]
         coding = [
-            {"system": self.random.choice((ICD10, ICD10_OID)), "code": code, "display": display},
-            {"system": SNOMED, "code": snomed},
+            {"system": self.random.choice((ICD_10_CM, ICD10_OID)), "code": code, "display": display},
+            {"system": SNOMED_CT, "code": snomed},
         ]
         self.random.shuffle(coding)
-        return {
-            "resourceType": "Condition",
-            "id": f"cond-{index:03d}",
-            "meta": self._meta(),
-            "text": self._narrative(display),
-            "identifier": self._identifier("problem"),
-            "clinicalStatus": {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                        "code": "active" if index % 7 else "resolved",
-                    }
-                ]
-            },
-            "verificationStatus": {
-                "coding": [
-                    {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}
-                ]
-            },
-            "category": [
-                {
-                    "coding": [
-                        {
-                            "system": "http://terminology.hl7.org/CodeSystem/condition-category",
-                            "code": "problem-list-item",
-                        }
-                    ]
-                }
-            ],
-            "code": {"coding": coding, "text": display},
-            "subject": {"reference": f"Patient/{PATIENT_ID}"},
-            "onsetDateTime": self._when(self.random.randrange(30, 2000)),
-            "recordedDate": self._when(self.random.randrange(0, 30)),
-            "recorder": {"reference": self.random.choice(_PRACTITIONERS)},
-        }
+        meta = self._meta()
+        identifier = self._identifier("problem")
+        onset = self._when(self.random.randrange(30, 2000))
+        recorded = self._when(self.random.randrange(0, 30))
+        recorder = self.random.choice(_PRACTITIONERS)
+        return resources.condition(
+            f"cond-{index:03d}",
+            code,
+            display,
+            patient=PATIENT_ID,
+            clinical_status="active" if index % 7 else "resolved",
+            confirmed=True,
+            problem_list=True,
+            narrative=display,
+            meta=meta,
+            identifier=identifier,
+            code={"coding": coding, "text": display},
+            onsetDateTime=onset,
+            recordedDate=recorded,
+            recorder={"reference": recorder},
+        )
 
     def imaging_study(self, index: int, procedure: dict[str, Any] | None) -> dict[str, Any]:
         modality, display = _MODALITIES[index % len(_MODALITIES)]
         instances = self.random.randrange(1, 6)
         started = self._when(self.random.randrange(1, 1500))
-        resource: dict[str, Any] = {
-            "resourceType": "ImagingStudy",
-            "id": f"img-{index:03d}",
-            "meta": self._meta(),
-            "identifier": [{"system": "urn:dicom:uid", "value": f"urn:oid:1.2.840.{self.random.getrandbits(40)}"}],
-            "status": "available",
-            "modality": [{"system": DCM, "code": modality, "display": display}],
-            "subject": {"reference": f"Patient/{PATIENT_ID}"},
-            "started": started,
-            "numberOfSeries": 1,
-            "numberOfInstances": instances,
-            "series": [
-                {
-                    "uid": f"1.2.840.{self.random.getrandbits(48)}",
-                    "number": 1,
-                    "modality": {"system": DCM, "code": modality},
-                    "numberOfInstances": instances,
-                    "bodySite": {"system": SNOMED, "code": "122496007", "display": "Lumbar spine"},
-                    "started": started,
-                    "instance": [
-                        {
-                            "uid": f"1.2.840.{self.random.getrandbits(48)}.{n}",
-                            "sopClass": {"system": "urn:ietf:rfc:3986", "code": "urn:oid:1.2.840.10008.5.1.4.1.1.12.1"},
-                            "number": n,
-                        }
-                        for n in range(1, instances + 1)
-                    ],
-                }
-            ],
-        }
-        if procedure is not None:
-            resource["procedureReference"] = {"reference": f"Procedure/{procedure['id']}"}
-            resource["encounter"] = procedure["encounter"]
-        return resource
+        meta = self._meta()
+        uid = f"1.2.840.{self.random.getrandbits(40)}"
+        series_uid = f"1.2.840.{self.random.getrandbits(48)}"
+        images = [
+            {
+                "uid": f"1.2.840.{self.random.getrandbits(48)}.{n}",
+                "sopClass": {"system": "urn:ietf:rfc:3986", "code": "urn:oid:1.2.840.10008.5.1.4.1.1.12.1"},
+                "number": n,
+            }
+            for n in range(1, instances + 1)
+        ]
+        return resources.imaging_study(
+            f"img-{index:03d}",
+            modality,
+            started,
+            patient=PATIENT_ID,
+            instances=instances,
+            encounter=procedure["encounter"]["reference"] if procedure is not None else None,
+            procedure=f"Procedure/{procedure['id']}" if procedure is not None else None,
+            modality_display=display,
+            uid=uid,
+            series={
+                "uid": series_uid,
+                "number": 1,
+                "bodySite": {"system": SNOMED_CT, "code": "122496007", "display": "Lumbar spine"},
+                "started": started,
+                "instance": images,
+            },
+            meta=meta,
+        )
 
     def coverages(self) -> list[dict[str, Any]]:
         return [
-            {
-                "resourceType": "Coverage",
-                "id": "cov-medicare",
-                "meta": self._meta(),
-                "status": "active",
-                "type": {"coding": [{"system": SOPT, "code": "121", "display": "Medicare FFS"}]},
-                "subscriberId": "1EG4-TE5-MK72",
-                "beneficiary": {"reference": f"Patient/{PATIENT_ID}"},
-                "relationship": {"coding": [{"code": "self"}]},
-                "period": {"start": (self.today - timedelta(days=900)).isoformat()},
-                "payor": [{"reference": "Organization/cms", "display": "Medicare Part B"}],
-                "order": 1,
-            },
-            {
-                "resourceType": "Coverage",
-                "id": "cov-supplement",
-                "meta": self._meta(),
-                "status": "active",
-                "type": {"coding": [{"system": SOPT, "code": "5", "display": "Private Health Insurance"}]},
-                "beneficiary": {"reference": f"Patient/{PATIENT_ID}"},
-                "payor": [{"reference": "Organization/acme", "display": "Acme Medigap Plan G"}],
-                "class": [{"type": {"coding": [{"code": "plan"}]}, "value": "G", "name": "Plan G"}],
-                "order": 2,
-            },
+            resources.coverage(
+                "cov-medicare",
+                patient=PATIENT_ID,
+                sopt="121",
+                sopt_display="Medicare FFS",
+                payor="Medicare Part B",
+                payor_reference="Organization/cms",
+                order=1,
+                meta=self._meta(),
+                subscriberId="1EG4-TE5-MK72",
+                relationship={"coding": [{"code": "self"}]},
+                period={"start": (self.today - timedelta(days=900)).isoformat()},
+            ),
+            resources.coverage(
+                "cov-supplement",
+                patient=PATIENT_ID,
+                sopt="5",
+                sopt_display="Private Health Insurance",
+                payor="Acme Medigap Plan G",
+                payor_reference="Organization/acme",
+                order=2,
+                meta=self._meta(),
+                **{"class": [{"type": {"coding": [{"code": "plan"}]}, "value": "G", "name": "Plan G"}]},
+            ),
         ]
 
     def appointments(self) -> list[dict[str, Any]]:
@@ -316,54 +295,52 @@ class PatientFactory:
             ("appt-4", "booked", 40, "64483"),
             ("appt-5", "booked", 100, None),
         )
-        resources: list[dict[str, Any]] = []
+        appointments: list[dict[str, Any]] = []
         for id_, status, days_ahead, cpt in rows:
             start = self._when(-days_ahead, hour=10)
-            appointment: dict[str, Any] = {
-                "resourceType": "Appointment",
-                "id": id_,
-                "meta": self._meta(),
-                "status": status,
-                "serviceCategory": [{"coding": [{"code": "pain", "display": "Pain management"}]}],
-                "appointmentType": {
-                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0276", "code": "ROUTINE"}]
-                },
-                "start": start,
-                "end": start,
-                "minutesDuration": 30,
-                "participant": [
-                    {"actor": {"reference": f"Patient/{PATIENT_ID}"}, "status": "accepted"},
-                    {"actor": {"reference": self.random.choice(_PRACTITIONERS)}, "status": "accepted"},
-                ],
-            }
-            if cpt:
-                appointment["serviceType"] = [{"coding": [{"system": CPT, "code": cpt}], "text": "Spinal injection"}]
-            else:
-                appointment["basedOn"] = [{"reference": "ServiceRequest/sr-booked"}]
-                appointment["description"] = "Follow-up injection per plan"
-            resources.append(appointment)
-        return [*resources, order]
+            meta = self._meta()
+            practitioner = self.random.choice(_PRACTITIONERS)
+            appointments.append(
+                resources.appointment(
+                    id_,
+                    cpt,
+                    start,
+                    patient=PATIENT_ID,
+                    status=status,
+                    end=start,
+                    based_on=None if cpt else "ServiceRequest/sr-booked",
+                    text="Spinal injection" if cpt else "Follow-up injection per plan",
+                    practitioner=practitioner,
+                    meta=meta,
+                    serviceCategory=[{"coding": [{"code": "pain", "display": "Pain management"}]}],
+                    appointmentType={
+                        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0276", "code": "ROUTINE"}]
+                    },
+                    minutesDuration=30,
+                )
+            )
+        return [*appointments, order]
 
     def service_request(self, id_: str, cpt: str, text: str, *, status: str = "draft") -> dict[str, Any]:
-        return {
-            "resourceType": "ServiceRequest",
-            "id": id_,
-            "meta": self._meta(),
-            "identifier": self._identifier("order"),
-            "status": status,
-            "intent": "order",
-            "category": [{"coding": [{"system": SNOMED, "code": "387713003"}]}],
-            "code": {"coding": [{"system": CPT, "code": cpt}], "text": text},
-            "subject": {"reference": f"Patient/{PATIENT_ID}"},
-            "occurrenceDateTime": (self.today + timedelta(days=7)).isoformat(),
-            "authoredOn": self._when(0),
-            "requester": {"reference": _PRACTITIONERS[0]},
-            "reasonCode": [
-                {"coding": [{"system": ICD10, "code": "M54.16", "display": "Radiculopathy, lumbar region"}]}
-            ],
-            "bodySite": [{"coding": [{"system": SNOMED, "code": "122496007"}], "text": "Lumbar spine L5-S1"}],
-            "note": [{"text": "Right L5-S1 transforaminal approach under fluoroscopy. Patient on no anticoagulants."}],
-        }
+        meta = self._meta()
+        identifier = self._identifier("order")
+        authored = self._when(0)
+        return resources.service_request(
+            id_,
+            cpt,
+            text,
+            patient=PATIENT_ID,
+            status=status,
+            occurrence=(self.today + timedelta(days=7)).isoformat(),
+            reasons=[("M54.16", "Radiculopathy, lumbar region")],
+            meta=meta,
+            identifier=identifier,
+            category=[{"coding": [{"system": SNOMED_CT, "code": "387713003"}]}],
+            authoredOn=authored,
+            requester={"reference": _PRACTITIONERS[0]},
+            bodySite=[{"coding": [{"system": SNOMED_CT, "code": "122496007"}], "text": "Lumbar spine L5-S1"}],
+            note=[{"text": "Right L5-S1 transforaminal approach under fluoroscopy. Patient on no anticoagulants."}],
+        )
 
     def draft_orders(self) -> list[dict[str, Any]]:
         """Two draft orders: a transforaminal injection and a separate fluoroscopy guidance order beside it."""
@@ -373,26 +350,15 @@ class PatientFactory:
         ]
 
 
-def searchset(resources: list[dict[str, Any]], *, included: int = 0) -> dict[str, Any]:
-    """A searchset Bundle as servers return them; the last `included` resources are `_include` matches."""
-    entries = []
-    for position, resource in enumerate(resources):
-        mode = "include" if position >= len(resources) - included else "match"
-        entries.append(
-            {
-                "fullUrl": f"{EHR}/fhir/{resource['resourceType']}/{resource['id']}",
-                "resource": resource,
-                "search": {"mode": mode},
-            }
-        )
-    return {
-        "resourceType": "Bundle",
-        "id": str(uuid.UUID(int=len(resources), version=4)),
-        "type": "searchset",
-        "total": len(resources) - included,
-        "link": [{"relation": "self", "url": f"{EHR}/fhir/search"}],
-        "entry": entries,
-    }
+def searchset(entries: list[dict[str, Any]], *, included: int = 0) -> dict[str, Any]:
+    """A searchset Bundle as the benchmark's EHR returns them; the last `included` resources are `_include` matches."""
+    return resources.searchset(
+        entries,
+        base=f"{EHR}/fhir",
+        included=included,
+        id=str(uuid.UUID(int=len(entries), version=4)),
+        self_link=f"{EHR}/fhir/search",
+    )
 
 
 def patient_resources(today: date, procedures: int = 60, seed: int = 20261127) -> dict[str, list[dict[str, Any]]]:
@@ -427,31 +393,15 @@ def order_sign_request(
 ) -> dict[str, Any]:
     """An order-sign request for the realistic patient: full prefetch, or none (the service fetches from fhirServer)."""
     data = patient_resources(today, procedures)
-    request: dict[str, Any] = {
-        "hook": "order-sign",
-        "hookInstance": "5f0f9e76-bb1a-4c1e-9b54-0b1e6cf6f3a1",
-        "context": {
-            "userId": "Practitioner/dr-ramos",
-            "patientId": PATIENT_ID,
-            "encounterId": "enc-today",
-            "draftOrders": {
-                "resourceType": "Bundle",
-                "type": "collection",
-                "entry": [{"resource": order} for order in data["draftOrders"]],
-            },
-        },
-    }
-    if fhir_server is not None:
-        request["fhirServer"] = fhir_server
-        request["fhirAuthorization"] = {
-            "access_token": "bench-token",
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/*.read",
-            "subject": "epidural-cds",
-        }
-    if prefetch:
-        request["prefetch"] = {
+    return resources.cds_request(
+        "order-sign",
+        {"encounterId": "enc-today", "draftOrders": resources.collection(data["draftOrders"])},
+        patient=PATIENT_ID,
+        user="Practitioner/dr-ramos",
+        hook_instance="5f0f9e76-bb1a-4c1e-9b54-0b1e6cf6f3a1",
+        fhir_server=fhir_server,
+        authorization=resources.fhir_authorization("bench-token", "epidural-cds") if fhir_server is not None else None,
+        prefetch={
             "patient": data["patient"][0],
             "procedures": searchset(data["procedures"]),
             "conditions": searchset(data["conditions"]),
@@ -459,4 +409,6 @@ def order_sign_request(
             "coverage": searchset(data["coverage"]),
             "appointments": searchset(data["appointments"], included=1),
         }
-    return request
+        if prefetch
+        else None,
+    )

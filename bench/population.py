@@ -22,7 +22,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from bench.patients import PATIENT_ID, SOPT, PatientFactory
+from bench.patients import PATIENT_ID, PatientFactory
+from fhir_mappings.code_systems import SOURCE_OF_PAYMENT_TYPOLOGY
 
 RESOURCE_TYPES = ("Patient", "Procedure", "Condition", "ImagingStudy", "Coverage", "Appointment", "ServiceRequest")
 _FAMILY = ("Rivera", "Nguyen", "Okafor", "Schmidt", "Haddad", "Kowalski", "Tanaka", "Moreau", "Silva", "Larsen")
@@ -75,7 +76,7 @@ def _coverages(factory: PatientFactory, chooser: random.Random) -> list[dict[str
     medicare, supplement = factory.coverages()
     weights = [weight for weight, _, _ in _PAYERS]
     _, name, code = chooser.choices(_PAYERS, weights)[0]
-    medicare["type"] = {"coding": [{"system": SOPT, "code": code, "display": name}]}
+    medicare["type"] = {"coding": [{"system": SOURCE_OF_PAYMENT_TYPOLOGY, "code": code, "display": name}]}
     medicare["payor"] = [{"reference": "Organization/payer", "display": name}]
     return [medicare, supplement] if chooser.random() < 0.4 else [medicare]
 

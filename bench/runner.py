@@ -128,7 +128,9 @@ class Service:
         if self._app is not None:
             return [str(VENV_BIN / "python"), "-m", "bench.serve_app", self._app, str(self.port), str(self.workers)]
         auth = ["--config", str(self.config)] if self.config is not None else ["--no-auth"]
-        return [str(VENV_BIN / "epidural-cds"), "serve", *auth, *where]
+        # `python -m plugin`, not the console script: the script names this checkout's module path for `main`, which
+        # a `--src` checkout from before plugin/ was grouped by role does not have.
+        return [str(VENV_BIN / "python"), "-m", "plugin", "serve", *auth, *where]
 
     def start(self) -> None:
         env = {**os.environ, "EPIDURAL_CDS_FEEDBACK_DB": f"sqlite:///{self._workdir / 'fb.db'}"}
@@ -685,8 +687,9 @@ def report(results: Results) -> tuple[str, str]:
 
     lines += ["", "## 6. Load spread over 2 workers (keep-alive connections, CPU-s used by each during the run)", ""]
     lines += [
-        "Each worker listens on its own SO_REUSEPORT socket (plugin/server.py), the body floor is served the same way "
-        "(bench/serve_app.py). With uvicorn's single shared socket, one worker took all keep-alive connections.",
+        "Each worker listens on its own SO_REUSEPORT socket (plugin/serving/server.py), the body floor is served the "
+        "same way (bench/serve_app.py). With uvicorn's single shared socket, one worker took all keep-alive "
+        "connections.",
         "",
     ]
     rows = []

@@ -1,12 +1,13 @@
-"""Serve one of the bench's ASGI apps exactly as the service is served (plugin.server: one SO_REUSEPORT socket per
-worker), so a floor measured against the service shares its whole stack: python -m bench.serve_app APP PORT WORKERS."""
+"""Serve one of the bench's ASGI apps exactly as the service is served (plugin.serving.server: one SO_REUSEPORT socket
+per worker), so a floor measured against the service shares its whole stack:
+python -m bench.serve_app APP PORT WORKERS."""
 
 from __future__ import annotations
 
 import sys
 
 from bench.processes import LOOPBACK
-from plugin.server import ServeOptions, serve
+from plugin.serving.server import ServeOptions, serve
 
 
 def main(argv: list[str]) -> int:

@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 
 from bench.processes import free_port, proc_status, worker_pids
-from plugin.feedback import FeedbackStore
+from plugin.storage.feedback import FeedbackStore
 
 ROOT = Path(__file__).resolve().parents[1]
 FEEDBACK_SHARE = 0.2  # one call in five is a feedback post

@@ -2,8 +2,8 @@
 python -m bench.spread [--connections N] [--seconds S].
 
 Serves the body floor (bench/floor_app.py) with 2 workers twice, under `uvicorn --workers 2` (one socket, shared) and
-through `plugin.server` (bench/serve_app.py, a SO_REUSEPORT socket per worker), runs wrk with keep-alive connections
-posting the order-sign body, and prints the CPU-seconds each worker used during the run.
+through `plugin.serving.server` (bench/serve_app.py, a SO_REUSEPORT socket per worker), runs wrk with keep-alive
+connections posting the order-sign body, and prints the CPU-seconds each worker used during the run.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 [str(VENV_BIN / "uvicorn"), "bench.floor_app:app", "--port", str(shared), "--workers", "2", *_QUIET],
                 shared,
             ),
-            "plugin.server, a SO_REUSEPORT socket per worker": (
+            "plugin.serving.server, a SO_REUSEPORT socket per worker": (
                 [str(VENV_BIN / "python"), "-m", "bench.serve_app", "bench.floor_app:app", str(own), "2"],
                 own,
             ),

@@ -1,1 +1,1 @@
-"""epidural-cds: payer policies, rules, cards, the FHIR client, the service app and the CLI."""
+"""epidural-cds: the hook pipeline (hooks), storage, the command line and serving, around payer policies and rules."""

@@ -2,6 +2,6 @@
 
 import sys
 
-from plugin.cli import main
+from plugin.command_line.main import main
 
 sys.exit(main())

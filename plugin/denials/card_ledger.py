@@ -23,8 +23,8 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from cds_hooks.endpoints import CdsService, HookHandler
 from cds_hooks.models import CdsResponse, HookRequest
-from plugin.database import WRITE_TRANSACTION, LazyTables, open_engine
 from plugin.denials.tables import cards_issued, metadata
+from plugin.storage.database import WRITE_TRANSACTION, LazyTables, open_engine
 
 logger = logging.getLogger(__name__)
 

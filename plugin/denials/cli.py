@@ -15,14 +15,14 @@ from typing import Any
 import orjson
 import sqlalchemy.exc
 
+from plugin.command_line.terminal import table
 from plugin.denials.errors import DenialsError, MalformedFile
 from plugin.denials.importer import import_file
 from plugin.denials.lines import spinal_injection_codes
 from plugin.denials.report import DenialReport, denial_report
 from plugin.denials.store import DenialStore
 from plugin.policies.catalog import load_catalog
-from plugin.settings import load_settings
-from plugin.terminal import table
+from plugin.serving.settings import load_settings
 
 
 def register(subparsers: Any) -> None:

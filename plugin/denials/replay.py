@@ -1,5 +1,5 @@
 """The rules replayed on a patient's FHIR record as of a denied line's date of service: would the hooks have flagged
-it then? The same data gathering, readers, policy selection and rule tuples as the hooks (`plugin.services`).
+it then? The same data gathering, readers, policy selection and rule tuples as the hooks (`plugin.hooks.services`).
 
 A denied line is first matched to the performed injection (a Procedure of the same CPT code on the date of service).
 The record is then cut back to that date: injections before it count as history, bookings are dropped. The injection
@@ -27,11 +27,12 @@ from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import resources_in
 from fhir_mappings.facts import ClinicalRecord
 from plugin.denials.matching import MatchedLine, Replay
-from plugin.patient_data import DataKey, FetchSettings, PatientData, gather
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import DataKey, PatientData
+from plugin.hooks.services import RULES_BY_HOOK, read_record
 from plugin.policies.catalog import PolicyCatalog, load_catalog
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.hook_facts import HookFacts
-from plugin.services import RULES_BY_HOOK, read_record
 
 logger = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from plugin.database import WRITE_TRANSACTION, create_tables, open_engine
 from plugin.denials.lines import Adjustment, RemittanceLine
 from plugin.denials.tables import members, metadata, remittance_lines
-from plugin.feedback import feedback_table
+from plugin.storage.database import WRITE_TRANSACTION, create_tables, open_engine
+from plugin.storage.feedback import feedback_table
 
 _CENT = Decimal("0.01")
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 
 from fhir_mappings.facts import SkippedResource
-from plugin.patient_data import DataKey, PatientData
+from plugin.hooks.record_data import DataKey, PatientData
 from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.wording import plural
 

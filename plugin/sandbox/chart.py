@@ -6,15 +6,13 @@ of duplicating it, and a sandbox tag, so scenario data on a shared public server
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from fhir_mappings.code_systems import CPT, DICOM_DCM, HCPCS, ICD_10_CM, SOURCE_OF_PAYMENT_TYPOLOGY
-
-Resource = dict[str, Any]
+from fhir_mappings.code_systems import CPT, HCPCS
+from plugin.sandbox import resources
+from plugin.sandbox.resources import Resource, study_uid
 
 SANDBOX_TAG = {
     "system": "https://epidural-cds.org/fhir/CodeSystem/sandbox",
@@ -25,8 +23,6 @@ PRACTITIONER_ID = "ecds-practitioner"
 PRACTITIONER = f"Practitioner/{PRACTITIONER_ID}"
 # The clinic's UTC offset: sessions are dated in it, as an EHR writes them.
 CLINIC_OFFSET = "-05:00"
-_CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-_CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _ENCOUNTER_CLASS = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
 
@@ -51,26 +47,12 @@ def at(day: date, clock: str = "09:30") -> str:
     return f"{day.isoformat()}T{clock}:00{CLINIC_OFFSET}"
 
 
-def study_uid(resource_id: str) -> str:
-    """A DICOM UID (2.25 + UUID form) that stays the same for the same resource id."""
-    return f"2.25.{uuid.uuid5(uuid.NAMESPACE_URL, resource_id).int}"
+def _diagnoses(reasons: Sequence[Reason]) -> list[tuple[str, str]]:
+    return [(reason.dx.code, reason.dx.display) for reason in reasons]
 
 
-def _reasons(reasons: Sequence[Reason]) -> Resource:
-    fields: Resource = {}
-    if reasons:
-        fields["reasonCode"] = [
-            {"coding": [{"system": ICD_10_CM, "code": r.dx.code, "display": r.dx.display}]} for r in reasons
-        ]
-    references = [{"reference": r.condition} for r in reasons if r.condition]
-    if references:
-        fields["reasonReference"] = references
-    return fields
-
-
-def _procedure_code(cpt: str, text: str, modifiers: Sequence[str] = ()) -> Resource:
-    """The code with any CPT modifiers as further codings of the same system, as EHRs send them."""
-    return {"coding": [{"system": CPT, "code": code} for code in (cpt, *modifiers)], "text": text}
+def _conditions(reasons: Sequence[Reason]) -> list[str]:
+    return [reason.condition for reason in reasons if reason.condition]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,39 +104,22 @@ class Chart:
         return f"{resource['resourceType']}/{resource['id']}"
 
     def coverage(self, payor: str, *, sopt: str | None = None) -> str:
-        resource: Resource = {
-            "resourceType": "Coverage",
-            "id": self.id_for("coverage"),
-            "status": "active",
-            "beneficiary": self.patient,
-            "payor": [{"display": payor}],
-            "order": 1,
-        }
-        if sopt is not None:
-            resource["type"] = {"coding": [{"system": SOURCE_OF_PAYMENT_TYPOLOGY, "code": sopt}]}
-        return self._add(resource)
+        return self._add(
+            resources.coverage(self.id_for("coverage"), patient=self.patient_id, sopt=sopt, payor=payor, order=1)
+        )
 
     def condition(self, key: str, dx: Dx, *, recorded: date) -> str:
         return self._add(
-            {
-                "resourceType": "Condition",
-                "id": self.id_for(key),
-                "clinicalStatus": {"coding": [{"system": _CONDITION_CLINICAL, "code": "active"}]},
-                "verificationStatus": {"coding": [{"system": _CONDITION_VERIFICATION, "code": "confirmed"}]},
-                "category": [
-                    {
-                        "coding": [
-                            {
-                                "system": "http://terminology.hl7.org/CodeSystem/condition-category",
-                                "code": "problem-list-item",
-                            }
-                        ]
-                    }
-                ],
-                "code": {"coding": [{"system": ICD_10_CM, "code": dx.code, "display": dx.display}], "text": dx.display},
-                "subject": self.patient,
-                "recordedDate": recorded.isoformat(),
-            }
+            resources.condition(
+                self.id_for(key),
+                dx.code,
+                dx.display,
+                patient=self.patient_id,
+                confirmed=True,
+                problem_list=True,
+                text=dx.display,
+                recordedDate=recorded.isoformat(),
+            )
         )
 
     def encounter(self, key: str, on: date) -> str:
@@ -175,18 +140,18 @@ class Chart:
     def physical_therapy(self, key: str, on: date) -> str:
         """Conservative care before any injection: a course of physical therapy that did not help."""
         return self._add(
-            {
-                "resourceType": "Procedure",
-                "id": self.id_for(key),
-                "status": "completed",
-                "code": {
+            resources.procedure(
+                self.id_for(key),
+                None,
+                None,
+                patient=self.patient_id,
+                code={
                     "coding": [{"system": CPT, "code": "97110", "display": "Therapeutic exercises"}],
                     "text": "Physical therapy, therapeutic exercise (8-week course)",
                 },
-                "subject": self.patient,
-                "performedPeriod": {"start": at(on, "10:00")},
-                "note": [{"text": "Eight weeks of physical therapy and NSAIDs failed to relieve the radicular pain."}],
-            }
+                performedPeriod={"start": at(on, "10:00")},
+                note=[{"text": "Eight weeks of physical therapy and NSAIDs failed to relieve the radicular pain."}],
+            )
         )
 
     def therapy_visit(self, key: str, on: date) -> str:
@@ -230,120 +195,100 @@ class Chart:
         encounter: str | None = None,
     ) -> str:
         """A performed spinal injection."""
-        resource: Resource = {
-            "resourceType": "Procedure",
-            "id": self.id_for(key),
-            "status": "completed",
-            "code": _procedure_code(cpt, text),
-            "subject": self.patient,
-            "performedDateTime": at(on),
-            "performer": [{"actor": {"reference": PRACTITIONER}}],
-            **_reasons(reasons),
-            "bodySite": [{"text": documentation.body_site}],
-            "note": [{"text": note} for note in documentation.notes],
-        }
-        if encounter is not None:
-            resource["encounter"] = {"reference": encounter}
+        documented: Resource = {}
         if documentation.drug is not None:
             code, display = documentation.drug
-            resource["usedCode"] = [{"coding": [{"system": HCPCS, "code": code, "display": display}]}]
+            documented["usedCode"] = [{"coding": [{"system": HCPCS, "code": code, "display": display}]}]
         if documentation.outcome is not None:
-            resource["outcome"] = {"text": documentation.outcome}
+            documented["outcome"] = {"text": documentation.outcome}
         if documentation.complications is not None:
-            resource["complication"] = [{"text": documentation.complications}]
+            documented["complication"] = [{"text": documentation.complications}]
         if documentation.follow_up is not None:
-            resource["followUp"] = [{"text": documentation.follow_up}]
-        return self._add(resource)
+            documented["followUp"] = [{"text": documentation.follow_up}]
+        return self._add(
+            resources.procedure(
+                self.id_for(key),
+                cpt,
+                at(on),
+                patient=self.patient_id,
+                text=text,
+                encounter=encounter,
+                reasons=_diagnoses(reasons),
+                reason_conditions=_conditions(reasons),
+                performer=[{"actor": {"reference": PRACTITIONER}}],
+                bodySite=[{"text": documentation.body_site}],
+                note=[{"text": note} for note in documentation.notes],
+                **documented,
+            )
+        )
 
     def injection_in_words(self, key: str, on: date, text: str) -> str:
         """An injection documented only in the clinician's words, with no procedure code."""
         return self._add(
-            {
-                "resourceType": "Procedure",
-                "id": self.id_for(key),
-                "status": "completed",
-                "code": {"text": text},
-                "subject": self.patient,
-                "performedDateTime": at(on),
-                "performer": [{"actor": {"reference": PRACTITIONER}}],
-            }
+            resources.procedure(
+                self.id_for(key),
+                None,
+                at(on),
+                patient=self.patient_id,
+                text=text,
+                performer=[{"actor": {"reference": PRACTITIONER}}],
+            )
         )
 
     def uncoded_procedure(self, key: str, on: date) -> str:
         """A Procedure an EHR interface wrote without any code or words: nothing can say what was done."""
-        return self._add(
-            {
-                "resourceType": "Procedure",
-                "id": self.id_for(key),
-                "status": "completed",
-                "subject": self.patient,
-                "performedDateTime": at(on, "14:00"),
-            }
-        )
+        return self._add(resources.procedure(self.id_for(key), None, at(on, "14:00"), patient=self.patient_id))
 
     def fluoroscopy_images(
         self, key: str, on: date, *, procedure: str, encounter: str | None, instances: int = 2
     ) -> str:
         """The fluoroscopy (RF) study of an injection; `instances` images stored (two views, or none archived)."""
         resource_id = self.id_for(key)
-        resource: Resource = {
-            "resourceType": "ImagingStudy",
-            "id": resource_id,
-            "identifier": [{"system": "urn:dicom:uid", "value": f"urn:oid:{study_uid(resource_id)}"}],
-            "status": "available",
-            "modality": [{"system": DICOM_DCM, "code": "RF", "display": "Radio Fluoroscopy"}],
-            "subject": self.patient,
-            "started": at(on, "09:40"),
-            "procedureReference": {"reference": procedure},
-            "numberOfSeries": 1,
-            "numberOfInstances": instances,
-            "description": "Fluoroscopic guidance for epidural injection",
-            "series": [
-                {
-                    "uid": study_uid(resource_id + "/1"),
-                    "number": 1,
-                    "modality": {"system": DICOM_DCM, "code": "RF"},
-                    "description": "AP and lateral views with contrast",
-                    "numberOfInstances": instances,
-                }
-            ],
-        }
-        if encounter is not None:
-            resource["encounter"] = {"reference": encounter}
-        return self._add(resource)
+        return self._add(
+            resources.imaging_study(
+                resource_id,
+                "RF",
+                at(on, "09:40"),
+                patient=self.patient_id,
+                instances=instances,
+                encounter=encounter,
+                procedure=procedure,
+                modality_display="Radio Fluoroscopy",
+                uid=study_uid(resource_id),
+                series={"number": 1, "description": "AP and lateral views with contrast"},
+                description="Fluoroscopic guidance for epidural injection",
+            )
+        )
 
     def signed_order(self, key: str, cpt: str, text: str, *, reasons: Sequence[Reason]) -> str:
         """An injection order signed earlier, waiting for its appointment."""
         return self._add(
-            {
-                "resourceType": "ServiceRequest",
-                "id": self.id_for(key),
-                "status": "active",
-                "intent": "order",
-                "code": _procedure_code(cpt, text),
-                "subject": self.patient,
-                "requester": {"reference": PRACTITIONER},
-                "authoredOn": at(self.today, "08:00"),
-                **_reasons(reasons),
-            }
+            resources.service_request(
+                self.id_for(key),
+                cpt,
+                text,
+                patient=self.patient_id,
+                status="active",
+                reasons=_diagnoses(reasons),
+                reason_conditions=_conditions(reasons),
+                requester={"reference": PRACTITIONER},
+                authoredOn=at(self.today, "08:00"),
+            )
         )
 
     def booking(self, key: str, on: date, *, order: str) -> str:
         """A booked appointment whose procedure is named only by the order it is based on."""
         return self._add(
-            {
-                "resourceType": "Appointment",
-                "id": self.id_for(key),
-                "status": "booked",
-                "serviceType": [{"text": "Interventional pain procedure"}],
-                "basedOn": [{"reference": order}],
-                "start": at(on, "09:00"),
-                "end": at(on, "10:00"),
-                "participant": [
-                    {"actor": self.patient, "status": "accepted"},
-                    {"actor": {"reference": PRACTITIONER}, "status": "accepted"},
-                ],
-            }
+            resources.appointment(
+                self.id_for(key),
+                None,
+                at(on, "09:00"),
+                patient=self.patient_id,
+                end=at(on, "10:00"),
+                based_on=order,
+                practitioner=PRACTITIONER,
+                serviceType=[{"text": "Interventional pain procedure"}],
+            )
         )
 
     def visit(self, key: str, on: date, visit_type: str, *, status: str = "booked") -> str:
@@ -352,18 +297,16 @@ class Chart:
 
     def proposed_visit(self, key: str, on: date, visit_type: str, *, status: str = "proposed") -> Resource:
         """An appointment with the clinic's own visit type, not (yet) part of the record."""
-        return {
-            "resourceType": "Appointment",
-            "id": self.id_for(key),
-            "status": status,
-            "appointmentType": {"text": visit_type},
-            "start": at(on, "09:00"),
-            "end": at(on, "10:00"),
-            "participant": [
-                {"actor": self.patient, "status": "accepted"},
-                {"actor": {"reference": PRACTITIONER}, "status": "accepted"},
-            ],
-        }
+        return resources.appointment(
+            self.id_for(key),
+            None,
+            at(on, "09:00"),
+            patient=self.patient_id,
+            status=status,
+            end=at(on, "10:00"),
+            practitioner=PRACTITIONER,
+            appointmentType={"text": visit_type},
+        )
 
     def draft_order(
         self,
@@ -376,32 +319,32 @@ class Chart:
         quantity: int | None = None,
     ) -> Resource:
         """A draft ServiceRequest as the ordering screen holds it; not part of the record."""
-        resource: Resource = {
-            "resourceType": "ServiceRequest",
-            "id": self.id_for(key),
-            "status": "draft",
-            "intent": "order",
-            "code": _procedure_code(cpt, text, modifiers),
-            "subject": self.patient,
-            "requester": {"reference": PRACTITIONER},
-            "authoredOn": at(self.today, "08:45"),
-            **_reasons(reasons),
-        }
-        if quantity is not None:
-            resource["quantityQuantity"] = {"value": quantity, "unit": "level"}
-        return resource
+        quantity_element: Resource = (
+            {} if quantity is None else {"quantityQuantity": {"value": quantity, "unit": "level"}}
+        )
+        return resources.service_request(
+            self.id_for(key),
+            cpt,
+            text,
+            patient=self.patient_id,
+            modifiers=modifiers,
+            reasons=_diagnoses(reasons),
+            reason_conditions=_conditions(reasons),
+            requester={"reference": PRACTITIONER},
+            authoredOn=at(self.today, "08:45"),
+            **quantity_element,
+        )
 
     def proposed_appointment(self, key: str, cpt: str, on: date, text: str) -> Resource:
         """The appointment a scheduler is about to book; not part of the record."""
-        return {
-            "resourceType": "Appointment",
-            "id": self.id_for(key),
-            "status": "proposed",
-            "serviceType": [{"coding": [{"system": CPT, "code": cpt}], "text": text}],
-            "start": at(on, "09:00"),
-            "end": at(on, "10:00"),
-            "participant": [
-                {"actor": self.patient, "status": "accepted"},
-                {"actor": {"reference": PRACTITIONER}, "status": "needs-action"},
-            ],
-        }
+        return resources.appointment(
+            self.id_for(key),
+            cpt,
+            at(on, "09:00"),
+            patient=self.patient_id,
+            status="proposed",
+            end=at(on, "10:00"),
+            text=text,
+            practitioner=PRACTITIONER,
+            practitioner_status="needs-action",
+        )

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 
+from plugin.command_line.terminal import cards_table, table
 from plugin.sandbox.loader import LoadFailed, load
 from plugin.sandbox.runner import (
     DEFAULT_SERVICE_URL,
@@ -23,7 +24,6 @@ from plugin.sandbox.runner import (
     run_hook,
 )
 from plugin.sandbox.scenarios import Hook, Scenario, UnknownScenario, build_scenarios, for_patient, select
-from plugin.terminal import cards_table, table
 
 _TIMEOUT_SECONDS = 30.0
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from plugin.sandbox.resources import valid
 from plugin.sandbox.scenarios import Scenario
 
 FHIR_JSON = "application/fhir+json"
@@ -32,12 +33,7 @@ def transaction_bundle(scenario: Scenario) -> dict[str, Any]:
             for resource in scenario.resources
         ],
     }
-    # Imported here, not at the top: `epidural-cds serve` imports this module through the CLI, and every service
-    # worker would otherwise carry the R4B models (~9 MB, ~70 ms of start-up) that only sandbox loading uses.
-    from fhir.resources.R4B.bundle import Bundle  # noqa: PLC0415
-
-    Bundle.model_validate(bundle)
-    return bundle
+    return valid(bundle)
 
 
 def fhir_headers(token: str | None) -> dict[str, str]:

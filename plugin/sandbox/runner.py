@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from cds_hooks.models import CdsResponse
 from plugin.sandbox.chart import PRACTITIONER
 from plugin.sandbox.loader import describe_problem, fhir_headers
+from plugin.sandbox.resources import cds_request, collection, fhir_authorization
 from plugin.sandbox.scenarios import Hook, Scenario
 
 DEFAULT_SERVICE_URL = "http://127.0.0.1:8080"
@@ -127,21 +128,17 @@ def discover(client: httpx.Client, service_url: str) -> dict[str, Service]:
         raise RunFailed(f"discovery at {url} did not answer with a list of services") from None
 
 
-def _collection(resources: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
-
-
-def _hook_context(hook: str, patient_id: str, scenario: Scenario | None, encounter_id: str | None) -> dict[str, Any]:
-    context: dict[str, Any] = {"userId": PRACTITIONER, "patientId": patient_id}
+def _hook_context(hook: str, scenario: Scenario | None, encounter_id: str | None) -> dict[str, Any]:
+    context: dict[str, Any] = {}
     if encounter_id:
         context["encounterId"] = encounter_id
     drafts = scenario.draft_orders if scenario else ()
     if hook in (Hook.ORDER_SELECT, Hook.ORDER_SIGN):
-        context["draftOrders"] = _collection(drafts)
+        context["draftOrders"] = collection(drafts)
     if hook == Hook.ORDER_SELECT:
         context["selections"] = [f"{order['resourceType']}/{order['id']}" for order in drafts]
     if hook == Hook.APPOINTMENT_BOOK:
-        context["appointments"] = _collection(scenario.appointments if scenario else ())
+        context["appointments"] = collection(scenario.appointments if scenario else ())
     return context
 
 
@@ -155,25 +152,16 @@ def hook_request(
     encounter_id: str | None = None,
     prefetch: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "hook": hook,
-        "hookInstance": str(uuid.uuid4()),
-        "fhirServer": fhir_server.rstrip("/"),
-        "context": _hook_context(
-            hook, patient_id, scenario, encounter_id or (scenario.encounter_id if scenario else None)
-        ),
-    }
-    if token:
-        request["fhirAuthorization"] = {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/*.read",
-            "subject": "epidural-cds-sandbox",
-        }
-    if prefetch:
-        request["prefetch"] = dict(prefetch)
-    return request
+    return cds_request(
+        hook,
+        _hook_context(hook, scenario, encounter_id or (scenario.encounter_id if scenario else None)),
+        patient=patient_id,
+        user=PRACTITIONER,
+        hook_instance=str(uuid.uuid4()),
+        fhir_server=fhir_server.rstrip("/"),
+        authorization=fhir_authorization(token, "epidural-cds-sandbox") if token else None,
+        prefetch=prefetch,
+    )
 
 
 def fetch_prefetch(

@@ -14,9 +14,9 @@ from typing import TextIO
 import httpx
 
 from fhir_mappings import icd10cm
-from plugin.patient_data import FetchSettings
+from plugin.hooks.patient_data import FetchSettings
 from plugin.policies.catalog import load_catalog
-from plugin.settings import load_settings
+from plugin.serving.settings import load_settings
 from plugin.worklist.fhir_source import PatientsUnavailable, fetch_patients, group_members
 from plugin.worklist.ndjson import NdjsonError
 from plugin.worklist.output import CsvWriter, JsonLinesWriter, RowWriter, TableWriter

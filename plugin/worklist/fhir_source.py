@@ -11,8 +11,9 @@ import httpx
 
 from cds_hooks.errors import PrefetchUnavailable
 from cds_hooks.models import FhirAuthorization, HookRequest
-from plugin.fhir_client import FhirClient, FhirUnavailable
-from plugin.patient_data import DataKey, FetchSettings, PatientData, gather
+from plugin.hooks.fhir_client import FhirClient, FhirUnavailable
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import DataKey, PatientData
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from typing import Any
 import msgspec
 
 from fhir_mappings.facts import ClinicalRecord, PerformedInjection
-from plugin.patient_data import DataKey, PatientData
+from plugin.hooks.record_data import DataKey, PatientData
+from plugin.hooks.services import RULES_BY_HOOK, applied, read_record
 from plugin.policies.catalog import PolicyCatalog
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding, RuleId
@@ -25,7 +26,6 @@ from plugin.rules.hook_facts import HookFacts, Rule
 from plugin.rules.intervals import booking_interval, order_interval
 from plugin.rules.prior_authorization import order_prior_authorization
 from plugin.rules.sessions import RESERVING_STATUSES
-from plugin.services import RULES_BY_HOOK, applied, read_record
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from cds_hooks.endpoints import CdsService
 from plugin.policies.catalog import PolicyCatalog
-from plugin.settings import Settings
+from plugin.serving.settings import Settings
 from plugin.workspace.links import TimelineLinks, with_timeline_links
 from plugin.workspace.pages import workspace_app
 

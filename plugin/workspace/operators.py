@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from authlib.integrations.starlette_client import OAuth
 from starlette.requests import Request
 
-from plugin.settings import WorkspaceLocalUser, WorkspaceOidc
+from plugin.serving.settings import WorkspaceLocalUser, WorkspaceOidc
 
 OPERATOR = "operator"
 CSRF = "csrf"

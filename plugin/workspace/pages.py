@@ -29,11 +29,11 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from fhir_mappings import icd10cm
 from plugin.denials.report import denial_report
-from plugin.feedback import FeedbackStore
-from plugin.patient_data import FetchSettings
+from plugin.hooks.patient_data import FetchSettings
+from plugin.hooks.services import read_record
 from plugin.policies.catalog import PolicyCatalog
-from plugin.services import read_record
-from plugin.settings import Settings, WorkspaceSettings
+from plugin.serving.settings import Settings, WorkspaceSettings
+from plugin.storage.feedback import FeedbackStore
 from plugin.worklist.fhir_source import fetch_patients
 from plugin.worklist.review import WorklistRow
 from plugin.workspace import operators

@@ -9,12 +9,12 @@ from typing import Any
 import msgspec
 
 from fhir_mappings.facts import ClinicalRecord
+from plugin.hooks.services import applied
 from plugin.policies.catalog import PolicyCatalog
 from plugin.rules.calendar import add_months
 from plugin.rules.hook_facts import HookFacts
 from plugin.rules.session_types import Pool
 from plugin.rules.sessions import SessionHistory
-from plugin.services import applied
 
 
 class Session(msgspec.Struct, frozen=True):

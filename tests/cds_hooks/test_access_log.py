@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from plugin.log_format import JsonFormatter
-from tests.fhir_fixtures import hook_request
+from plugin.sandbox.resources import hook_request
+from plugin.serving.log_format import JsonFormatter
 
 PATIENT_NAME = "Zebediah Quarrington"
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy.exc
 from fastapi.testclient import TestClient
 
-from tests.fhir_fixtures import hook_request
+from plugin.sandbox.resources import hook_request
 
 SERVICES = {
     "epidural-order-select": "order-select",

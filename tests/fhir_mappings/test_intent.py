@@ -11,7 +11,7 @@ from fhir_mappings.intent import _vocabulary, read_intent
 from fhir_mappings.phrases import Text
 from fhir_mappings.readers import read_draft_orders, read_procedures
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion
-from tests.fhir_fixtures import procedure, service_request
+from plugin.sandbox.resources import procedure, service_request
 
 CERVICAL_THORACIC = frozenset({SpinalRegion.CERVICAL_THORACIC})
 LUMBAR_SACRAL = frozenset({SpinalRegion.LUMBAR_SACRAL})

@@ -1,5 +1,6 @@
+from fhir_mappings.code_systems import ICD_10_CM
 from fhir_mappings.order_edits import recoded, with_reason
-from tests.fhir_fixtures import ICD10, service_request, valid
+from plugin.sandbox.resources import service_request, valid
 
 
 def test_recoded_replaces_only_the_cpt_coding() -> None:
@@ -20,4 +21,4 @@ def test_with_reason_replaces_a_code_written_without_its_dot() -> None:
     changed = valid(with_reason(order, "M54.41", "Lumbago with sciatica, right side", "Condition/c1", replaces="M54.4"))
     assert [c["coding"][0]["code"] for c in changed["reasonCode"]] == ["M54.41"]
     assert changed["reasonReference"] == [{"reference": "Condition/c1"}]
-    assert changed["reasonCode"][0]["coding"][0]["system"] == ICD10
+    assert changed["reasonCode"][0]["coding"][0]["system"] == ICD_10_CM

@@ -10,7 +10,7 @@ from fhir_mappings.readers import (
     read_imaging_studies,
     read_procedures,
 )
-from tests.fhir_fixtures import appointment, condition, coverage, imaging_study, procedure, service_request
+from plugin.sandbox.resources import appointment, condition, coverage, imaging_study, procedure, service_request
 
 
 def test_injection_procedure_becomes_a_performed_injection_on_its_own_calendar_day() -> None:

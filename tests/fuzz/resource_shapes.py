@@ -1,7 +1,8 @@
 """Hypothesis strategies for what an EHR might send: realistic resources mutated at random paths, and plain JSON.
 
-The realistic bases come from `tests.fhir_fixtures` (valid R4B), so the mutations start from shapes the readers
-really see and reach deep paths (a coding's code, a period's start) that fully random JSON almost never hits.
+The realistic bases come from `plugin.sandbox.resources`, checked to be valid R4B, so the mutations start from
+shapes the readers really see and reach deep paths (a coding's code, a period's start) that fully random JSON almost
+never hits.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests import fhir_fixtures as fx
+from fhir_mappings.code_systems import CPT, DICOM_DCM, ICD_10_CM, SOURCE_OF_PAYMENT_TYPOLOGY
+from plugin.sandbox import resources as fx
 
 # Element names the lenient views read, so random objects often look like the fields a reader looks for.
 FHIR_KEYS = (
@@ -35,7 +37,8 @@ CODES = (
     "m51.16 ", "M5116", "M54.5", "M48.061", "G89.29", "Z00.00", "C1", "L4-L5", "L5/S1", "T12 to L1",
 )  # fmt: skip
 SYSTEMS = (
-    fx.CPT, fx.ICD10, fx.DCM, fx.SOPT, "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "urn:oid:", "",
+    CPT, ICD_10_CM, DICOM_DCM, SOURCE_OF_PAYMENT_TYPOLOGY, "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+    "urn:oid:", "",
 )  # fmt: skip
 WORDS = (
     "transforaminal", "interlaminar", "epidural", "caudal", "fluoroscopy", "without fluoroscopy", "CT guided",
@@ -104,7 +107,7 @@ def _base_resources() -> dict[str, list[dict[str, Any]]]:
         text="Lumbar interlaminar epidural steroid injection L4-L5 with fluoroscopy",
         bodySite=[{"text": "lumbar spine L4-L5"}],
         note=[{"text": "Depo-Medrol 80 mg, no complications"}],
-        reasonCode=[{"coding": [{"system": fx.ICD10, "code": "M51.16"}]}],
+        reasonCode=[{"coding": [{"system": ICD_10_CM, "code": "M51.16"}]}],
         usedCode=[{"coding": [{"code": "J1030"}]}],
         outcome={"text": "tolerated well"},
         followUp=[{"text": "2 weeks"}],
@@ -126,12 +129,10 @@ def _base_resources() -> dict[str, list[dict[str, Any]]]:
     return {
         "Procedure": [
             procedure,
-            fx.valid(
-                {
-                    **_without(fx.procedure("pr-2", "64484", "2026-01-05"), "performedDateTime"),
-                    "performedPeriod": {"start": "2026-01-05T08:00:00-05:00"},
-                }
-            ),
+            {
+                **_without(fx.procedure("pr-2", "64484", "2026-01-05"), "performedDateTime"),
+                "performedPeriod": {"start": "2026-01-05T08:00:00-05:00"},
+            },
             fx.procedure("pr-3", "99213", "2026-02-01", text="Office visit"),
         ],
         "ServiceRequest": [order, guidance, uncoded],
@@ -154,7 +155,7 @@ def _base_resources() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-BASES = _base_resources()
+BASES = {kind: [fx.valid(resource) for resource in bases] for kind, bases in _base_resources().items()}
 
 
 def node_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:

@@ -30,11 +30,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from plugin.app import create_app
-from plugin.services import SERVICES
-from plugin.settings import Settings, TrustedClientSettings
+from plugin.hooks.services import SERVICES
+from plugin.sandbox.resources import order_sign, service_request
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings, TrustedClientSettings
 from tests.conftest import TODAY
-from tests.fhir_fixtures import order_sign, service_request
 
 EXAMPLE = json.loads((Path(__file__).resolve().parents[2] / "examples" / "order-sign.json").read_text("utf-8"))
 ISSUER = "https://ehr.example.org"

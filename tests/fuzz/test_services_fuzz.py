@@ -22,10 +22,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cds_hooks.models import CdsResponse, HookRequest
-from plugin.patient_data import DataKey, FetchSettings, PatientData
+from plugin.hooks.patient_data import FetchSettings
+from plugin.hooks.record_data import DataKey, PatientData
+from plugin.hooks.services import SERVICES, Evaluator, ServiceSpec, read_record
 from plugin.policies.catalog import load_catalog
 from plugin.rules.findings import RuleId
-from plugin.services import SERVICES, Evaluator, ServiceSpec, read_record
 from tests.fuzz.resource_shapes import JSON, KEYS, mutated, prefetch_value
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"

@@ -15,7 +15,7 @@ from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from tests.fhir_fixtures import procedure, searchset
+from plugin.sandbox.resources import procedure, searchset
 
 SECRET_PATH = "/admin/secret"
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from plugin.cli import main
+from plugin.command_line.main import main
 from plugin.denials.replay import Replayer
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from bench.processes import free_port
-from tests.fhir_fixtures import hook_request, service_request
+from plugin.sandbox.resources import hook_request, service_request
 from tests.integration.hostile_fhir_server import SECRET_PATH, Attack, HostileFhirServer
 from tests.integration.local_process import running_process
 

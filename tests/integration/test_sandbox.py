@@ -12,7 +12,7 @@ from datetime import date
 import httpx
 import pytest
 
-from plugin.cli import main
+from plugin.command_line.main import main
 from plugin.sandbox.runner import Prefetch, Service, compare, discover, run_hook
 from plugin.sandbox.scenarios import Hook, Scenario, build_scenarios
 from tests.integration.service_process import running_service

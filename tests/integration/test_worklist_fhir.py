@@ -10,15 +10,15 @@ import httpx
 import orjson
 import pytest
 
-from plugin.cli import main
-from tests import fhir_fixtures as fx
+from plugin.command_line.main import main
+from plugin.sandbox import resources as fx
 
 pytestmark = pytest.mark.integration
 
 
 def _owned(resource: dict[str, Any], patient: str) -> dict[str, Any]:
     """A test-fixture resource moved to `patient`, its id made unique to it."""
-    text = orjson.dumps(resource).decode().replace(f"Patient/{fx.PATIENT}", f"Patient/{patient}")
+    text = orjson.dumps(resource).decode().replace(f"Patient/{fx.EXAMPLE_PATIENT}", f"Patient/{patient}")
     moved: dict[str, Any] = orjson.loads(text)
     moved["id"] = f"{patient}-{resource['id']}"
     return moved

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from plugin.app import create_app
-from plugin.cards import SUMMARY_LIMIT, TECHNICAL_PREFIX
+from plugin.hooks.cards import SUMMARY_LIMIT, TECHNICAL_PREFIX
+from plugin.hooks.services import SERVICES
 from plugin.policies.catalog import load_catalog
 from plugin.sandbox.runner import hook_request
 from plugin.sandbox.scenarios import build_scenarios
-from plugin.services import SERVICES
-from plugin.settings import Settings
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings
 from tests.conftest import TODAY
 from tests.plugin.sandbox.test_scenario_outcomes import UNREACHABLE_FHIR, full_prefetch
 

@@ -1,9 +1,9 @@
 import uuid
 from datetime import date
 
-from plugin.cards import SUMMARY_LIMIT, card_summary, card_uuid, render, rule_of_card
+from plugin.hooks.cards import SUMMARY_LIMIT, card_summary, card_uuid, render, rule_of_card
 from plugin.rules.findings import Citing, Finding, Recode, RemoveOrder, RuleId, SetReason, Severity
-from tests.fhir_fixtures import service_request
+from plugin.sandbox.resources import service_request
 
 CITING = Citing("medicare-esi-lcd", "2021.12", "Medicare ESI LCDs", "https://www.cms.gov/x")
 DRAFT = service_request("o1", "62322", "Lumbar ESI L4-L5 under fluoroscopy")

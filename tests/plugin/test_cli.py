@@ -20,12 +20,12 @@ import orjson
 import pytest
 
 from bench.processes import free_port
-from plugin.cards import card_uuid
-from plugin.cli import main
-from plugin.feedback import FeedbackRecord, FeedbackStore
+from plugin.command_line.main import main
+from plugin.hooks.cards import card_uuid
 from plugin.policies.catalog import load_catalog
 from plugin.rules.findings import RuleId
-from tests.fhir_fixtures import coverage, order_sign
+from plugin.sandbox.resources import coverage, order_sign
+from plugin.storage.feedback import FeedbackRecord, FeedbackStore
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -46,7 +46,7 @@ def cli(*arguments: str, cwd: Path = REPO, env: dict[str, str] | None = None) ->
     os.environ.update(saved_environment if env is None else env)
     os.chdir(cwd)
     try:
-        with redirect_stdout(stdout), redirect_stderr(stderr), patch("plugin.cli.serve", _never_serve):
+        with redirect_stdout(stdout), redirect_stderr(stderr), patch("plugin.command_line.main.serve", _never_serve):
             try:
                 status = main(list(arguments))
             except SystemExit as exit_:  # argparse: --help, --version, usage errors
@@ -240,7 +240,7 @@ def test_serve_with_no_auth_warns_loudly_before_serving(tmp_path: Path) -> None:
 
 def test_the_service_and_its_cli_do_not_load_the_r4b_models_only_sandbox_loading_uses() -> None:
     # Each worker imports the CLI (multiprocessing spawns it as the main module); the R4B models are ~9 MB apiece.
-    probe = "import sys, plugin.cli, plugin.asgi; print('fhir.resources' in sys.modules)"
+    probe = "import sys, plugin.command_line.main, plugin.serving.asgi; print('fhir.resources' in sys.modules)"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
     assert loaded.strip() == "False"

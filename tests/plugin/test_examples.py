@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fhir_fixtures import rule_ids
+from tests.cards import rule_ids
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SERVICE_FOR_HOOK = {

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from plugin.feedback import (
+from plugin.storage.feedback import (
     FeedbackRecord,
     FeedbackStore,
     OverrideReasonCount,

@@ -17,9 +17,10 @@ import respx
 from cds_hooks.errors import PrefetchUnavailable
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import parsed
-from plugin.fhir_client import FhirClient, FhirUnavailable
-from plugin.patient_data import DataKey, FetchSettings, gather
-from tests.fhir_fixtures import procedure, searchset
+from plugin.hooks.fhir_client import FhirClient, FhirUnavailable
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import DataKey
+from plugin.sandbox.resources import procedure, searchset
 
 BASE = "https://ehr.example.org/fhir"
 pytestmark = pytest.mark.anyio

@@ -21,11 +21,12 @@ import respx
 from bench.processes import free_port
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import parsed
-from plugin.app import create_app
-from plugin.patient_data import DataKey, FetchSettings, PatientData, gather
-from plugin.settings import Settings
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import DataKey, PatientData
+from plugin.sandbox.resources import condition, coverage, order_sign, procedure, searchset, service_request
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings
 from tests.conftest import TODAY
-from tests.fhir_fixtures import condition, coverage, order_sign, procedure, searchset, service_request
 
 BASE = "http://fhir.test/fhir"
 BUDGET = 0.5

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm
 
-from plugin.app import create_app
 from plugin.policies.catalog import load_catalog
-from plugin.settings import Settings, TrustedClientSettings
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings, TrustedClientSettings
 
 SHIPPED_POLICIES = sorted(load_catalog().policies)
 

@@ -18,10 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm
 
-from plugin.app import create_app
-from plugin.settings import Settings, TrustedClientSettings
+from fhir_mappings.code_systems import CPT
+from plugin.sandbox.resources import hook_request, order_sign, procedure, service_request
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings, TrustedClientSettings
 from tests.conftest import TODAY
-from tests.fhir_fixtures import CPT, hook_request, order_sign, procedure, service_request
 
 ISSUER = "https://ehr.example.org"
 BASE = "http://testserver"

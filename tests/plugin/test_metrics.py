@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm
 from prometheus_client.parser import text_string_to_metric_families
 
-from plugin.app import create_app
-from plugin.settings import Settings, TrustedClientSettings
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings, TrustedClientSettings
 from tests.conftest import TODAY
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

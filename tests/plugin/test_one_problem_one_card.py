@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from plugin.app import create_app
+from plugin.hooks.services import SERVICES
 from plugin.policies.catalog import load_catalog
+from plugin.sandbox.resources import coverage, order_sign, service_request
 from plugin.sandbox.runner import hook_request
 from plugin.sandbox.scenarios import Hook, build_scenarios
-from plugin.services import SERVICES
-from plugin.settings import Settings
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings
 from tests.conftest import TODAY
-from tests.fhir_fixtures import coverage, order_sign, service_request
 from tests.plugin.sandbox.test_scenario_outcomes import UNREACHABLE_FHIR, full_prefetch
 
 SERVICE_FOR = {spec.hook: spec.id for spec in SERVICES}

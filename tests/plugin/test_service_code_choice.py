@@ -7,16 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fhir_fixtures import (
-    CPT,
-    collection,
-    coverage,
-    hook_request,
-    order_sign,
-    procedure,
-    service_request,
-    valid,
-)
+from fhir_mappings.code_systems import CPT
+from plugin.sandbox.resources import collection, coverage, hook_request, order_sign, procedure, service_request, valid
 
 MEDICARE = [coverage("cov-1", sopt="1", payor="Medicare Part B")]
 COMMERCIAL = [coverage("cov-1", payor="Acme Health")]

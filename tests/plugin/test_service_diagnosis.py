@@ -6,19 +6,19 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from fhir_mappings.code_systems import ICD_10_CM
 from plugin.policies.catalog import load_catalog
-from tests.fhir_fixtures import (
-    ICD10,
+from plugin.sandbox.resources import (
     collection,
     condition,
     coverage,
     hook_request,
     order_sign,
     procedure,
-    rule_ids,
     service_request,
     valid,
 )
+from tests.cards import rule_ids
 
 LUMBAR_ESI = "Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy"
 MEDICARE = [coverage("cov1", sopt="1", payor="Medicare Part B")]
@@ -56,7 +56,7 @@ def reason_codes(resource: dict[str, Any]) -> list[str]:
         coding["code"]
         for concept in resource.get("reasonCode", [])
         for coding in concept["coding"]
-        if coding["system"] == ICD10
+        if coding["system"] == ICD_10_CM
     ]
 
 
@@ -139,7 +139,7 @@ def test_discharge_flags_a_performed_injection_coded_with_a_category(service: Te
         "62323",
         "2026-11-27",
         encounter="Encounter/e1",
-        reasonCode=[{"coding": [{"system": ICD10, "code": "M54.4", "display": "Lumbago with sciatica"}]}],
+        reasonCode=[{"coding": [{"system": ICD_10_CM, "code": "M54.4", "display": "Lumbago with sciatica"}]}],
     )
     request = hook_request("encounter-discharge", {"encounterId": "e1"}, procedures=[performed])
     body = post(service, "epidural-encounter-discharge", request)

@@ -8,17 +8,17 @@ from typing import Any
 import orjson
 from fastapi.testclient import TestClient
 
-from plugin.cards import RULE_SYSTEM, rule_of_card
-from tests.fhir_fixtures import (
+from plugin.hooks.cards import RULE_SYSTEM, rule_of_card
+from plugin.sandbox.resources import (
     appointment,
     collection,
     coverage,
     hook_request,
     order_sign,
     procedure,
-    rule_ids,
     service_request,
 )
+from tests.cards import rule_ids
 
 HISTORY = [
     procedure("esi-1", "62323", "2026-01-12T09:30:00-05:00"),

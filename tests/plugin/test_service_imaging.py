@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.fhir_fixtures import coverage, hook_request, imaging_study, order_sign, procedure, rule_ids, service_request
+from plugin.sandbox.resources import coverage, hook_request, imaging_study, order_sign, procedure, service_request
+from tests.cards import rule_ids
 
 LUMBAR_ESI = "Lumbar interlaminar epidural steroid injection L4-L5"
 MEDICARE = [coverage("cov1", sopt="1", payor="Medicare Part B")]

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.fhir_fixtures import coverage, order_sign, procedure, rule_ids, service_request
+from plugin.sandbox.resources import coverage, order_sign, procedure, service_request
+from tests.cards import rule_ids
 
 DISC = [("M51.16", "Intervertebral disc disorders with radiculopathy, lumbar region")]
 TF = "Left L5-S1 transforaminal epidural steroid injection under fluoroscopy"

@@ -8,18 +8,18 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.fhir_fixtures import (
-    ICD10,
-    PATIENT,
+from fhir_mappings.code_systems import ICD_10_CM
+from plugin.sandbox.resources import (
+    EXAMPLE_PATIENT,
     condition,
     coverage,
     hook_request,
     order_sign,
     procedure,
-    rule_ids,
     service_request,
     valid,
 )
+from tests.cards import rule_ids
 
 DISCHARGE = "epidural-encounter-discharge"
 NOTE = (
@@ -72,7 +72,7 @@ def test_a_drug_given_as_part_of_the_procedure_meets_the_drug_item(service: Test
             "id": "ma1",
             "status": "completed",
             "medicationCodeableConcept": {"text": "Triamcinolone acetonide 40 mg/mL"},
-            "subject": {"reference": f"Patient/{PATIENT}"},
+            "subject": {"reference": f"Patient/{EXAMPLE_PATIENT}"},
             "partOf": [{"reference": "Procedure/p1"}],
             "effectiveDateTime": "2026-11-27T10:05:00Z",
             "dosage": {"dose": {"value": 80, "unit": "mg"}},
@@ -91,7 +91,7 @@ def test_a_procedure_note_document_is_read_with_the_procedure(service: TestClien
             "resourceType": "DocumentReference",
             "id": "d1",
             "status": "current",
-            "subject": {"reference": f"Patient/{PATIENT}"},
+            "subject": {"reference": f"Patient/{EXAMPLE_PATIENT}"},
             "type": {"coding": [{"system": "http://loinc.org", "code": "28570-0"}]},
             "content": [
                 {"attachment": {"contentType": "text/plain", "data": base64.b64encode(NOTE.encode()).decode()}}
@@ -144,7 +144,7 @@ def test_a_pump_trial_stated_in_the_order_reason_text_is_exempt(service: TestCli
         "Lumbar epidural injection L3-L4",
         reasonCode=[
             {
-                "coding": [{"system": ICD10, "code": "G89.4", "display": "Chronic pain syndrome"}],
+                "coding": [{"system": ICD_10_CM, "code": "G89.4", "display": "Chronic pain syndrome"}],
                 "text": "Intrathecal pump trial",
             }
         ],
@@ -163,7 +163,7 @@ def test_an_iv_catheter_in_the_order_note_gives_no_catheter_card(service: TestCl
         "62323",
         "Lumbar interlaminar ESI L4-L5 under fluoroscopy",
         note=[{"text": "IV catheter placed in left hand for sedation. Hx of medial branch RF neurolysis L3-L5."}],
-        reasonCode=[{"coding": [{"system": ICD10, "code": "M51.16"}]}],
+        reasonCode=[{"coding": [{"system": ICD_10_CM, "code": "M51.16"}]}],
     )
 
     ids = rule_ids(_post(service, "epidural-order-sign", order_sign(order)))

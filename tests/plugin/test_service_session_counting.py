@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.fhir_fixtures import (
-    PATIENT,
+from plugin.sandbox.resources import (
+    EXAMPLE_PATIENT,
     appointment,
     collection,
     coverage,
@@ -45,7 +45,7 @@ def local_appointment(id: str, start: str, visit_type: str, *, status: str = "bo
             "appointmentType": {"text": visit_type},
             "start": start,
             "end": start.replace("T09:", "T10:"),
-            "participant": [{"actor": {"reference": f"Patient/{PATIENT}"}, "status": "accepted"}],
+            "participant": [{"actor": {"reference": f"Patient/{EXAMPLE_PATIENT}"}, "status": "accepted"}],
         }
     )
 

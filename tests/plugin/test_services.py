@@ -5,14 +5,15 @@ from datetime import date
 import httpx
 
 from cds_hooks.models import HookRequest
-from plugin.patient_data import DataKey, FetchSettings, PatientData
+from plugin.hooks.patient_data import FetchSettings
+from plugin.hooks.record_data import DataKey, PatientData
+from plugin.hooks.services import SERVICES, Evaluator
 from plugin.policies.catalog import load_catalog
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding
 from plugin.rules.frequency import budget
 from plugin.rules.hook_facts import HookFacts
-from plugin.services import SERVICES, Evaluator
-from tests.fhir_fixtures import procedure, searchset
+from plugin.sandbox.resources import procedure, searchset
 
 PATIENT_VIEW = next(spec for spec in SERVICES if spec.id == "epidural-patient-view")
 

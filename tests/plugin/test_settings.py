@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.settings import SettingsError, default_feedback_db, load_settings
+from plugin.serving.settings import SettingsError, default_feedback_db, load_settings
 
 CONFIG = """
 public_base_url = "https://cds.example.org/"

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.fhir_fixtures import condition, coverage, order_sign, service_request
+from plugin.sandbox.resources import condition, coverage, order_sign, service_request
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CPT = "http://www.ama-assn.org/go/cpt"

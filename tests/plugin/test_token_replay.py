@@ -17,7 +17,7 @@ from jwt.algorithms import ECAlgorithm
 
 from cds_hooks.errors import ServiceUnavailable, Unauthorized
 from cds_hooks.trust import JwtVerifier, TrustedClient
-from plugin.token_replay import TokenReplayStore
+from plugin.storage.token_replay import TokenReplayStore
 
 ISSUER = "https://ehr.example.org"
 AUDIENCE = "https://cds.example.org/cds-services/epidural-order-sign"

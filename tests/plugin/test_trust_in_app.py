@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm
 
-from plugin.app import StartupRefused, create_app
-from plugin.log_format import JsonFormatter
-from plugin.settings import Settings, TrustedClientSettings
+from plugin.sandbox.resources import hook_request, procedure, searchset
+from plugin.serving.app import StartupRefused, create_app
+from plugin.serving.log_format import JsonFormatter
+from plugin.serving.settings import Settings, TrustedClientSettings
 from tests.conftest import TODAY
-from tests.fhir_fixtures import hook_request, procedure, searchset
 
 ISSUER = "https://ehr.example.org"
 PUBLIC_BASE = "https://cds.example.org"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fhir_fixtures import coverage, order_sign, service_request
+from plugin.sandbox.resources import coverage, order_sign, service_request
 
 MEDICARE = [coverage("cov-1", sopt="1", payor="Medicare Part B")]
 DISC = ("M51.16", "Intervertebral disc disorders with radiculopathy, lumbar region")

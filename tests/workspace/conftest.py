@@ -22,9 +22,9 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from bench.processes import free_port
-from plugin.feedback import FeedbackRecord, FeedbackStore
+from plugin.sandbox import resources as fx
+from plugin.storage.feedback import FeedbackRecord, FeedbackStore
 from plugin.workspace.operators import hash_password
-from tests import fhir_fixtures as fx
 from tests.integration.fhir_server import running_fhir_server
 from tests.integration.local_process import REPO_ROOT, running_process
 from tests.integration.service_process import SERVICE_COMMAND
@@ -44,7 +44,7 @@ class Workspace:
 
 
 def _owned(resource: dict[str, Any], patient: str) -> dict[str, Any]:
-    text = orjson.dumps(resource).decode().replace(f"Patient/{fx.PATIENT}", f"Patient/{patient}")
+    text = orjson.dumps(resource).decode().replace(f"Patient/{fx.EXAMPLE_PATIENT}", f"Patient/{patient}")
     moved: dict[str, Any] = orjson.loads(text)
     moved["id"] = f"{patient}-{resource['id']}"
     return moved

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 from cds_hooks.endpoints import CdsService
 from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
-from plugin.app import create_app
 from plugin.denials.card_ledger import CardLedger, IssuedCard
-from plugin.settings import Settings
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
 DAY = date(2026, 11, 27)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from plugin.app import create_app
-from plugin.cli import main
-from plugin.settings import Settings
+from plugin.command_line.main import main
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "denials"

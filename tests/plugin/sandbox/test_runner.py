@@ -11,8 +11,8 @@ import pytest
 import respx
 
 from cds_hooks.models import CdsResponse
-from plugin.cli import main
-from plugin.patient_data import PREFETCH_TEMPLATES
+from plugin.command_line.main import main
+from plugin.hooks.record_data import PREFETCH_TEMPLATES
 from plugin.sandbox.runner import (
     HookOutcome,
     Prefetch,

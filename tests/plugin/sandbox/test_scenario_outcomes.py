@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from plugin.app import create_app
+from plugin.hooks.services import SERVICES
 from plugin.rules.calendar import add_months
+from plugin.sandbox.resources import searchset
 from plugin.sandbox.runner import hook_request
 from plugin.sandbox.scenarios import Hook, Scenario, build_scenarios
-from plugin.services import SERVICES
-from plugin.settings import Settings
-from tests.fhir_fixtures import rule_ids, searchset
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings
+from tests.cards import rule_ids
 
 DAYS = (date(2026, 11, 27), date(2027, 3, 31), date(2028, 2, 29), date(2027, 1, 31))
 # Whose outcome rests on counting sessions across months; the rest are checked on the first day only.

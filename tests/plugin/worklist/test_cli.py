@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from bench.population import write_population
-from plugin.cli import main
+from plugin.command_line.main import main
 
 TODAY = date(2026, 12, 1)
 

@@ -10,8 +10,8 @@ import pytest
 
 from bench.population import patient_bundle
 from plugin.policies.catalog import PolicyCatalog, load_catalog
+from plugin.sandbox.resources import appointment, condition, imaging_study, procedure
 from plugin.worklist.review import Period, WorklistRow, may_have_rows, patient_data, review_patient
-from tests.fhir_fixtures import appointment, condition, imaging_study, procedure
 
 TODAY = date(2026, 12, 1)
 

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from plugin.policies.catalog import load_catalog
-from plugin.settings import Settings, SettingsError, WorkspaceLocalUser, WorkspaceOidc, load_settings
+from plugin.serving.settings import Settings, SettingsError, WorkspaceLocalUser, WorkspaceOidc, load_settings
 from plugin.workspace.links import TimelineLinks
 from plugin.workspace.operators import check_local, hash_password, oidc_operator
 from plugin.workspace.pages import workspace_app

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from plugin.app import create_app
-from plugin.settings import Settings
+from plugin.serving.app import create_app
+from plugin.serving.settings import Settings
 from plugin.workspace.links import TimelineLinks
 from plugin.workspace.operators import hash_password
 

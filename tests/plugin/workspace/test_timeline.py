@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from plugin.hooks.services import read_record
 from plugin.policies.catalog import load_catalog
-from plugin.services import read_record
+from plugin.sandbox.resources import appointment, coverage, procedure
 from plugin.worklist.review import patient_data
 from plugin.workspace.timeline import Timeline, chart_option, timeline
-from tests.fhir_fixtures import appointment, coverage, procedure
 
 TODAY = date(2026, 12, 1)
 

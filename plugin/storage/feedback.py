@@ -65,7 +65,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Dialect
 
-from plugin.database import WRITE_TRANSACTION, LazyTables, open_engine
+from plugin.storage.database import WRITE_TRANSACTION, LazyTables, open_engine
 
 __all__ = [
     "FeedbackRecord",

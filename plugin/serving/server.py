@@ -32,9 +32,9 @@ from typing import Final
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from plugin.log_format import configure_logging
-from plugin.metrics import MULTIPROCESS_DIR_VARIABLE, forget_worker
-from plugin.request_deadlines import header_deadline_protocol
+from plugin.serving.log_format import configure_logging
+from plugin.serving.metrics import MULTIPROCESS_DIR_VARIABLE, forget_worker
+from plugin.serving.request_deadlines import header_deadline_protocol
 
 logger = logging.getLogger("epidural_cds.server")
 
@@ -52,7 +52,8 @@ class ServeOptions:
     workers: int
     header_timeout_seconds: float
     graceful_shutdown_seconds: int = 10
-    app: str = "plugin.asgi:app_from_environment"  # another ASGI app: the benchmark serves its floor the same way
+    # Another ASGI app may be given: the benchmark serves its floor the same way.
+    app: str = "plugin.serving.asgi:app_from_environment"
     factory: bool = True
 
 

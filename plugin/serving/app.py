@@ -31,16 +31,16 @@ from cds_hooks.models import CdsResponse, FeedbackItem, HookRequest
 from cds_hooks.operation_outcome import operation_outcome
 from cds_hooks.trust import JwtVerifier, TrustedClient, VerifiedToken
 from fhir_mappings import icd10cm
-from plugin import metrics
-from plugin.cards import rule_of_card
 from plugin.denials.card_ledger import CardLedger
-from plugin.feedback import FeedbackRecord, FeedbackStore
-from plugin.patient_data import FetchSettings
+from plugin.hooks.cards import rule_of_card
+from plugin.hooks.patient_data import FetchSettings
+from plugin.hooks.services import Evaluator, cds_services
 from plugin.policies.catalog import load_catalog
-from plugin.request_deadlines import BodyDeadline
-from plugin.services import Evaluator, cds_services
-from plugin.settings import Settings
-from plugin.token_replay import TokenReplayStore
+from plugin.serving import metrics
+from plugin.serving.request_deadlines import BodyDeadline
+from plugin.serving.settings import Settings
+from plugin.storage.feedback import FeedbackRecord, FeedbackStore
+from plugin.storage.token_replay import TokenReplayStore
 from plugin.workspace.mount import mount_workspace
 
 logger = logging.getLogger(__name__)

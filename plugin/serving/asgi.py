@@ -12,9 +12,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from plugin.app import create_app
-from plugin.log_format import configure_logging
-from plugin.settings import CONFIG_FILE_VARIABLE, Settings, load_settings
+from plugin.serving.app import create_app
+from plugin.serving.log_format import configure_logging
+from plugin.serving.settings import CONFIG_FILE_VARIABLE, Settings, load_settings
 
 logger = logging.getLogger("epidural_cds")
 

@@ -16,12 +16,13 @@ from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import resources_in, separate_included
 from fhir_mappings.readers import read_coverages
-from plugin.patient_data import DataKey, FetchSettings, gather
+from plugin.command_line.request_file import read_request_file
+from plugin.command_line.terminal import table
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import DataKey
 from plugin.policies.catalog import PolicyCatalog, PolicySelection, check_directory, load_catalog
 from plugin.policies.quotes import quoted_numbers
-from plugin.request_file import read_request_file
-from plugin.settings import load_settings
-from plugin.terminal import table
+from plugin.serving.settings import load_settings
 
 
 def register(subparsers: Any) -> None:

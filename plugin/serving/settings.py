@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cds_hooks.endpoints import FeedbackLimits
-from plugin.fhir_client import DEFAULT_MAX_CALL_BYTES, DEFAULT_MAX_RESPONSE_BYTES
+from plugin.hooks.fhir_client import DEFAULT_MAX_CALL_BYTES, DEFAULT_MAX_RESPONSE_BYTES
 
 ENV_PREFIX = "EPIDURAL_CDS_"
 CONFIG_FILE_VARIABLE = "EPIDURAL_CDS_CONFIG"  # the config file's path, not a setting
@@ -108,7 +108,7 @@ class Settings(BaseModel):
     fhir_page_cap: int = Field(default=20, ge=1, le=1000)
     fhir_page_size: int = Field(default=100, ge=1, le=1000)
     jwt_leeway_seconds: int = Field(default=60, ge=0, le=600)
-    # A client gets this long for a request's headers, then as long again for its body (plugin/request_deadlines.py).
+    # A client gets this long for a request's headers, then as long again for its body (serving/request_deadlines.py).
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # A FHIR answer is counted as it is inflated, so a small compressed page cannot become gigabytes.

@@ -2,10 +2,10 @@
 
 Every label value comes from a fixed set (service ids of the contract, rule ids, indicators, status codes, reasons
 written in the code, exception class names), never from a request's data: the metrics carry no PHI and cannot grow
-without bound whatever a client sends. With several workers, `plugin.server` points ``PROMETHEUS_MULTIPROC_DIR`` at
-a fresh directory before the workers start; each worker then counts in its own files there and `/metrics`, whichever
-worker answers, adds them all up (prometheus-client's multi-process mode). docs/operations.md has the scrape config
-and the alerts.
+without bound whatever a client sends. With several workers, `plugin.serving.server` points ``PROMETHEUS_MULTIPROC_DIR``
+at a fresh directory before the workers start; each worker then counts in its own files there and `/metrics`, whichever
+worker answers, adds them all up (prometheus-client's multi-process mode). docs/operations.md has the scrape config and
+the alerts.
 """
 
 from __future__ import annotations

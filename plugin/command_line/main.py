@@ -12,17 +12,17 @@ from pathlib import Path
 
 import sqlalchemy.exc
 
-from plugin import check_command, policy_commands
-from plugin.app import StartupRefused, create_app
-from plugin.database import sqlite_file
+from plugin.command_line import check, policies
+from plugin.command_line.terminal import table
 from plugin.denials import cli as denials_cli
-from plugin.feedback import FeedbackStore
-from plugin.log_format import configure_logging
 from plugin.policies.catalog import PolicyCatalogError
 from plugin.sandbox.cli import add_sandbox_commands
-from plugin.server import AddressInUse, ServeOptions, serve
-from plugin.settings import CONFIG_FILE_VARIABLE, SettingsError, load_settings
-from plugin.terminal import table
+from plugin.serving.app import StartupRefused, create_app
+from plugin.serving.log_format import configure_logging
+from plugin.serving.server import AddressInUse, ServeOptions, serve
+from plugin.serving.settings import CONFIG_FILE_VARIABLE, SettingsError, load_settings
+from plugin.storage.database import sqlite_file
+from plugin.storage.feedback import FeedbackStore
 from plugin.worklist import cli as worklist_cli
 from plugin.workspace import cli as workspace_cli
 
@@ -67,9 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-auth", action="store_true", help="turn off JWT checks and the fhirServer allow-list")
     serve.set_defaults(run=_serve)
 
-    check_command.register(commands)
+    check.register(commands)
 
-    policy_commands.register(commands)
+    policies.register(commands)
 
     feedback = commands.add_parser("feedback", help="what clinicians did with the cards")
     feedback_commands = feedback.add_subparsers(required=True, metavar="ACTION")
@@ -106,7 +106,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         port=arguments.port,
         workers=arguments.workers,
         header_timeout_seconds=settings.header_timeout_seconds,
-        app="plugin.asgi:app_from_environment" if auth else "plugin.asgi:app_without_auth",
+        app="plugin.serving.asgi:app_from_environment" if auth else "plugin.serving.asgi:app_without_auth",
     )
     try:
         return serve(options)

@@ -27,8 +27,9 @@ from fhir_mappings.readers import (
     read_procedure_notes,
     read_procedures,
 )
-from plugin import cards
-from plugin.patient_data import PREFETCH_TEMPLATES, DataKey, FetchSettings, PatientData, gather
+from plugin.hooks import cards
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.record_data import PREFETCH_TEMPLATES, DataKey, PatientData
 from plugin.policies.catalog import PolicyCatalog, PolicySelection
 from plugin.rules import code_choice, diagnosis, documentation, imaging
 from plugin.rules.applied_policy import AppliedPolicy

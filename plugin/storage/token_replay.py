@@ -30,8 +30,8 @@ import anyio.to_thread
 import sqlalchemy as sa
 
 from cds_hooks.errors import ServiceUnavailable
-from plugin import metrics
-from plugin.database import LazyTables, open_engine, own_sqlite_file, sqlite_file
+from plugin.serving import metrics
+from plugin.storage.database import LazyTables, open_engine, own_sqlite_file, sqlite_file
 
 logger = logging.getLogger(__name__)
 

@@ -21,12 +21,12 @@ import orjson
 
 from cds_hooks.errors import CdsHooksError
 from cds_hooks.models import CdsResponse, HookRequest
-from plugin.patient_data import FetchSettings, gather
+from plugin.command_line.request_file import read_request_file
+from plugin.command_line.terminal import cards_table
+from plugin.hooks.patient_data import FetchSettings, gather
+from plugin.hooks.services import SERVICES, Evaluator, ServiceSpec, read_record
 from plugin.policies.catalog import PolicySelection, load_catalog
-from plugin.request_file import read_request_file
-from plugin.services import SERVICES, Evaluator, ServiceSpec, read_record
-from plugin.settings import load_settings
-from plugin.terminal import cards_table
+from plugin.serving.settings import load_settings
 
 _SEVERITY: Final = {"info": 0, "warning": 1, "critical": 2}
 

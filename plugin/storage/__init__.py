@@ -1,0 +1,1 @@
+"""What the service keeps: the database engine set-up, card feedback and the token ids already seen."""
