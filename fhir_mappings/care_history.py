@@ -1,5 +1,5 @@
 """What the record says about the care around injections, for the payers' criteria beyond counting: pain scores before
-and after a session, and the diagnostic MRI or CT of the spine.
+and after a session, the diagnostic MRI or CT of the spine, and the visits and drugs that may be conservative care.
 
 Read leniently from raw resources: a resource whose fields cannot be read is skipped, since none of these facts is
 required and a missing one only leaves a criterion unjudged or unmet, never a wrong card.
@@ -166,11 +166,89 @@ def _modality_codings(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [c for c in codings if not c.get("system") or is_system(_string(c.get("system")), DICOM)]
 
 
+class CareEvent(Fact, frozen=True):
+    """A visit, or a drug ordered or taken, that may be conservative care: the rule tells which by its codes and
+    words (policy data). `kind` is "encounter" or "medication"; `started` the day it began."""
+
+    source: str
+    kind: str
+    started: date
+    codes: frozenset[str]
+    text: str
+
+
+# FHIR R4 statuses of care that took place (or was under way): not planned, cancelled, refused or entered in error.
+_ENCOUNTER_HAPPENED = frozenset({"finished", "in-progress", "onleave", "arrived", "triaged"})
+_REQUEST_TAKEN = frozenset({"active", "completed", "stopped", "on-hold"})
+_REQUEST_INTENTS = frozenset({"order", "original-order", "reflex-order", "filler-order", "instance-order"})
+_STATEMENT_TAKEN = frozenset({"active", "completed", "stopped", "on-hold"})
+
+
+def _codes(*concepts: Any) -> frozenset[str]:
+    found: set[str] = set()
+    for concept in concepts:
+        for each in concept if isinstance(concept, list) else [concept]:
+            found.update(code.strip() for c in _codings(each) if isinstance(code := c.get("code"), str))
+    return frozenset(found)
+
+
+def _period_start(value: Any) -> Any:
+    return value.get("start") if isinstance(value, Mapping) else None
+
+
+def read_care_events(
+    encounters: Iterable[Any], medication_requests: Iterable[Any], medication_statements: Iterable[Any]
+) -> tuple[CareEvent, ...]:
+    """Encounters that took place, with their type and service type; medication orders that were given (an order, not
+    a plan or proposal) and statements of drugs taken, with the drug's codes and words and the day each began."""
+    events: list[CareEvent] = []
+    for resource in map(parsed, encounters):
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "Encounter":
+            continue
+        started = calendar_date(_period_start(resource.get("period")))
+        if _string(resource.get("status")) not in _ENCOUNTER_HAPPENED or started is None:
+            continue
+        kinds = (resource.get("type"), resource.get("serviceType"))
+        events.append(CareEvent(_label(resource, "Encounter"), "encounter", started, _codes(*kinds), _words(*kinds)))
+    for resource in map(parsed, medication_requests):
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
+            continue
+        if _string(resource.get("status")) not in _REQUEST_TAKEN:
+            continue
+        if _string(resource.get("intent")) not in _REQUEST_INTENTS:
+            continue
+        dispense = resource.get("dispenseRequest")
+        validity = dispense.get("validityPeriod") if isinstance(dispense, Mapping) else None
+        started = calendar_date(resource.get("authoredOn") or _period_start(validity))
+        if started is not None:
+            events.append(_medication(resource, "MedicationRequest", started))
+    for resource in map(parsed, medication_statements):
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationStatement":
+            continue
+        if _string(resource.get("status")) not in _STATEMENT_TAKEN:
+            continue
+        effective = resource.get("effectiveDateTime") or _period_start(resource.get("effectivePeriod"))
+        started = calendar_date(effective or resource.get("dateAsserted"))
+        if started is not None:
+            events.append(_medication(resource, "MedicationStatement", started))
+    return tuple(events)
+
+
+def _medication(resource: Mapping[str, Any], kind: str, started: date) -> CareEvent:
+    concept = resource.get("medicationCodeableConcept")
+    reference = resource.get("medicationReference")
+    named = reference.get("display") if isinstance(reference, Mapping) else None
+    return CareEvent(_label(resource, kind), "medication", started, _codes(concept), _words(concept, named))
+
+
 class CareHistory(Fact, frozen=True):
-    """The pain scores and diagnostic studies of one hook call, and whether each was read at all: unknown unless the
-    caller says so, so a path that never asked for them (a replay, a worklist) draws no card from their absence."""
+    """The pain scores, diagnostic studies and care events of one hook call, and whether each was read at all:
+    unknown unless the caller says so, so a path that never asked for them (a replay, a worklist) draws no card from
+    their absence."""
 
     pain_scores: tuple[PainScore, ...] = ()
     diagnostic_studies: tuple[DiagnosticStudy, ...] = ()
+    care_events: tuple[CareEvent, ...] = ()
     pain_scores_known: bool = False
     diagnostic_imaging_known: bool = False
+    care_events_known: bool = False

@@ -67,8 +67,9 @@ class Reading:
 
 ABOUT_THE_INJECTION = Reading(Target.INJECTION, Assertion.AFFIRMED, True, None)
 
-# Words, levels ("L4-L5", "s/p", "B/L" are one word each), sentence ends, clause ends, and parentheses.
-_TOKEN = re.compile(r"\w+(?:[-/'’]\w+)*/?|\.(?!\d)|[!?;\n,+()]|(?<!\S)[-–—](?!\S)")
+# Words, levels ("L4-L5", "s/p", "B/L" are one word each), sentence ends, clause ends, and parentheses. The stop of
+# "vs." ends no sentence: both alternatives it joins stay in one hedge.
+_TOKEN = re.compile(r"\w+(?:[-/'’]\w+)*/?|(?<!\b[Vv][Ss])\.(?!\d)|[!?;\n,+()]|(?<!\S)[-–—](?!\S)")
 _SENTENCE_ENDS = frozenset({".", "!", "?", ";", "\n"})
 _CLAUSE_ENDS = frozenset({",", "+", "-", "–", "—"})
 _ENDS = _SENTENCE_ENDS | _CLAUSE_ENDS
@@ -87,7 +88,7 @@ _PRECEDENCE = (Assertion.HISTORICAL, Assertion.HYPOTHETICAL, Assertion.NEGATED) 
 
 @cache
 def _lexicon() -> PhraseBook:
-    """Every word the context is read by, in one book: ("target", Target), ("trigger", Assertion, forward),
+    """Every word the context is read by, in one book: ("target", Target), ("trigger", Assertion, _Scope),
     ("terminator",), ("stop",), ("pseudo",), ("present",)."""
     text = resources.files("fhir_mappings.data").joinpath("injection_vocabulary.yaml").read_text("utf-8")
     data: dict[str, Any] = yaml.safe_load(text)["context"]
@@ -95,12 +96,27 @@ def _lexicon() -> PhraseBook:
         *((("target", Target(name)), words) for name, words in data["targets"].items()),
         *(((role,), data[role + "s" if role in ("terminator", "stop") else role]) for role in _ROLES),
         *(
-            (("trigger", assertion, direction == "forward"), data[assertion.value][direction])
+            (("trigger", assertion, _Scope(direction)), words)
             for assertion in (Assertion.NEGATED, Assertion.HISTORICAL, Assertion.HYPOTHETICAL)
-            for direction in ("forward", "backward")
+            for direction, words in data[assertion.value].items()
         ),
     ]
     return phrase_book(lists)
+
+
+class _Scope(StrEnum):
+    """Where a trigger's scope runs: to either end of its clause, or only over the few words beside it. A hedge that
+    follows its object ("fluoro if available", "catheter may be needed") or joins two alternatives ("TFESI vs
+    interlaminar") is about the words next to it, not the firm statement its clause began with ("Caudal ESI with
+    fluoro if available" is a caudal ESI)."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    NEAR_BACKWARD = "near_backward"
+    NEAR_BOTH = "near_both"
+
+
+_NEAR = 2  # words a near scope reaches: "fluoroscopic guidance", "epidural catheter", "transforaminal ESI"
 
 
 _ROLES = ("terminator", "stop", "pseudo", "present")
@@ -247,18 +263,25 @@ class Context:
         # Scopes are added up as differences, so a long text with many triggers is still read in one pass.
         changes: dict[Assertion, list[int]] = {}
         for first, last, label in by_role.get("trigger", ()):
-            _, assertion, forward = label
+            _, assertion, scope = label
             if not isinstance(assertion, Assertion) or pseudo_at.get(first, -1) >= last:
                 continue
             clause = self._clause[first]
             if assertion is Assertion.HISTORICAL and clause in present_clauses:
                 continue
-            scope_first, scope_last = (last, clause_last[clause]) if forward else (clause_first[clause], first)
-            if assertion is Assertion.HISTORICAL and self._has_words(scope_first, scope_last):
-                self.tells_history = True
+            start, end = clause_first[clause], clause_last[clause]
+            spans = {
+                _Scope.FORWARD: ((last, end),),
+                _Scope.BACKWARD: ((start, first),),
+                _Scope.NEAR_BACKWARD: ((max(start, first - _NEAR), first),),
+                _Scope.NEAR_BOTH: ((max(start, first - _NEAR), first), (last, min(end, last + _NEAR))),
+            }[_Scope(str(scope))]
             change = changes.setdefault(assertion, [0] * (count + 1))
-            change[scope_first] += 1
-            change[scope_last] -= 1
+            for scope_first, scope_last in spans:
+                if assertion is Assertion.HISTORICAL and self._has_words(scope_first, scope_last):
+                    self.tells_history = True
+                change[scope_first] += 1
+                change[scope_last] -= 1
         for assertion in _PRECEDENCE:
             if assertion not in changes:
                 continue
@@ -279,7 +302,7 @@ class Context:
         if first >= last:
             return ABOUT_THE_INJECTION
         assertion = self._assertions[first]
-        named = self._named_over(first, last) or self._named_after(last) or self._named_before(first)
+        named = self._named_over(first, last) or self._named_beside(last, 1) or self._named_beside(first - 1, -1)
         if named is not None:
             return Reading(named[0], assertion, True, named[1])
         in_sentence = self._sentence_targets.get(self._sentence[first], set())
@@ -293,38 +316,27 @@ class Context:
     def _named_over(self, first: int, last: int) -> tuple[Target, str] | None:
         return next((named for index in range(first, last) if (named := self._anchor_over.get(index))), None)
 
-    def _named_after(self, last: int) -> tuple[Target, str] | None:
+    def _named_beside(self, start: int, step: int) -> tuple[Target, str] | None:
+        """The thing named nearest the phrase, walking from token `start` one way (`step` 1: after it, -1: before it)
+        within the phrase's clause, stepping over parenthesised asides whole, until a stop word or too many words."""
+        forward = step > 0
+        anchors, reach, aside = (self._anchor_after, _AFTER, "(") if forward else (self._anchor_before, _BEFORE, ")")
+        clause = self._clause[start - step]
         counted = skipped = 0
-        index = last
-        clause = self._clause[last - 1]
-        while index < len(self._words) and counted < _AFTER and skipped < _SKIPPED and self._clause[index] == clause:
+        index = start
+        while (
+            0 <= index < len(self._words) and counted < reach and skipped < _SKIPPED and self._clause[index] == clause
+        ):
             if self._stop_at[index]:
                 return None
-            named = self._anchor_after.get(index)
+            named = anchors.get(index)
             if named is not None:
                 return named
             if self._passes(index):
                 skipped += 1
             else:
                 counted += 1
-            index = self._pair.get(index, index) + 1 if self._words[index] == "(" else index + 1
-        return None
-
-    def _named_before(self, first: int) -> tuple[Target, str] | None:
-        counted = skipped = 0
-        index = first - 1
-        clause = self._clause[first]
-        while index >= 0 and counted < _BEFORE and skipped < _SKIPPED and self._clause[index] == clause:
-            if self._stop_at[index]:
-                return None
-            named = self._anchor_before.get(index)
-            if named is not None:
-                return named
-            if self._passes(index):
-                skipped += 1
-            else:
-                counted += 1
-            index = self._pair.get(index, index) - 1 if self._words[index] == ")" else index - 1
+            index = (self._pair.get(index, index) if self._words[index] == aside else index) + step
         return None
 
     def _passes(self, index: int) -> bool:

@@ -167,7 +167,8 @@ class PerformedInjection(Fact, frozen=True):
 
 
 class OtherProcedure(Fact, frozen=True):
-    """A Procedure that is not a spinal injection: evidence of conservative care, guidance charges, and the like."""
+    """A Procedure with no spinal injection code: evidence of conservative care, guidance charges, and the like, or
+    an injection recorded only in words ("Lumbar ESI L4-5 interlaminar under fluoro"), which `intent` reads."""
 
     source: str
     codes: tuple[str, ...]
@@ -175,6 +176,9 @@ class OtherProcedure(Fact, frozen=True):
     performed_on: date | None
     encounter: str | None
     text: str
+    intent: StatedIntent | None = None
+    """What its words say of an injection; read only for a Procedure with no procedure code at all."""
+    reason_codes: tuple[str, ...] = ()
 
     @property
     def happened(self) -> bool:

@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 
 from fhir_mappings.code_systems import SNOMED_CT, is_system
-from fhir_mappings.context import ABOUT_THE_INJECTION, Context, Reading, Target, reader_for
+from fhir_mappings.context import ABOUT_THE_INJECTION, Assertion, Context, Reading, Target, reader_for
 from fhir_mappings.context import tells_history as reason_tells_history
 from fhir_mappings.facts import Evidence, Modality, StatedIntent
-from fhir_mappings.phrases import PhraseBook, Text, phrase_book
+from fhir_mappings.phrases import PhraseBook, Phrases, Text, phrase_book
 from fhir_mappings.reading_memo import ReadingMemo
 from fhir_mappings.spine import Approach, SpinalLevel, SpinalRegion, region_of_segment
 
@@ -63,6 +63,7 @@ def _vocabulary() -> PhraseBook:
         *((("guidance", Modality(name)), words) for name, words in data["guidance"].items()),
         *((("region", SpinalRegion(name)), words) for name, words in data["region"].items()),
         *(((name, True), data[name]) for name in _FLAGS),
+        *((("undecided", name), words) for name, words in data["undecided"].items()),
     ]
     return phrase_book(lists)
 
@@ -112,14 +113,25 @@ class _Found:
     """The phrases of one text read as about this injection and affirmed, each with whether its target is certain."""
 
     values: dict[str, dict[Any, bool]] = field(default_factory=dict)
+    undecided: set[str] = field(default_factory=set)
+    """Attributes the text says are still to be chosen ("will decide level"): whatever it writes of them is not read."""
 
     def add(self, attribute: str, value: Any, reading: Reading) -> None:
-        if reading.about_this_injection:
+        if attribute == "undecided":
+            if reading.target is Target.INJECTION and reading.assertion is Assertion.HYPOTHETICAL:
+                self.undecided.add(str(value))
+        elif reading.about_this_injection:
             seen = self.values.setdefault(attribute, {})
             seen[value] = seen.get(value, False) or reading.certain
 
     def of(self, attribute: str) -> dict[Any, bool]:
+        if _DECIDED_BY.get(attribute, attribute) in self.undecided:
+            return {}
         return self.values.get(attribute, {})
+
+
+# The attribute of each vocabulary list that an undecided word leaves open, where it is not the list's own name.
+_DECIDED_BY = {"level": "levels", "root": "levels", "without_guidance": "guidance"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,17 +207,28 @@ def _read_phrases(text: Text, read: Read, found: _Found, *, with_levels: bool) -
     # Catheter words where the text also names another device may be that device's ("Catheter removed at end of
     # case" after "IV catheter placed"): they count only when they are certainly the injection's. ("no catheter" and
     # "no fluoroscopy" are phrases of their own, so the word they deny is not read on its own where they stand.)
+    previous_end = -1
     for start, end, labels in _vocabulary().matches(text):
         reading = read(start, end)
         for name, value in labels:
+            # "Transforaminal approach considered", "the L5-S1 level": the word names a value, not a choice left open.
+            if name == "undecided" and _after_a_value(text.text, start, previous_end):
+                continue
             if name not in _CATHETER_WORDS or reading.certain:
                 found.add(str(name), value, reading)
+        previous_end = end
     if with_levels:
         for match in _LEVEL.finditer(text.text):
             reading = read(*match.span())
             found.add("root" if reading.anchor in _ROOT_WORDS else "level", _level(match), reading)
 
 
+def _after_a_value(text: str, start: int, previous_end: int) -> bool:
+    before = text[:start].rstrip()
+    return len(before) == previous_end or _LEVEL_AT_END.search(before) is not None
+
+
+_LEVEL_AT_END = re.compile(_LEVEL.pattern + r"$", re.IGNORECASE)
 _PUMP_TRIAL = ("pump_trial", True)
 _CATHETER_WORDS = frozenset({"catheter", "single_shot", "bolus_only"})
 
@@ -298,3 +321,25 @@ def _regions_coded(codes: Iterable[tuple[str | None, str]]) -> frozenset[SpinalR
         for system, code in codes
         if is_system(system, SNOMED_CT) and (region := table.get(code.strip())) is not None
     )
+
+
+def names_this_injection(words: str, phrases: Phrases) -> bool:
+    """Whether one of `phrases` ("epidural", "ESI") in `words` is about an injection done or to be done and affirmed:
+    "Lumbar ESI L4-5 under fluoro" names one; "hx of ESI", "no epidural", "possible ESI" and "epidural blood patch"
+    only mention one."""
+    text = Text(words[:_LONGEST_READ])
+    spans = list(phrases.spans(text))
+    if not spans:
+        return False
+    read, _ = reader_for(text, _ROOT_WORDS)
+    return any(read(start, end).about_this_injection for start, end in spans)
+
+
+def told_as_done(words: str, start: int, end: int) -> bool:
+    """Whether the phrase at characters [start, end) of `words` is told as done, now or in the past ("failed 6 weeks
+    of PT", "s/p 8 weeks of physical therapy"), not denied or hedged ("did not complete 6 weeks of PT", "plan: 6
+    weeks of PT")."""
+    if end > _LONGEST_READ:
+        return False
+    assertion = Context(Text(words[:_LONGEST_READ])).read(start, end).assertion
+    return assertion in (Assertion.AFFIRMED, Assertion.HISTORICAL)

@@ -308,6 +308,9 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
         if coded.primary is None:
             if not coded.codes and not words:
                 raise Unreadable("no procedure code")
+            # Words with no code at all may record an injection (session counting reads them); a coded procedure is
+            # what its code says.
+            uncoded = not coded.codes
             result.other.append(
                 OtherProcedure(
                     label,
@@ -316,6 +319,8 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
                     performed_on,
                     _reference(procedure.encounter),
                     words,
+                    intent_of(words, procedure.body_site, procedure.reason_code) if uncoded else None,
+                    _icd10_codes(procedure.reason_code) if uncoded else (),
                 )
             )
             return None

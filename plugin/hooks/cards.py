@@ -11,6 +11,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from cds_hooks.models import Action, Card, Coding, Link, Source, Suggestion
@@ -156,7 +157,9 @@ def problem_of(finding: Finding) -> Problem | RuleId:
 def render(findings: Iterable[Finding], drafts: Mapping[str, Mapping[str, Any]]) -> list[Card]:
     """Cards for `findings`, one per problem, most severe first; `drafts` are the request's draft orders by
     reference, for fixes."""
-    cards = [_card(group, drafts) for group in merged(findings)]
+    groups = merged(findings)
+    orders = _fixes_by_order(groups)
+    cards = [_card(group, drafts, orders) for group in groups]
     return sorted(cards, key=lambda card: _SEVERITY_RANK[Severity(card.indicator)])
 
 
@@ -218,18 +221,14 @@ def _detail(group: Sequence[Finding]) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _card(group: Sequence[Finding], drafts: Mapping[str, Mapping[str, Any]]) -> Card:
+def _card(group: Sequence[Finding], drafts: Mapping[str, Mapping[str, Any]], orders: Mapping[str, _OrderFixes]) -> Card:
     lead = group[0]
-    # Fixes come best first, so only the first suggestion is marked recommended; one edit per order and fix kind, the
-    # leading finding's, so a card never offers two different codes for one order.
-    fixes: dict[tuple[object, ...], Fix] = {}
-    for finding in group:
-        for fix in finding.fixes:
-            fixes.setdefault(_fix_key(fix), fix)
+    # Fixes come best first, so only the first suggestion is marked recommended.
+    changes = list(dict.fromkeys(change for fix in _group_fixes(group) for change in orders[fix.order].with_(fix)))
     suggestions = [
         suggestion
-        for position, fix in enumerate(fixes.values())
-        if (suggestion := _suggestion(fix, drafts, recommended=position == 0)) is not None
+        for position, change in enumerate(changes)
+        if (suggestion := _suggestion(change, drafts, recommended=position == 0)) is not None
     ]
     citings = list({citing.url: citing for finding in group if (citing := finding.citing) is not None}.values())
     reasons = {code: display for finding in group for code, display in _OVERRIDE_REASONS.get(finding.rule, ())}
@@ -252,36 +251,116 @@ def _card(group: Sequence[Finding], drafts: Mapping[str, Mapping[str, Any]]) -> 
     )
 
 
-def _fix_key(fix: Fix) -> tuple[object, ...]:
-    """Diagnoses are alternatives to choose from; a recode or a removal is the one edit an order can get."""
-    if isinstance(fix, SetReason):
-        return ("reason", fix.order, fix.code)
-    return ("edit", fix.order)
+def _group_fixes(group: Sequence[Finding]) -> list[Fix]:
+    """The group's fixes, best first: one edit per order (the leading finding's), so a card never offers two codes
+    for one order, and each diagnosis once (diagnoses are alternatives to choose from)."""
+    fixes: dict[tuple[object, ...], Fix] = {}
+    for finding in group:
+        for fix in finding.fixes:
+            key = ("reason", fix.order, fix.code) if isinstance(fix, SetReason) else ("edit", fix.order)
+            fixes.setdefault(key, fix)
+    return list(fixes.values())
 
 
-def _suggestion(fix: Fix, drafts: Mapping[str, Mapping[str, Any]], *, recommended: bool) -> Suggestion | None:
-    if isinstance(fix, RemoveOrder):
-        if fix.order not in drafts:
+_Edit = Recode | RemoveOrder
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """What accepting one suggestion makes of one draft order: its edit (a recode or its removal), its diagnosis, or
+    both. `lead` is the fix of the card the suggestion is on, which its label names first."""
+
+    order: str
+    lead: Fix
+    edit: _Edit | None
+    reason: SetReason | None
+
+
+@dataclass
+class _OrderFixes:
+    """Every fix the cards of one request propose for one draft order. The EHR applies an accepted suggestion's
+    `update` as the whole resource, so a suggestion that carried only its own card's fix would undo another card's
+    accepted fix to the same order. So every suggestion writes the order as all its cards would leave it: a code card's
+    recode comes with the diagnosis (one suggestion per diagnosis offered), a diagnosis comes with the recode, and
+    any one accepted, or several in any order, gives a complete order (docs/card-text.md)."""
+
+    edits: list[_Edit] = field(default_factory=list)
+    reasons: list[SetReason] = field(default_factory=list)
+
+    @property
+    def edit(self) -> _Edit | None:
+        """The order's one edit; None when there is none, or when cards disagree, since then neither is safe."""
+        return self.edits[0] if len(self.edits) == 1 else None
+
+    def with_(self, fix: Fix) -> list[_Change]:
+        if isinstance(fix, SetReason):
+            if isinstance(self.edit, RemoveOrder):
+                return []  # the order is to be removed: a diagnosis for it would bring it back
+            return [_Change(fix.order, fix, self.edit, fix)]
+        if fix != self.edit:
+            return []
+        if isinstance(fix, RemoveOrder):
+            return [_Change(fix.order, fix, fix, None)]
+        choices: list[SetReason | None] = [*self.reasons] or [None]
+        return [_Change(fix.order, fix, fix, reason) for reason in choices]
+
+
+def _fixes_by_order(groups: Iterable[Sequence[Finding]]) -> dict[str, _OrderFixes]:
+    orders: dict[str, _OrderFixes] = {}
+    for group in groups:
+        for fix in _group_fixes(group):
+            fixes = orders.setdefault(fix.order, _OrderFixes())
+            if isinstance(fix, SetReason):
+                if all(reason.code != fix.code for reason in fixes.reasons):
+                    fixes.reasons.append(fix)
+            elif fix not in fixes.edits:
+                fixes.edits.append(fix)
+    return orders
+
+
+_LABEL_LIMIT = 80
+
+
+def _suggestion(change: _Change, drafts: Mapping[str, Mapping[str, Any]], *, recommended: bool) -> Suggestion | None:
+    if isinstance(change.edit, RemoveOrder):
+        if change.order not in drafts:
             return None
+        label = change.edit.label
         return Suggestion(
-            label=fix.label,
+            label=label,
             is_recommended=recommended,
-            actions=[Action(type="delete", description=fix.label, resource_id=fix.order)],
+            actions=[Action(type="delete", description=label, resource_id=change.order)],
         )
-    draft = drafts.get(fix.order)
+    draft = drafts.get(change.order)
     if draft is None:
         return None
-    if isinstance(fix, Recode):
-        label = f"Change the order to {fix.code}"
-        resource = recoded(dict(draft), fix.code, fix.display)
-        description = f"Recode the draft order as {fix.code} {fix.display}"
+    resource = dict(draft)
+    described: list[str] = []
+    recode, reason = change.edit, change.reason
+    if recode is not None:
+        resource = recoded(resource, recode.code, recode.display)
+        described.append(f"recode the draft order as {recode.code} {recode.display}")
+    if reason is not None:
+        resource = with_reason(resource, reason.code, reason.display, reason.condition, reason.replaces)
+        described.append(f"give it the diagnosis {reason.code} {reason.display}")
+    if isinstance(change.lead, Recode):
+        label = f"Change the order to {change.lead.code}" + (f" and use {reason.code}" if reason else "")
     else:
-        assert isinstance(fix, SetReason)
-        label = f"Use {fix.code} {fix.display}"[:80]
-        resource = with_reason(dict(draft), fix.code, fix.display, fix.condition, fix.replaces)
-        description = f"Give the draft order the diagnosis {fix.code} {fix.display}"
+        assert reason is not None
+        label = _label(
+            f"Use {reason.code} {reason.display}", f", and change the order to {recode.code}" if recode else ""
+        )
+    description = "; ".join(described)
     return Suggestion(
         label=label,
         is_recommended=recommended,
-        actions=[Action(type="update", description=description, resource=resource)],
+        actions=[Action(type="update", description=description[0].upper() + description[1:], resource=resource)],
     )
+
+
+def _label(lead: str, then: str) -> str:
+    """`lead` cut at a word so that `then` still fits in a label."""
+    room = _LABEL_LIMIT - len(then)
+    if len(lead) > room:
+        lead = lead[: room - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+    return lead + then

@@ -23,6 +23,9 @@ class DataKey(StrEnum):
     PROCEDURE_NOTES = "procedureNotes"
     OBSERVATIONS = "observations"
     DIAGNOSTIC_REPORTS = "diagnosticReports"
+    ENCOUNTERS = "encounters"
+    MEDICATION_REQUESTS = "medicationRequests"
+    MEDICATION_STATEMENTS = "medicationStatements"
     ENCOUNTER = "encounter"
 
     @property
@@ -55,6 +58,11 @@ _TEMPLATES = {
     DataKey.OBSERVATIONS: "Observation?patient={{context.patientId}}&code=http://loinc.org|72514-3,http://loinc.org|38208-5",
     # Radiology reports (LOINC LP29684-5 Radiology), for payers asking for a recent MRI or CT.
     DataKey.DIAGNOSTIC_REPORTS: "DiagnosticReport?patient={{context.patientId}}&category=http://loinc.org|LP29684-5",
+    # Conservative care before an injection: physical therapy visits, and the drugs ordered or taken. Encounters are
+    # not narrowed by type, since sites code therapy visits in their own ways.
+    DataKey.ENCOUNTERS: "Encounter?patient={{context.patientId}}",
+    DataKey.MEDICATION_REQUESTS: "MedicationRequest?patient={{context.patientId}}",
+    DataKey.MEDICATION_STATEMENTS: "MedicationStatement?patient={{context.patientId}}",
     # Its diagnoses (Encounter.diagnosis) and its Location, the state where the service is furnished.
     DataKey.ENCOUNTER: "Encounter/{{context.encounterId}}",
 }
@@ -70,6 +78,9 @@ _DESCRIPTIONS = {
     DataKey.PROCEDURE_NOTES: "procedure notes",
     DataKey.OBSERVATIONS: "pain scores",
     DataKey.DIAGNOSTIC_REPORTS: "radiology reports",
+    DataKey.ENCOUNTERS: "visits",
+    DataKey.MEDICATION_REQUESTS: "medication orders",
+    DataKey.MEDICATION_STATEMENTS: "medication statements",
     DataKey.ENCOUNTER: "the encounter",
 }
 

@@ -14,7 +14,7 @@ import httpx
 from cds_hooks.endpoints import CdsService
 from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
 from fhir_mappings.bundles import index_by_reference, resources_in, separate_included
-from fhir_mappings.care_history import CareHistory, read_diagnostic_studies, read_pain_scores
+from fhir_mappings.care_history import CareHistory, read_care_events, read_diagnostic_studies, read_pain_scores
 from fhir_mappings.documentation_links import documented
 from fhir_mappings.facts import ClinicalRecord, ServicePlace, SkippedResource
 from fhir_mappings.places import appointment_place, encounter_place, order_place
@@ -176,6 +176,8 @@ _HISTORY = frozenset({DataKey.PROCEDURES})
 _FAMILIES = (code_choice, imaging, diagnosis, documentation)
 # The payer criteria beyond counting read pain scores and radiology reports when the hook judges an injection to come.
 _CRITERIA_DATA = frozenset({DataKey.OBSERVATIONS, DataKey.DIAGNOSTIC_REPORTS})
+# Conservative care (order-sign): physical therapy visits and the drugs ordered or taken.
+_CARE_DATA = frozenset({DataKey.ENCOUNTERS, DataKey.MEDICATION_REQUESTS, DataKey.MEDICATION_STATEMENTS})
 
 # Which rules each hook runs: the one place to read it.
 RULES_BY_HOOK: dict[str, tuple[Rule, ...]] = {
@@ -215,7 +217,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "imaging guidance, diagnosis, prior authorization and the payer's frequency limit.",
         required=_HISTORY,
         optional=frozenset(
-            {DataKey.CONDITIONS, DataKey.COVERAGE, DataKey.APPOINTMENTS, DataKey.IMAGING_STUDIES, *_CRITERIA_DATA}
+            {
+                DataKey.CONDITIONS,
+                DataKey.COVERAGE,
+                DataKey.APPOINTMENTS,
+                DataKey.IMAGING_STUDIES,
+                *_CRITERIA_DATA,
+                *_CARE_DATA,
+            }
         ),
         rules=RULES_BY_HOOK["order-sign"],
         subjects=_order_facts(selected_only=False),
@@ -310,14 +319,15 @@ def read_record(data: PatientData) -> ClinicalRecord:
 
 
 def read_care(data: PatientData, unused: frozenset[DataKey] = frozenset()) -> CareHistory:
-    """Pain scores and diagnostic studies for the criteria beyond counting; a key not asked for or not obtained is
-    marked unknown, so its criterion is skipped rather than judged on nothing. Data the applied policy never reads
-    (`unused`) is not read at all."""
+    """Pain scores, diagnostic studies and care events for the criteria beyond counting; a key not asked for or not
+    obtained is marked unknown, so its criterion is skipped rather than judged on nothing. Data the applied policy
+    never reads (`unused`) is not read at all."""
     asked = data.values.keys() | data.unavailable.keys()
 
     def known(key: DataKey) -> bool:
         return key in asked and key not in data.unavailable and key not in unused
 
+    care_known = all(known(key) for key in _CARE_DATA)
     return CareHistory(
         pain_scores=read_pain_scores(resources_in(data.values.get(DataKey.OBSERVATIONS)))
         if known(DataKey.OBSERVATIONS)
@@ -328,8 +338,16 @@ def read_care(data: PatientData, unused: frozenset[DataKey] = frozenset()) -> Ca
         )
         if known(DataKey.DIAGNOSTIC_REPORTS)
         else (),
+        care_events=read_care_events(
+            resources_in(data.values.get(DataKey.ENCOUNTERS)),
+            resources_in(data.values.get(DataKey.MEDICATION_REQUESTS)),
+            resources_in(data.values.get(DataKey.MEDICATION_STATEMENTS)),
+        )
+        if care_known
+        else (),
         pain_scores_known=known(DataKey.OBSERVATIONS),
         diagnostic_imaging_known=known(DataKey.DIAGNOSTIC_REPORTS),
+        care_events_known=care_known,
     )
 
 
@@ -341,6 +359,8 @@ def unused(policy: AppliedPolicy) -> frozenset[DataKey]:
         keys.add(DataKey.OBSERVATIONS)
     if all(version.diagnostic_imaging is None for version in versions):
         keys.add(DataKey.DIAGNOSTIC_REPORTS)
+    if all(version.conservative_care is None for version in versions):
+        keys.update(_CARE_DATA)
     return frozenset(keys)
 
 

@@ -145,10 +145,16 @@ class RepeatCriteria(Strict):
     source: Quote
 
 
+CareKind = Literal["therapy", "medication"]
+_ALL_CARE: tuple[CareKind, ...] = ("therapy", "medication")
+
+
 class ConservativeCareRequirement(Strict):
-    """At least `weeks` weeks of conservative care (physical therapy, medication, activity change) before a session."""
+    """At least `weeks` weeks of conservative care (physical therapy, medication, activity change) before a session.
+    `kinds` are what counts: a policy asking for physical therapy in particular (Molina) lists only `therapy`."""
 
     weeks: int = Field(ge=1, le=52)
+    kinds: list[CareKind] = Field(default_factory=lambda: list(_ALL_CARE), min_length=1)
     phase: Phase = "initial"
     source: Quote
 
@@ -272,13 +278,17 @@ class DiagnosisConventions(Strict):
 
 
 class ConservativeCare(Strict):
-    """Prior treatment that counts as conservative care: procedure codes, and words in procedure text or notes."""
+    """Prior treatment that counts as conservative care. Therapy: procedure codes (CPT, SNOMED CT) and words in
+    procedure or encounter text and notes. Medication: drug words and RxNorm ingredient codes on medication orders
+    and statements (a product coding carries its own RxNorm code, so products are found by their names)."""
 
     codes: list[Code] = Field(min_length=1)
     phrases: list[str] = Field(min_length=1, description="matched as whole words, in any case")
     abbreviations: list[str] = Field(
         default_factory=list, description="matched as whole words, exactly as written, so 'PT' is not 'pt' (patient)"
     )
+    medications: list[str] = Field(default_factory=list, description="drug and class names, whole words, any case")
+    medication_codes: list[Code] = Field(default_factory=list, description="RxNorm ingredient codes")
     citation: str
 
 

@@ -1,8 +1,12 @@
 """`conservative-care-undocumented`: the policy asks for weeks of conservative care before the session, and the record
 shows none that began long enough before it.
 
-Evidence: a physical therapy or chiropractic procedure (the coding conventions' codes and words) that happened at least
-the required weeks before the session, or a statement such as "6 weeks of physical therapy" in the order or a note.
+Evidence, of the kinds the policy accepts (`kinds`: therapy, medication): a physical therapy or chiropractic procedure
+or visit (Procedure, Encounter: the coding conventions' codes and words), a drug ordered or taken (MedicationRequest,
+MedicationStatement: NSAIDs, muscle relaxants, gabapentinoids by RxNorm ingredient or name), that began at least the
+required weeks before the session; or a statement such as "failed 6 weeks of physical therapy" in the order or a
+note, told as done (not denied or hedged). When visits or drugs could not be read and nothing else shows the care, the
+check is skipped and the `data-incomplete` card says so: no card of the criterion rests on missing data.
 """
 
 from __future__ import annotations
@@ -12,52 +16,72 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from functools import cache
 
-from plugin.policies.schema import ConservativeCare
+from fhir_mappings.intent import told_as_done
+from plugin.policies.schema import CareKind, ConservativeCare
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.episodes import Placed, placed
 from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts
 from plugin.rules.wording import plural
 
-
-@cache
-def _words(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    words = "|".join(re.escape(phrase) for phrase in sorted(phrases, key=len, reverse=True))
-    return re.compile(rf"\b(?:{words}|conservative (?:care|therapy|treatment))\b", re.I)
+_GENERIC = "conservative (?:care|therapy|treatment)"
 
 
 @cache
-def _durations(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    words = _words(phrases).pattern
-    return re.compile(rf"(\d{{1,2}})\s*(weeks?|wks?|months?)\b[^.;\n]{{0,40}}?{words}", re.I)
+def _words(phrases: tuple[str, ...], abbreviations: tuple[str, ...], *, generic: bool) -> re.Pattern[str]:
+    """Phrases in any case, abbreviations exactly as written ("PT", never "pt", the patient)."""
+    folded = [re.escape(phrase) for phrase in sorted(phrases, key=len, reverse=True)]
+    if generic:
+        folded.append(_GENERIC)
+    exact = [re.escape(word) for word in sorted(abbreviations, key=len, reverse=True)]
+    if not folded and not exact:
+        return re.compile(r"(?!)")  # nothing the policy accepts is named in words
+    either = [f"(?i:{'|'.join(folded)})"] if folded else []
+    return re.compile(rf"\b(?:{'|'.join(either + exact)})\b")
 
 
-def _care_words(care: ConservativeCare) -> re.Pattern[str]:
-    return _words(tuple(care.phrases))
+@cache
+def _durations(words: re.Pattern[str]) -> re.Pattern[str]:
+    # Not compiled ignoring case: the abbreviations inside `words` must keep theirs.
+    return re.compile(rf"(\d{{1,2}})\s*((?i:weeks?|wks?|months?))\b[^.;\n]{{0,40}}?(?:{words.pattern})")
 
 
-def _stated_weeks(care: ConservativeCare) -> re.Pattern[str]:
-    return _durations(tuple(care.phrases))
+def _care_words(care: ConservativeCare, allowed: frozenset[CareKind]) -> re.Pattern[str]:
+    phrases = [*care.phrases] if "therapy" in allowed else []
+    abbreviations = [*care.abbreviations] if "therapy" in allowed else []
+    if "medication" in allowed:
+        phrases.extend(care.medications)
+    return _words(tuple(phrases), tuple(abbreviations), generic=allowed == _BOTH)
 
 
-def _weeks_stated(texts: list[str], care: ConservativeCare) -> int:
+def _weeks_stated(texts: list[str], words: re.Pattern[str]) -> int:
     longest = 0
     for text in texts:
-        for match in _stated_weeks(care).finditer(text):
+        for match in _durations(words).finditer(text):
+            if not told_as_done(text, *match.span()):
+                continue
             amount = int(match.group(1))
             longest = max(longest, amount * 4 if match.group(2).lower().startswith("month") else amount)
     return longest
 
 
-def _started(facts: HookFacts, care: ConservativeCare) -> date | None:
-    """The day of the earliest conservative-care procedure on record that happened."""
+def _started(facts: HookFacts, care: ConservativeCare, kinds: frozenset[CareKind]) -> date | None:
+    """The day the earliest conservative care on record of the accepted kinds began."""
+    words = _care_words(care, kinds)
+    therapy = "therapy" in kinds
     days = [
         procedure.performed_on
         for procedure in facts.record.other_procedures
-        if procedure.happened
+        if therapy
+        and procedure.happened
         and procedure.performed_on is not None
-        and (any(code in care.codes for code in procedure.codes) or _care_words(care).search(procedure.text))
+        and (any(code in care.codes for code in procedure.codes) or words.search(procedure.text))
     ]
+    for event in facts.care.care_events:
+        codes = care.codes if event.kind == "encounter" else care.medication_codes
+        kind: CareKind = "therapy" if event.kind == "encounter" else "medication"
+        if kind in kinds and (not event.codes.isdisjoint(codes) or words.search(event.text)):
+            days.append(event.started)
     return min(days, default=None)
 
 
@@ -68,9 +92,14 @@ def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) 
         for place in sessions
         if (requirement := place.policy.conservative_care) is not None and place.applies(requirement.phase)
     ]
-    # Most policies ask for no conservative care: the history is searched only when a session needs it.
-    started = _started(facts, care) if asked else None
+    # Most policies ask for no conservative care: the history is searched only when a session needs it, once for
+    # each set of kinds of care asked.
+    starts: dict[frozenset[CareKind], date | None] = {}
     for place, requirement in asked:
+        kinds = frozenset(requirement.kinds)
+        if kinds not in starts:
+            starts[kinds] = _started(facts, care, kinds)
+        started = starts[kinds]
         needed_by = place.session.on - timedelta(weeks=requirement.weeks)
         if started is not None and started <= needed_by:
             continue
@@ -78,31 +107,47 @@ def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) 
             *(order.text for order in facts.orders if order.source == place.session.source),
             *(note for injection in facts.record.performed for note in injection.notes),
         ]
-        if _weeks_stated(texts, care) >= requirement.weeks:
+        if _weeks_stated(texts, _care_words(care, kinds)) >= requirement.weeks:
             continue
+        if not facts.care.care_events_known:
+            continue  # the data-incomplete card says the visits or drugs could not be read
+        what = "physical therapy" if kinds == _THERAPY else "conservative care"
         found = (
-            f"The earliest conservative care on record began on {started.isoformat()}, less than "
+            f"The earliest {what} on record began on {started.isoformat()}, less than "
             f"{plural(requirement.weeks, 'week')} before."
             if started is not None
-            else "The record shows no physical therapy or chiropractic procedure and no note stating the weeks of care."
+            else f"The record shows no {_EVIDENCE[kinds]} and no note stating the weeks of care."
         )
         yield Finding(
             rule=RuleId.CONSERVATIVE_CARE_UNDOCUMENTED,
             severity=Severity.WARNING,
             summary=(
-                f"No {plural(requirement.weeks, 'week')} of conservative care documented before "
-                f"{place.session.on.isoformat()}"
+                f"No {plural(requirement.weeks, 'week')} of {what} documented before {place.session.on.isoformat()}"
             ),
             detail=(
-                f"{policy.named} asks for at least {plural(requirement.weeks, 'week')} of conservative care "
-                "(physical therapy, medication, activity change) before the injection, that is care begun by "
-                f"{needed_by.isoformat()}. {found} Document the care and its dates, or why it is contraindicated."
-                + policy.grounds(requirement.source)
+                f"{policy.named} asks for at least {plural(requirement.weeks, 'week')} of {_ASKED[kinds]} before the "
+                f"injection, that is care begun by {needed_by.isoformat()}. {found} Document the care and its dates, "
+                "or why it is contraindicated." + policy.grounds(requirement.source)
             ),
             subject=place.session.source,
             citing=policy.citing,
             session=place.session.on,
         )
+
+
+_BOTH: frozenset[CareKind] = frozenset({"therapy", "medication"})
+_THERAPY: frozenset[CareKind] = frozenset({"therapy"})
+_ASKED: dict[frozenset[CareKind], str] = {
+    _BOTH: "conservative care (physical therapy, medication, activity change)",
+    _THERAPY: "physical therapy",
+    frozenset({"medication"}): "medication",
+}
+_EVIDENCE: dict[frozenset[CareKind], str] = {
+    _BOTH: "physical therapy or chiropractic procedure or visit and no NSAID, muscle relaxant or gabapentinoid "
+    "ordered or taken",
+    _THERAPY: "physical therapy or chiropractic procedure or visit",
+    frozenset({"medication"}): "NSAID, muscle relaxant or gabapentinoid ordered or taken",
+}
 
 
 def order_conservative_care(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> list[Finding]:

@@ -21,6 +21,9 @@ _CHECKS_NEEDING: dict[DataKey, str] = {
     DataKey.PROCEDURE_NOTES: "documentation checks against the procedure notes",
     DataKey.OBSERVATIONS: "repeat injection criteria (response to the last session)",
     DataKey.DIAGNOSTIC_REPORTS: "the check for a recent MRI or CT",
+    DataKey.ENCOUNTERS: "the conservative care check",
+    DataKey.MEDICATION_REQUESTS: "the conservative care check",
+    DataKey.MEDICATION_STATEMENTS: "the conservative care check",
     DataKey.ENCOUNTER: "the encounter's own list of diagnoses, and its location (where the service is furnished)",
 }
 _SHOWN_SKIPS = 10  # records named on the card's technical line; the count says how many there were

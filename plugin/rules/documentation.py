@@ -52,7 +52,11 @@ def _conservative_care(injection: PerformedInjection, facts: HookFacts, conventi
     care = conventions.conservative_care
 
     def counts(text: str) -> bool:
-        return _says(care.phrases, text) or _says(care.abbreviations, text, ignore_case=False)
+        return (
+            _says(care.phrases, text)
+            or _says(care.medications, text)
+            or _says(care.abbreviations, text, ignore_case=False)
+        )
 
     earlier = [
         other

@@ -168,8 +168,8 @@ def _exceeded(
         basis = _WORDED
     elif likely:
         basis = (
-            "\n\nSome sessions of that window are known only from the words of an appointment: check them before "
-            "relying on this count."
+            "\n\nSome sessions of that window are known only from words (an appointment's, or a procedure recorded "
+            "with no code): check them before relying on this count."
         )
     return Finding(
         rule=RuleId.FREQUENCY_LIMIT_EXCEEDED,
@@ -369,13 +369,21 @@ def _why_these_numbers(ledger: Ledger, stale: Sequence[date], not_sessions: int)
             f"{'was' if len(stale) == 1 else 'were'} not counted: nothing shows the injection took place. Record "
             "the injection, or update the appointment."
         )
-    worded = sorted(ledger.inferred)
-    if worded:
+    booked = sorted(day for day in ledger.inferred if day in ledger.booked)
+    if booked:
         lines.append(
-            f"- {plural(len(worded), 'session')} "
-            f"({', '.join(day.isoformat() for day in worded)}) "
-            f"{'is' if len(worded) == 1 else 'are'} known only from the appointment's words, not a code or a "
+            f"- {plural(len(booked), 'session')} "
+            f"({', '.join(day.isoformat() for day in booked)}) "
+            f"{'is' if len(booked) == 1 else 'are'} known only from the appointment's words, not a code or a "
             "known visit type."
+        )
+    performed = sorted(day for day in ledger.inferred if day not in ledger.booked)
+    if performed:
+        lines.append(
+            f"- {plural(len(performed), 'session')} "
+            f"({', '.join(day.isoformat() for day in performed)}) "
+            f"{'was' if len(performed) == 1 else 'were'} counted from the words of a procedure recorded with no "
+            "code: check what was done, and code it."
         )
     return lines
 

@@ -27,15 +27,25 @@ def _check(sessions: Iterator[Placed], policy: AppliedPolicy) -> Iterator[Findin
             allowed = previous + timedelta(days=interval.days)
             region = f" {place.region.label}" if place.region is not None else ""
             phase = f" in the {interval.phase} phase" if interval.phase != "any" else ""
+            # Either session known only from words (no code) makes the gap likely, not certain: a check, never critical.
+            worded = previous in place.ledger.inferred or bool(place.session.counted and place.session.counted.inferred)
+            summary = f"Only {_days(gap)} after the last{region} session; first allowed date {allowed.isoformat()}"
+            basis = ""
+            if worded:
+                summary = f"Check the interval: {summary[0].lower()}{summary[1:]}"
+                basis = (
+                    " One of the two sessions is known only from words, not a procedure code: check what was done "
+                    "and when."
+                )
             yield Finding(
                 rule=RuleId.INTERVAL_TOO_SHORT,
-                severity=policy.ceiling(Severity.CRITICAL, interval.source),
-                summary=(f"Only {_days(gap)} after the last{region} session; first allowed date {allowed.isoformat()}"),
+                severity=policy.ceiling(Severity.WARNING if worded else Severity.CRITICAL, interval.source),
+                summary=summary,
                 detail=(
                     f"{policy.named} asks for at least {_days(interval.days)} between injection sessions{phase}. "
                     f"The last{region} session was on {previous.isoformat()}, so the session on "
                     f"{place.session.on.isoformat()} comes {_days(gap)} after it. First allowed date: "
-                    f"{allowed.isoformat()}." + policy.grounds(interval.source)
+                    f"{allowed.isoformat()}.{basis}" + policy.grounds(interval.source)
                 ),
                 subject=place.session.source,
                 citing=policy.citing,

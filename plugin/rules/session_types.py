@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from fhir_mappings.facts import BookedSession, Modality, StatedIntent
+from fhir_mappings.intent import names_this_injection
+from fhir_mappings.phrases import Phrases, phrases
 from fhir_mappings.spine import Approach, InjectionCode, SpinalRegion, injection_codes
 from plugin.policies.schema import AppointmentType, Frequency, SessionTypes
 
@@ -50,6 +52,11 @@ def _phrases(words: tuple[str, ...]) -> re.Pattern[str] | None:
     if not ordered:
         return None
     return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(word) for word in ordered) + r")(?![\w-])", re.IGNORECASE)
+
+
+@cache
+def _visit_phrases(words: tuple[str, ...]) -> Phrases:
+    return phrases(words)
 
 
 def codes_for(intent: StatedIntent) -> tuple[InjectionCode, ...]:
@@ -92,7 +99,7 @@ class SessionReader:
                 self._by_text.setdefault(_normalised(entry.text), entry)
         self._code_regions: dict[str, SpinalRegion] = {}
         self._catheter_codes = frozenset(entry.code for entry in injection_codes().codes.values() if entry.catheter)
-        self._visit_words = _phrases(tuple(types.visit_words)) if types is not None else None
+        self._visit_words = _visit_phrases(tuple(types.visit_words)) if types is not None else None
         not_sessions = types.not_sessions if types is not None else None
         self._not_session_words = _phrases(tuple(not_sessions.phrases)) if not_sessions is not None else None
         self._not_session_reasons = tuple(not_sessions.reason_code_prefixes) if not_sessions is not None else ()
@@ -149,9 +156,16 @@ class SessionReader:
         local = self.appointment_type(booking)
         if local is not None:
             return self._typed(local, booking.intent)
-        named = self._visit_words is not None and self._visit_words.search(booking.text) is not None
-        if booking.intent.approach is not None or named:
-            return self.worded(booking.intent)
+        return self.named(booking.intent, booking.text)
+
+    def named(self, intent: StatedIntent, words: str) -> Counted | None:
+        """A visit or a performed procedure known only by its words, when they state an approach or name an injection
+        as done or booked ("Lumbar ESI L4-5 interlaminar under fluoro"); words that only mention one in the history,
+        denied or hedged ("hx of ESI", "no epidural", "possible ESI") say no session took place."""
+        if intent.approach is not None or (
+            self._visit_words is not None and names_this_injection(words, self._visit_words)
+        ):
+            return self.worded(intent)
         return None
 
     def booking_code(self, booking: BookedSession) -> str | None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from fhir_mappings.facts import BookedSession, PerformedInjection, StatedIntent
+from fhir_mappings.facts import BookedSession, OtherProcedure, PerformedInjection, StatedIntent
 from fhir_mappings.spine import SpinalRegion, injection_codes
 from plugin.policies.schema import Frequency, SessionTypes, WindowLimit
 from plugin.rules.applied_policy import AppliedPolicy
@@ -28,6 +28,7 @@ _UNCONFIRMED = frozenset({"booked", "pending"})
 # Modifier 50 on one line is a bilateral injection; RT and LT lines of one code on one date are one too.
 _BILATERAL = "50"
 _SIDES = frozenset({"RT", "LT"})
+_BILATERAL_WORDS = (_BILATERAL,)  # a bilateral injection stated in words counts as modifier 50 does
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +268,7 @@ class SessionHistory:
                 types=policy.session_types,
                 as_of=as_of,
                 exclude=[booking.source for booking in facts.proposed],
+                uncoded=facts.record.other_procedures,
             ),
         )
 
@@ -280,11 +282,16 @@ class SessionHistory:
         types: SessionTypes | None = None,
         as_of: date | None = None,
         exclude: Iterable[str] = (),
+        uncoded: Iterable[OtherProcedure] = (),
     ) -> SessionHistory:
-        """`as_of` is the day the history is read on: an appointment before it still marked booked is not counted."""
+        """`as_of` is the day the history is read on: an appointment before it still marked booked is not counted.
+        `uncoded` are procedures with no procedure code; those whose words record an injection count as sessions
+        read from words."""
         history = cls(frequency, SessionReader(frequency, types))
         for injection in performed:
             history._add_performed(injection)
+        for procedure in uncoded:
+            history._add_performed_in_words(procedure)
         excluded = set(exclude)
         for booking in bookings:
             if booking.source in excluded or booking.status not in RESERVING_STATUSES or booking.on is None:
@@ -316,6 +323,24 @@ class SessionHistory:
         if self.frequency.bilateral_injections == 1 and self._other_side_on_record(injection, counted.pool):
             injections = 0
         self._count(counted, injection.performed_on, injections, booked=False)
+
+    def _add_performed_in_words(self, procedure: OtherProcedure) -> None:
+        """An injection recorded only in words, counted as an uncoded order is: by the codes its words could be, in
+        the region they name. With no region under a per-region policy it is left out, as an unplaced booking is."""
+        intent = procedure.intent
+        if intent is None or procedure.status != "completed" or procedure.performed_on is None:
+            return
+        reader = self.reader
+        counted = reader.named(intent, procedure.text)
+        if counted is None or counted.unplaced:
+            return
+        if reader.is_not_a_session((), procedure.text, procedure.reason_codes, catheter=bool(intent.catheter)):
+            self.not_sessions[counted.pool] = self.not_sessions.get(counted.pool, 0) + 1
+            return
+        if is_exempt(self.frequency, intent, procedure.reason_codes):
+            return
+        injections = injections_in(1, _BILATERAL_WORDS if intent.bilateral else (), self.frequency)
+        self._count(counted, procedure.performed_on, injections, booked=False)
 
     def _note_uncounted(self, injection: PerformedInjection) -> None:
         """A spinal injection whose code the policy does not count (62322 under Molina), kept so the budget card can

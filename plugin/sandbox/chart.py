@@ -188,6 +188,35 @@ class Chart:
             )
         )
 
+    def therapy_visit(self, key: str, on: date) -> str:
+        """A physical therapy visit, known by its type only (no procedure recorded for it)."""
+        return self._add(
+            {
+                "resourceType": "Encounter",
+                "id": self.id_for(key),
+                "status": "finished",
+                "class": {"system": _ENCOUNTER_CLASS, "code": "AMB", "display": "ambulatory"},
+                "type": [{"text": "Physical therapy visit"}],
+                "subject": self.patient,
+                "period": {"start": at(on, "10:00"), "end": at(on, "11:00")},
+            }
+        )
+
+    def prescription(self, key: str, on: date, drug: str) -> str:
+        """A drug ordered for the patient (`drug`: its name, as order screens write it)."""
+        return self._add(
+            {
+                "resourceType": "MedicationRequest",
+                "id": self.id_for(key),
+                "status": "completed",
+                "intent": "order",
+                "medicationCodeableConcept": {"text": drug},
+                "subject": self.patient,
+                "authoredOn": at(on, "09:00"),
+                "requester": {"reference": PRACTITIONER},
+            }
+        )
+
     def injection(
         self,
         key: str,
@@ -224,6 +253,19 @@ class Chart:
                 bodySite=[{"text": documentation.body_site}],
                 note=[{"text": note} for note in documentation.notes],
                 **documented,
+            )
+        )
+
+    def injection_in_words(self, key: str, on: date, text: str) -> str:
+        """An injection documented only in the clinician's words, with no procedure code."""
+        return self._add(
+            resources.procedure(
+                self.id_for(key),
+                None,
+                at(on),
+                patient=self.patient_id,
+                text=text,
+                performer=[{"actor": {"reference": PRACTITIONER}}],
             )
         )
 

@@ -7,6 +7,7 @@ malformed is written to somebody's public server.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ class LoadFailed(Exception):
     """The server did not accept a scenario; the message says what it answered."""
 
 
-def transaction_bundle(scenario: Scenario) -> dict[str, Any]:
+def transaction_bundle(resources: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     bundle = {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -30,7 +31,7 @@ def transaction_bundle(scenario: Scenario) -> dict[str, Any]:
                 "resource": resource,
                 "request": {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"},
             }
-            for resource in scenario.resources
+            for resource in resources
         ],
     }
     return valid(bundle)
@@ -48,7 +49,7 @@ def load(client: httpx.Client, fhir_server: str, scenario: Scenario, token: str 
     try:
         response = client.post(
             fhir_server.rstrip("/"),
-            json=transaction_bundle(scenario),
+            json=transaction_bundle(scenario.resources),
             headers={**fhir_headers(token), "Content-Type": FHIR_JSON},
         )
     except httpx.HTTPError as error:

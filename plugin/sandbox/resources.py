@@ -359,6 +359,9 @@ def hook_request(
     procedure_notes: Iterable[Mapping[str, Any]] | None = (),
     observations: Iterable[Mapping[str, Any]] | None = (),
     diagnostic_reports: Iterable[Mapping[str, Any]] | None = (),
+    encounters: Iterable[Mapping[str, Any]] | None = (),
+    medication_requests: Iterable[Mapping[str, Any]] | None = (),
+    medication_statements: Iterable[Mapping[str, Any]] | None = (),
     encounter: Mapping[str, Any] | None = None,
 ) -> Resource:
     """A request with every prefetch key filled (None → JSON null, meaning "no data"; the encounter is one resource,
@@ -378,6 +381,9 @@ def hook_request(
         "procedureNotes": bundle_or_null(procedure_notes),
         "observations": bundle_or_null(observations),
         "diagnosticReports": bundle_or_null(diagnostic_reports),
+        "encounters": bundle_or_null(encounters),
+        "medicationRequests": bundle_or_null(medication_requests),
+        "medicationStatements": bundle_or_null(medication_statements),
         "encounter": encounter,
     }
     return cds_request(hook, context, patient=patient, prefetch=prefetch)

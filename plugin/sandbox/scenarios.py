@@ -617,6 +617,33 @@ def bcbst_no_conservative_care(today: date) -> Scenario:
     )
 
 
+def bcbst_nsaid_before(today: date) -> Scenario:
+    patient = _Patient("bcbst-nsaid-before", today, given="Nina", plan=BCBST, conservative_care=False)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.chart.prescription("naproxen", today - timedelta(weeks=8), "Naproxen 500 MG Oral Tablet")
+    return patient.scenario(
+        "bcbst-nsaid-before",
+        "BCBS Tennessee member: a first injection after 8 weeks of naproxen, ordered and recorded as a medication "
+        "order: conservative care by medication, so no card",
+        {Hook.ORDER_SIGN: NOTHING},
+        draft_orders=[patient.order(reason)],
+    )
+
+
+def molina_drugs_not_therapy(today: date) -> Scenario:
+    patient = _Patient("molina-drugs-not-therapy", today, given="Mona", plan=MOLINA, conservative_care=False)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.chart.prescription("gabapentin", today - timedelta(weeks=10), "Gabapentin 300 MG Oral Capsule")
+    patient.chart.therapy_visit("pt-visit", today - timedelta(weeks=3))
+    return patient.scenario(
+        "molina-drugs-not-therapy",
+        "Molina member: gabapentin for 10 weeks, but physical therapy (which Molina asks for, 4 weeks) began only 3 "
+        "weeks ago: the card asks for the therapy",
+        {Hook.ORDER_SIGN: _rules(RuleId.CONSERVATIVE_CARE_UNDOCUMENTED)},
+        draft_orders=[patient.order(reason)],
+    )
+
+
 FREE_TEXT_ORDER = "Lumbar ESI, interlaminar approach at L4-L5 under fluoroscopic guidance"
 
 
@@ -911,6 +938,46 @@ def noridian_jf_last_session(today: date) -> Scenario:
     )
 
 
+def hedged_order(today: date) -> Scenario:
+    patient = _Patient("hedged-order", today, given="Hedda", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    return patient.scenario(
+        "hedged-order",
+        "A correct 62323 order whose words hedge: a catheter that may be needed, a side to consider, an approach and "
+        "a level still to decide, a neurolysis if the steroid fails; none of it is firm, so no card",
+        {Hook.ORDER_SELECT: NOTHING, Hook.ORDER_SIGN: NOTHING},
+        draft_orders=[
+            patient.order(
+                reason,
+                text="Lumbar interlaminar epidural steroid injection under fluoroscopy, consider bilateral. L4-5 vs "
+                "L5-S1; will decide level at time of procedure. Catheter may be needed if single shot fails; phenol "
+                "neurolysis if steroid fails.",
+            )
+        ],
+    )
+
+
+def session_in_words(today: date) -> Scenario:
+    patient = _Patient("session-in-words", today, given="Wanda", plan=MEDICARE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    patient.past_sessions([11, 8, 5], reason)
+    patient.chart.injection_in_words("esi-in-words", patient.months_ago(2), "Lumbar ESI L4-5 interlaminar under fluoro")
+    patient.chart.injection_in_words(
+        "visit-history",
+        patient.months_ago(1),
+        "Follow-up visit. Hx of lumbar ESI with good relief; possible repeat ESI.",
+    )
+    likely = _rules(RuleId.FREQUENCY_LIMIT_EXCEEDED)
+    budget = _rules(RuleId.FREQUENCY_BUDGET)
+    return patient.scenario(
+        "session-in-words",
+        "Medicare patient with 3 coded lumbar sessions and a 4th recorded only in words (no CPT): counted, so a 5th "
+        "gets a warning to check the count; a visit that only mentions an earlier ESI is not a session",
+        {Hook.ORDER_SIGN: likely, Hook.PATIENT_VIEW: budget},
+        draft_orders=[patient.order(reason)],
+    )
+
+
 SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     clean,
     complete_session,
@@ -940,6 +1007,8 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     uncoded_procedure,
     cigna_too_soon,
     bcbst_no_conservative_care,
+    bcbst_nsaid_before,
+    molina_drugs_not_therapy,
     medicare_advantage,
     carelon_no_recent_mri,
     florida_blue_too_soon,
@@ -953,6 +1022,8 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     ultrasound_for_medicare,
     caudal_coded_cervical,
     clinical_note_clean,
+    hedged_order,
+    session_in_words,
     wiser_texas,
     first_coast_budget,
     cgs_cap,

@@ -30,6 +30,9 @@ PREFETCH_KEYS = {
     "diagnosticReports",
     "medicationAdministrations",
     "procedureNotes",
+    "encounters",
+    "medicationRequests",
+    "medicationStatements",
 }
 # The encounter hooks' context names the encounter (CDS Hooks 2.0), and only their services declare a key for it.
 ENCOUNTER_HOOKS = {"encounter-start", "encounter-discharge"}

@@ -1,7 +1,7 @@
 import msgspec
 import orjson
 
-from fhir_mappings.care_history import read_diagnostic_studies, read_pain_scores
+from fhir_mappings.care_history import read_care_events, read_diagnostic_studies, read_pain_scores
 from fhir_mappings.spine import SpinalRegion
 
 
@@ -69,3 +69,56 @@ def test_fields_of_the_wrong_shape_skip_the_resource_without_an_error() -> None:
     study = {"resourceType": "ImagingStudy", "status": {}, "modality": [{"code": ["MR"]}], "series": "x"}
     assert read_pain_scores([broken, listed_code]) == ()
     assert read_diagnostic_studies([study], [{"resourceType": "DiagnosticReport", "status": ["final"]}]) == ()
+
+
+def pt_visit(status: str = "finished") -> dict[str, object]:
+    return {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "status": status,
+        "type": [{"coding": [{"system": "http://snomed.info/sct", "code": "91251008"}], "text": "Physical therapy"}],
+        "period": {"start": "2026-09-01T10:00:00-05:00"},
+    }
+
+
+def nsaid(resource_type: str, **fields: object) -> dict[str, object]:
+    return {
+        "resourceType": resource_type,
+        "id": "m1",
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197806"}],
+            "text": "Ibuprofen 600 MG Oral Tablet",
+        },
+        **fields,
+    }
+
+
+def test_visits_and_drugs_that_took_place_are_read_with_their_codes_words_and_first_day() -> None:
+    request = nsaid("MedicationRequest", status="completed", intent="order", authoredOn="2026-08-15")
+    statement = nsaid("MedicationStatement", status="active", effectivePeriod={"start": "2026-07-01"})
+    visit, ordered, taken = read_care_events([pt_visit()], [request], [statement])
+
+    assert (visit.kind, visit.started.isoformat(), "91251008" in visit.codes) == ("encounter", "2026-09-01", True)
+    assert "Physical therapy" in visit.text
+    assert (ordered.kind, ordered.started.isoformat(), ordered.source) == (
+        "medication",
+        "2026-08-15",
+        "MedicationRequest/m1",
+    )
+    assert "Ibuprofen" in ordered.text
+    assert taken.started.isoformat() == "2026-07-01"
+
+
+def test_planned_refused_or_erroneous_care_is_not_read() -> None:
+    assert read_care_events([pt_visit("planned"), pt_visit("cancelled")], [], []) == ()
+    plans = [
+        nsaid("MedicationRequest", status="active", intent="plan", authoredOn="2026-08-15"),
+        nsaid("MedicationRequest", status="entered-in-error", intent="order", authoredOn="2026-08-15"),
+        nsaid("MedicationRequest", status="active", intent="order"),  # no day: nothing says when it began
+    ]
+    statements = [
+        nsaid("MedicationStatement", status="not-taken", effectiveDateTime="2026-07-01"),
+        nsaid("MedicationStatement", status="intended", effectiveDateTime="2026-07-01"),
+    ]
+    assert read_care_events([], plans, statements) == ()
+    assert read_care_events([{"resourceType": "Encounter", "status": ["finished"]}, "not json"], [], []) == ()

@@ -121,3 +121,46 @@ def test_coded_body_sites_and_laterality_outweigh_the_words() -> None:
     assert intent.bilateral is False
     assert intent.strength("body_site_regions") is Evidence.STRUCTURED
     assert intent.strength("bilateral") is Evidence.STRUCTURED
+
+
+def test_a_hedge_after_its_object_makes_only_that_object_hypothetical() -> None:
+    text = "Caudal ESI with fluoro if available"
+    assert _read(text, "fluoro") == (Target.INJECTION, Assertion.HYPOTHETICAL)
+    assert _read(text, "Caudal") == (Target.INJECTION, Assertion.AFFIRMED)
+    intent = read_intent(text)
+    assert intent.guidance == frozenset()
+    assert intent.approach is Approach.INTERLAMINAR
+    assert read_intent("Lumbar ESI L4-L5, catheter may be needed").catheter is None
+    assert read_intent("Epidural catheter may be needed").catheter is None
+    assert read_intent("Lumbar ESI L4-L5 under fluoroscopy, phenol neurolysis if steroid fails").neurolytic is False
+
+
+def test_conditional_and_planned_sides_are_not_bilateral() -> None:
+    for text in (
+        "Lumbar ESI L5-S1, consider bilateral",
+        "L5-S1 TFESI, possibly bilateral",
+        "Interlaminar ESI L4-L5 under fluoroscopy; bilateral if tolerated",
+    ):
+        assert read_intent(text).bilateral is False, text
+
+
+def test_alternatives_leave_the_choice_open() -> None:
+    assert read_intent("Possible L5-S1 TFESI vs interlaminar").approach is None
+    assert read_intent("Lumbar TFESI vs ILESI, L4-5").approach is None
+    assert read_intent("ESI L4-5 vs. L5-S1, interlaminar").levels == ()
+    assert read_intent("ESI L4-5 or L5-S1").levels == ()
+    assert read_intent("TFESI right L4 and/or L5 under fluoroscopy").levels == ()
+    # The alternative reaches only its neighbours: the firm words of the clause stand.
+    intent = read_intent("Lumbar TFESI vs ILESI, L4-5")
+    assert intent.levels == (SpinalLevel("L4", "L5"),)
+
+
+def test_a_choice_said_to_be_made_later_reads_none_of_its_values() -> None:
+    intent = read_intent("Lumbar ESI L4-5; will decide level at time of procedure")
+    assert intent.levels == ()
+    assert intent.body_site_regions == LUMBAR_SACRAL
+    assert read_intent("Lumbar ESI L4-L5 interlaminar; approach to be determined by attending").approach is None
+    assert read_intent("L5-S1 TFESI bilateral. Side TBD.").bilateral is False
+    # A word naming a value is not a choice left open.
+    note = "Transforaminal approach considered but interlaminar L5-S1 chosen due to anatomy."
+    assert read_intent(note).approach is Approach.INTERLAMINAR

@@ -40,7 +40,15 @@ RESOURCE_TYPE = {
     DataKey.APPOINTMENTS: "Appointment",
     DataKey.ENCOUNTER: "Encounter",
 }
-CRITERIA_DATA = frozenset({DataKey.OBSERVATIONS, DataKey.DIAGNOSTIC_REPORTS})
+CRITERIA_DATA = frozenset(
+    {
+        DataKey.OBSERVATIONS,
+        DataKey.DIAGNOSTIC_REPORTS,
+        DataKey.ENCOUNTERS,
+        DataKey.MEDICATION_REQUESTS,
+        DataKey.MEDICATION_STATEMENTS,
+    }
+)
 _SKIPPED_LINE = re.compile(r"(\d+) records? could not be read")
 
 
@@ -98,8 +106,9 @@ def _check(response: CdsResponse, spec: ServiceSpec, data: PatientData) -> None:
         counted = _SKIPPED_LINE.search(incomplete[0]["detail"])
         assert counted is not None
         assert int(counted.group(1)) >= skipped
-    # Pain scores and radiology reports are read only for the policies whose criteria need them (services.unused):
-    # missing them under any other policy skips nothing, so it is not on the card; nor is data a service is quiet about.
+    # Pain scores, radiology reports, visits and drugs are read only for the policies whose criteria need them
+    # (services.unused): missing them under any other policy skips nothing, so it is not on the card; nor is data a
+    # service is quiet about.
     if any(key in spec.optional - spec.quiet - CRITERIA_DATA for key in data.unavailable):
         assert incomplete
 

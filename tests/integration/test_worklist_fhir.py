@@ -6,35 +6,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
 from plugin.command_line.main import main
 from plugin.sandbox import resources as fx
+from tests.integration.fhir_server import load_resources, owned_by
 
 pytestmark = pytest.mark.integration
-
-
-def _owned(resource: dict[str, Any], patient: str) -> dict[str, Any]:
-    """A test-fixture resource moved to `patient`, its id made unique to it."""
-    text = orjson.dumps(resource).decode().replace(f"Patient/{fx.EXAMPLE_PATIENT}", f"Patient/{patient}")
-    moved: dict[str, Any] = orjson.loads(text)
-    moved["id"] = f"{patient}-{resource['id']}"
-    return moved
-
-
-def _load(base_url: str, resources: list[dict[str, Any]]) -> None:
-    bundle = {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources
-        ],
-    }
-    with httpx.Client(trust_env=False, timeout=30.0) as client:
-        response = client.post(base_url, json=bundle, headers={"Content-Type": "application/fhir+json"})
-    assert response.status_code == 200, response.text
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +23,12 @@ def clinic(fhir_base_url: str) -> tuple[str, str, str]:
     tag = uuid.uuid4().hex[:8]
     unimaged, busy = f"wl-{tag}-a", f"wl-{tag}-b"
     resources = [{"resourceType": "Patient", "id": patient} for patient in (unimaged, busy)]
-    resources.append(_owned(fx.procedure("esi", "62323", "2026-11-24T10:00:00Z", encounter="Encounter/e1"), unimaged))
+    resources.append(owned_by(fx.procedure("esi", "62323", "2026-11-24T10:00:00Z", encounter="Encounter/e1"), unimaged))
     resources.extend(
-        _owned(fx.procedure(f"esi-{n}", "62323", f"{day}T10:00:00Z"), busy)
+        owned_by(fx.procedure(f"esi-{n}", "62323", f"{day}T10:00:00Z"), busy)
         for n, day in enumerate(("2026-08-03", "2026-09-14", "2026-10-26"))
     )
-    resources.append(_owned(fx.appointment("appt", "62323", "2026-12-08T09:00:00Z"), busy))
+    resources.append(owned_by(fx.appointment("appt", "62323", "2026-12-08T09:00:00Z"), busy))
     resources.append(
         {
             "resourceType": "Group",
@@ -59,7 +38,7 @@ def clinic(fhir_base_url: str) -> tuple[str, str, str]:
             "member": [{"entity": {"reference": f"Patient/{patient}"}} for patient in (unimaged, busy)],
         }
     )
-    _load(fhir_base_url, resources)
+    load_resources(fhir_base_url, resources)
     return unimaged, busy, f"wl-{tag}"
 
 

@@ -201,3 +201,38 @@ def test_the_technical_line_stays_short() -> None:
     assert card.detail.endswith(
         "Record: ServiceRequest/o1, Procedure/p0, Procedure/p1, Procedure/p2, Procedure/p3 and 4 more"
     )
+
+
+def test_cards_that_disagree_on_an_orders_code_offer_no_recode_for_it() -> None:
+    """Rules make code fixes agree; should two cards still disagree, neither one-click fix is safe."""
+    code = finding(rule=RuleId.CODE_APPROACH_MISMATCH, fixes=(Recode("ServiceRequest/o1", "64483", "tf"),))
+    levels = finding(rule=RuleId.LEVELS_EXCEEDED, summary="levels", fixes=(Recode("ServiceRequest/o1", "62323", "il"),))
+    diagnosis = finding(
+        rule=RuleId.DIAGNOSIS_MISSING, summary="dx", fixes=(SetReason("ServiceRequest/o1", "M51.16", "disc"),)
+    )
+    cards = {card.summary: card for card in render([code, levels, diagnosis], DRAFTS)}
+
+    assert cards[code.summary].suggestions == []
+    assert cards["levels"].suggestions == []
+    [only] = cards["dx"].suggestions
+    assert only.actions[0].resource is not None
+    assert only.actions[0].resource["code"]["coding"][0]["code"] == "62322"
+
+
+def test_an_order_to_be_removed_is_offered_no_diagnosis() -> None:
+    removal = finding(
+        rule=RuleId.IMAGING_GUIDANCE_BUNDLED,
+        summary="remove",
+        subject="ServiceRequest/o2",
+        fixes=(RemoveOrder("ServiceRequest/o2", "Remove it"),),
+    )
+    diagnosis = finding(
+        rule=RuleId.DIAGNOSIS_MISSING,
+        summary="dx",
+        subject="ServiceRequest/o2",
+        fixes=(SetReason("ServiceRequest/o2", "M51.16", "disc"),),
+    )
+    cards = {card.summary: card for card in render([removal, diagnosis], DRAFTS)}
+
+    assert [suggestion.label for suggestion in cards["remove"].suggestions] == ["Remove it"]
+    assert cards["dx"].suggestions == []

@@ -70,3 +70,62 @@ def test_a_policy_without_repeat_criteria_does_not_mention_missing_pain_scores(s
     )
     request["prefetch"]["observations"] = FAILED_FETCH
     assert rule_ids(sign(service, request)) == []
+
+
+# Conservative care: BCBS Tennessee asks for 4 weeks of conservative treatment (medication or physical therapy) before
+# the first session; the order is for 2026-12-03, so care begun by 2026-11-05 is enough.
+BCBST = [coverage("cov-1", payor="BlueCross BlueShield of Tennessee")]
+FIRST = service_request(
+    "order-1", "62323", "Lumbar interlaminar ESI L4-L5 under fluoroscopy", occurrence="2026-12-03", reasons=DISC
+)
+
+
+def pt_visit(start: str) -> dict[str, object]:
+    return {
+        "resourceType": "Encounter",
+        "id": "pt-visit",
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "type": [{"text": "Physical therapy visit"}],
+        "period": {"start": start},
+    }
+
+
+def naproxen(authored: str) -> dict[str, object]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "rx-1",
+        "status": "completed",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "Naproxen 500 MG Oral Tablet"},
+        "authoredOn": authored,
+    }
+
+
+def care_cards(service: TestClient, **prefetch: Any) -> list[str]:
+    body = sign(service, order_sign(FIRST, coverages=BCBST, **prefetch))
+    return [
+        card["summary"] for card in body["cards"] if card["source"]["topic"]["code"] == "conservative-care-undocumented"
+    ]
+
+
+def test_a_physical_therapy_visit_four_weeks_before_is_conservative_care(service: TestClient) -> None:
+    assert care_cards(service, encounters=[pt_visit("2026-11-05T10:00:00-06:00")]) == []
+    assert care_cards(service, encounters=[pt_visit("2026-11-06T10:00:00-06:00")]) == [
+        "No 4 weeks of conservative care documented before 2026-12-03"
+    ]
+
+
+def test_an_nsaid_ordered_four_weeks_before_is_conservative_care(service: TestClient) -> None:
+    assert care_cards(service, medication_requests=[naproxen("2026-11-05")]) == []
+    assert care_cards(service, medication_requests=[naproxen("2026-11-06")]) != []
+
+
+def test_unreadable_visits_skip_the_conservative_care_check_and_say_so(service: TestClient) -> None:
+    request = order_sign(FIRST, coverages=BCBST)
+    request["prefetch"]["encounters"] = FAILED_FETCH
+    body = sign(service, request)
+    assert "conservative-care-undocumented" not in rule_ids(body)
+    [card] = [card for card in body["cards"] if card["source"]["topic"]["code"] == "data-incomplete"]
+    assert "Visits could not be read" in card["detail"]
+    assert "the conservative care check" in card["detail"]

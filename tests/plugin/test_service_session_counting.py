@@ -130,3 +130,68 @@ def test_order_and_booking_give_the_next_eligible_date_patient_view_gives(servic
     assert "earliest 2027-04-13" in booking["summary"]
     assert "next eligible date 2027-04-13" in budget["summary"]
     assert "next eligible date 2027-04-13" in at_start["summary"]
+
+
+def uncoded_procedure(id: str, performed: str, text: str) -> dict[str, Any]:
+    """An injection documented only in words: no CPT, the clinician's description in `code.text`."""
+    resource = procedure(id, "62323", performed, text=text)
+    del resource["code"]["coding"]
+    return resource
+
+
+THREE_CODED_ONE_IN_WORDS = [
+    *FOUR_LUMBAR[:3],
+    uncoded_procedure("esi-4", "2026-10-15T09:00:00-04:00", "Lumbar ESI L4-5 interlaminar under fluoro"),
+]
+CODED_ORDER = service_request(
+    "order-1",
+    "62323",
+    "Lumbar interlaminar ESI L4-L5 under fluoroscopy",
+    occurrence="2026-12-03",
+    reasons=[("M51.16", "Intervertebral disc disorders with radiculopathy, lumbar region")],
+)
+
+
+def test_an_injection_recorded_only_in_words_counts_toward_the_cap_as_a_check(service: TestClient) -> None:
+    body = post(
+        service, "epidural-order-sign", order_sign(CODED_ORDER, procedures=THREE_CODED_ONE_IN_WORDS, coverages=MEDICARE)
+    )
+    [card] = cards_of(body, "frequency-limit-exceeded")
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("Check the session count")
+    assert "a procedure recorded with no code" in card["detail"]
+    assert all(not card.get("suggestions") for card in body["cards"])
+
+
+def test_the_budget_card_says_a_session_was_counted_from_words(service: TestClient) -> None:
+    request = hook_request("patient-view", procedures=THREE_CODED_ONE_IN_WORDS, coverages=MEDICARE)
+    [card] = cards_of(post(service, "epidural-patient-view", request), "frequency-budget")
+    assert "4/4 used in 12 mo" in card["summary"]
+    assert "1 session (2026-10-15) was counted from the words of a procedure recorded with no code" in card["detail"]
+
+
+def test_words_that_only_mention_an_injection_are_not_a_session(service: TestClient) -> None:
+    for words in (
+        "Follow-up visit. Hx of lumbar ESI L4-5 with good relief.",
+        "No epidural performed today; patient declined.",
+        "Possible lumbar ESI at next visit.",
+        "Epidural blood patch for post-dural puncture headache",
+    ):
+        record = [*FOUR_LUMBAR[:3], uncoded_procedure("visit", "2026-10-15T09:00:00-04:00", words)]
+        body = post(service, "epidural-order-sign", order_sign(CODED_ORDER, procedures=record, coverages=MEDICARE))
+        assert cards_of(body, "frequency-limit-exceeded") == [], words
+        assert [card["summary"] for card in cards_of(body, "frequency-limit-reached")], words
+
+
+def test_an_interval_resting_on_a_session_in_words_is_a_check(service: TestClient) -> None:
+    """eviCore CMM-200 (the default for an unmapped plan) asks 14 days between sessions: 10 days after an injection
+    recorded only in words, the card asks to check, and is never critical."""
+    record = [uncoded_procedure("esi-words", "2026-11-23T09:00:00-05:00", "Right L5 TFESI under fluoroscopy")]
+    body = post(service, "epidural-order-sign", order_sign(CODED_ORDER, procedures=record, coverages=[]))
+    [card] = cards_of(body, "interval-too-short")
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("Check the interval: only 10 days after the last")
+    coded = [procedure("esi-coded", "64483", "2026-11-23T09:00:00-05:00")]
+    body = post(service, "epidural-order-sign", order_sign(CODED_ORDER, procedures=coded, coverages=[]))
+    [card] = cards_of(body, "interval-too-short")
+    assert card["summary"].startswith("Only 10 days after the last")

@@ -56,3 +56,51 @@ def signed(service: TestClient, text: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("text", ORDERS)
 def test_a_correct_order_in_clinical_words_gets_no_card(service: TestClient, text: str) -> None:
     assert [card["summary"] for card in signed(service, text)] == []
+
+
+HEDGED = [
+    pytest.param(
+        "Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy; catheter may be needed if single "
+        "shot fails.",
+        id="catheter-may-be-needed",
+    ),
+    pytest.param(
+        "Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy, consider bilateral.",
+        id="consider-bilateral",
+    ),
+    pytest.param(
+        "Lumbar epidural steroid injection under fluoroscopy: possible L5-S1 TFESI vs interlaminar.",
+        id="possible-tfesi-vs-interlaminar",
+    ),
+    pytest.param(
+        "Lumbar interlaminar epidural steroid injection L4-5 vs L5-S1 under fluoroscopy; will decide level at time "
+        "of procedure.",
+        id="level-decided-later",
+    ),
+    pytest.param(
+        "Lumbar interlaminar epidural steroid injection L4-L5 under fluoroscopy; phenol neurolysis if steroid fails.",
+        id="neurolysis-if-steroid-fails",
+    ),
+]
+
+
+@pytest.mark.parametrize("text", HEDGED)
+def test_hedged_words_on_a_correct_order_give_no_card(service: TestClient, text: str) -> None:
+    assert [card["summary"] for card in signed(service, text)] == []
+
+
+def test_a_hedge_never_recodes_the_order(service: TestClient) -> None:
+    """62322 without imaging, "fluoroscopy if available": the guidance is not decided, so nothing may recode it on
+    the strength of the words."""
+    order = service_request(
+        "o1",
+        "62322",
+        "Lumbar interlaminar ESI L4-L5, fluoroscopy if available",
+        occurrence="2026-12-03",
+        reasons=[DISC],
+    )
+    response = service.post("/cds-services/epidural-order-sign", json=order_sign(order, coverages=[]))
+    cards = response.json()["cards"]
+
+    assert all(card["source"]["topic"]["code"] != "code-imaging-mismatch" for card in cards), cards
+    assert all(card["indicator"] != "critical" for card in cards)

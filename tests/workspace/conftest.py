@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -25,7 +23,7 @@ from bench.processes import free_port
 from plugin.sandbox import resources as fx
 from plugin.storage.feedback import FeedbackRecord, FeedbackStore
 from plugin.workspace.operators import hash_password
-from tests.integration.fhir_server import running_fhir_server
+from tests.integration.fhir_server import load_resources, owned_by, running_fhir_server
 from tests.integration.local_process import REPO_ROOT, running_process
 from tests.integration.service_process import SERVICE_COMMAND
 
@@ -43,38 +41,18 @@ class Workspace:
     patient: str
 
 
-def _owned(resource: dict[str, Any], patient: str) -> dict[str, Any]:
-    text = orjson.dumps(resource).decode().replace(f"Patient/{fx.EXAMPLE_PATIENT}", f"Patient/{patient}")
-    moved: dict[str, Any] = orjson.loads(text)
-    moved["id"] = f"{patient}-{resource['id']}"
-    return moved
-
-
 def _patient_resources(patient: str) -> list[dict[str, Any]]:
     """Three lumbar sessions in four months, one last week without archived images, and one booked next week."""
     resources: list[dict[str, Any]] = [{"resourceType": "Patient", "id": patient}]
     resources.extend(
-        _owned(fx.procedure(f"esi-{n}", "62323", f"{day}T10:00:00Z", encounter=f"Encounter/e{n}"), patient)
+        owned_by(fx.procedure(f"esi-{n}", "62323", f"{day}T10:00:00Z", encounter=f"Encounter/e{n}"), patient)
         for n, day in enumerate(("2026-03-02", "2026-08-03", "2026-09-14", "2026-11-24"))
     )
-    resources.append(_owned(fx.procedure("esi-c", "62321", "2026-06-15T10:00:00Z"), patient))
-    resources.append(_owned(fx.condition("dx", "M54.16", "Radiculopathy, lumbar region"), patient))
-    resources.append(_owned(fx.coverage("cov", sopt="121", payor="Medicare Part B"), patient))
-    resources.append(_owned(fx.appointment("appt", "62323", "2026-12-08T09:00:00Z"), patient))
+    resources.append(owned_by(fx.procedure("esi-c", "62321", "2026-06-15T10:00:00Z"), patient))
+    resources.append(owned_by(fx.condition("dx", "M54.16", "Radiculopathy, lumbar region"), patient))
+    resources.append(owned_by(fx.coverage("cov", sopt="121", payor="Medicare Part B"), patient))
+    resources.append(owned_by(fx.appointment("appt", "62323", "2026-12-08T09:00:00Z"), patient))
     return resources
-
-
-def _load(base_url: str, resources: list[dict[str, Any]]) -> None:
-    bundle = {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources
-        ],
-    }
-    with httpx.Client(trust_env=False, timeout=30.0) as client:
-        response = client.post(base_url, json=bundle, headers={"Content-Type": "application/fhir+json"})
-    response.raise_for_status()
 
 
 def _feedback(database: str) -> None:
@@ -119,7 +97,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     database = f"sqlite:///{scratch / 'service.db'}"
     with running_fhir_server() as fhir:
         patient = f"ws-{uuid.uuid4().hex[:8]}"
-        _load(fhir, _patient_resources(patient))
+        load_resources(fhir, _patient_resources(patient))
         _command("denials", "import", "--db", database, *map(str, sorted(DENIAL_FIXTURES.glob("*.835"))))
         _feedback(database)
         listing = scratch / "patients.txt"

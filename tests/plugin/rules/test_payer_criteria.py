@@ -3,7 +3,7 @@
 from dataclasses import replace
 from datetime import date, timedelta
 
-from fhir_mappings.care_history import CareHistory, DiagnosticStudy, PainScore
+from fhir_mappings.care_history import CareEvent, CareHistory, DiagnosticStudy, PainScore
 from fhir_mappings.facts import ClinicalRecord, OtherProcedure
 from fhir_mappings.spine import SpinalRegion
 from plugin.rules.conservative_care import order_conservative_care
@@ -157,6 +157,7 @@ def test_unreadable_pain_scores_skip_the_check() -> None:
 # --- conservative-care-undocumented ---------------------------------------------------------------------------------
 
 FIRST_ON = date(2026, 12, 3)
+CARE_READ = CareHistory(care_events_known=True)  # visits and drugs were read, and none is conservative care
 
 
 def therapy(on: date) -> OtherProcedure:
@@ -172,7 +173,9 @@ def test_physical_therapy_begun_four_weeks_before_is_enough() -> None:
 
 def test_physical_therapy_begun_a_day_later_is_not() -> None:
     record = facts(
-        order("62323", FIRST_ON), other_procedures=(therapy(FIRST_ON - timedelta(weeks=4) + timedelta(days=1)),)
+        order("62323", FIRST_ON),
+        other_procedures=(therapy(FIRST_ON - timedelta(weeks=4) + timedelta(days=1)),),
+        care=CARE_READ,
     )
     [finding] = order_conservative_care(record, EVICORE, TODAY)
     assert finding.rule is RuleId.CONSERVATIVE_CARE_UNDOCUMENTED
@@ -187,6 +190,63 @@ def test_a_stated_duration_in_the_order_is_enough() -> None:
 def test_repeat_sessions_are_not_asked_again() -> None:
     record = facts(order("62323", FIRST_ON), history=(performed("62323", FIRST_ON - timedelta(days=60)),))
     assert order_conservative_care(record, EVICORE, TODAY) == []
+
+
+BOUNDARY = FIRST_ON - timedelta(weeks=4)  # eviCore and Molina ask for 4 weeks: care begun by this day is enough
+
+
+def visit(on: date, kind: str = "Physical therapy", codes: frozenset[str] = frozenset()) -> CareEvent:
+    return CareEvent("Encounter/pt", "encounter", on, codes, kind)
+
+
+def drug(on: date, name: str = "Ibuprofen 600 MG Oral Tablet", codes: frozenset[str] = frozenset()) -> CareEvent:
+    return CareEvent("MedicationRequest/m1", "medication", on, codes, name)
+
+
+def judged(*events: CareEvent, policy: object = EVICORE, text: str = "Lumbar ILESI L4-L5") -> list[str]:
+    care = CareHistory(care_events=events, care_events_known=True)
+    findings = order_conservative_care(facts(order("62323", FIRST_ON, text=text), care=care), policy, TODAY)  # type: ignore[arg-type]
+    return [finding.summary for finding in findings]
+
+
+def test_a_physical_therapy_visit_counts_at_the_policys_weeks_and_not_a_day_later() -> None:
+    assert judged(visit(BOUNDARY)) == []
+    assert judged(visit(BOUNDARY + timedelta(days=1))) == [
+        "No 4 weeks of conservative care documented before 2026-12-03"
+    ]
+    assert judged(visit(BOUNDARY, kind="Office visit", codes=frozenset({"97161"}))) == []
+    assert judged(visit(BOUNDARY, kind="Office visit", codes=frozenset({"91251008"}))) == []
+    assert judged(visit(BOUNDARY, kind="Office visit")) != []
+
+
+def test_an_nsaid_muscle_relaxant_or_gabapentinoid_counts_by_name_or_rxnorm_ingredient() -> None:
+    assert judged(drug(BOUNDARY)) == []
+    assert judged(drug(BOUNDARY, "Cyclobenzaprine 10 MG Oral Tablet")) == []
+    assert judged(drug(BOUNDARY, "Rx 310431", codes=frozenset({"25480"}))) == []  # gabapentin, coded only
+    assert judged(drug(BOUNDARY + timedelta(days=1))) != []
+    assert judged(drug(BOUNDARY, "Lisinopril 10 MG Oral Tablet")) != []
+
+
+def test_a_policy_asking_for_physical_therapy_is_not_met_by_drugs() -> None:
+    assert judged(drug(BOUNDARY), policy=MOLINA) == ["No 4 weeks of physical therapy documented before 2026-12-03"]
+    assert judged(visit(BOUNDARY), policy=MOLINA) == []
+    assert judged(policy=MOLINA, text="Lumbar ILESI; failed 6 weeks of NSAIDs") != []
+    assert judged(policy=MOLINA, text="Lumbar ILESI; failed 6 weeks of PT") == []
+
+
+def test_a_stated_duration_counts_at_the_policys_weeks_when_told_as_done() -> None:
+    assert judged(text="Lumbar ILESI L4-L5; failed 4 weeks of physical therapy") == []
+    assert judged(text="Lumbar ILESI L4-L5; failed 3 weeks of physical therapy") != []
+    assert judged(text="Lumbar ILESI L4-L5. Completed 8 wks of PT and home exercise program.") == []
+    assert judged(text="Lumbar ILESI L4-L5. Plan: 6 weeks of physical therapy.") != []
+    assert judged(text="Lumbar ILESI L4-L5. Did not complete 6 weeks of physical therapy.") != []
+    assert judged(text="Lumbar ILESI L4-L5. Will start 6 weeks of PT.") != []
+    assert judged(text="Lumbar ILESI L4-L5. 6 WEEKS AGO pt fell.") != []  # "pt" is the patient
+
+
+def test_unread_visits_or_drugs_skip_the_check_rather_than_blame_the_record() -> None:
+    unread = facts(order("62323", FIRST_ON, text="Lumbar ILESI L4-L5"), care=CareHistory(care_events_known=False))
+    assert order_conservative_care(unread, EVICORE, TODAY) == []
 
 
 # --- diagnostic-imaging-missing -------------------------------------------------------------------------------------

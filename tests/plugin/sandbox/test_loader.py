@@ -26,7 +26,7 @@ def transaction_response(count: int) -> dict[str, Any]:
 
 
 def test_the_bundle_is_a_transaction_of_puts_to_each_resources_own_id() -> None:
-    bundle = transaction_bundle(SCENARIO)
+    bundle = transaction_bundle(SCENARIO.resources)
     assert bundle["type"] == "transaction"
     assert [entry["request"] for entry in bundle["entry"]] == [
         {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"} for r in SCENARIO.resources
@@ -36,8 +36,8 @@ def test_the_bundle_is_a_transaction_of_puts_to_each_resources_own_id() -> None:
 
 def test_a_bundle_built_on_another_day_puts_to_the_same_urls() -> None:
     later = next(s for s in build_scenarios(date(2027, 6, 1)) if s.name == SCENARIO.name)
-    urls = [entry["request"]["url"] for entry in transaction_bundle(SCENARIO)["entry"]]
-    assert urls == [entry["request"]["url"] for entry in transaction_bundle(later)["entry"]]
+    urls = [entry["request"]["url"] for entry in transaction_bundle(SCENARIO.resources)["entry"]]
+    assert urls == [entry["request"]["url"] for entry in transaction_bundle(later.resources)["entry"]]
 
 
 @respx.mock
@@ -48,7 +48,7 @@ def test_load_posts_fhir_json_to_the_base_url_and_counts_the_entries() -> None:
     sent = route.calls.last.request
     assert written == len(SCENARIO.resources)
     assert sent.headers["content-type"] == "application/fhir+json"
-    assert json.loads(sent.content) == transaction_bundle(SCENARIO)
+    assert json.loads(sent.content) == transaction_bundle(SCENARIO.resources)
 
 
 @respx.mock

@@ -38,6 +38,7 @@ DATED = frozenset(
         "esi-lumbar-booking",
         "stale-booking",
         "booked-on-the-anniversary",
+        "session-in-words",
     }
 )
 SERVICE_FOR = {spec.hook: spec.id for spec in SERVICES}
@@ -72,6 +73,9 @@ def full_prefetch(scenario: Scenario) -> dict[str, Any]:
         "procedureNotes": searchset(of_type(scenario, "DocumentReference")),
         "observations": searchset(of_type(scenario, "Observation")),
         "diagnosticReports": searchset(of_type(scenario, "DiagnosticReport")),
+        "encounters": searchset(of_type(scenario, "Encounter")),
+        "medicationRequests": searchset(of_type(scenario, "MedicationRequest")),
+        "medicationStatements": searchset(of_type(scenario, "MedicationStatement")),
         "encounter": next((e for e in of_type(scenario, "Encounter") if e["id"] == scenario.encounter_id), None),
     }
 

@@ -46,7 +46,7 @@ def test_every_resource_is_valid_r4(scenario: Scenario) -> None:
 
 @EACH_SCENARIO
 def test_the_transaction_bundle_is_valid_r4(scenario: Scenario) -> None:
-    bundle = transaction_bundle(scenario)
+    bundle = transaction_bundle(scenario.resources)
     assert Bundle.model_validate(bundle).type == "transaction"
 
 
