@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.cards import rule_ids
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 SERVICE_FOR_HOOK = {
     "order-select": "epidural-order-select",
     "order-sign": "epidural-order-sign",

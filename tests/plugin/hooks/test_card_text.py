@@ -26,7 +26,7 @@ from plugin.serving.settings import Settings
 from tests.conftest import TODAY
 from tests.plugin.sandbox.test_scenario_outcomes import UNREACHABLE_FHIR, full_prefetch
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 SERVICE_FOR = {spec.hook: spec.id for spec in SERVICES}
 RESOURCE_TYPES = (
     "Patient",

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from plugin.sandbox.resources import condition, coverage, order_sign, service_request
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 CPT = "http://www.ama-assn.org/go/cpt"
 MEDICARE = [coverage("cov-1", sopt="1", payor="Medicare Part B")]
 

@@ -27,7 +27,7 @@ from plugin.rules.findings import RuleId
 from plugin.sandbox.resources import coverage, order_sign
 from plugin.storage.feedback import FeedbackRecord, FeedbackStore
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
 
 
@@ -149,7 +149,7 @@ def test_policies_explain_names_the_rule_that_matched(tmp_path: Path) -> None:
     ],
 )
 def test_explain_and_check_say_where_the_state_came_from_as_the_cards_do(example: str, state: str) -> None:
-    path = str(Path(__file__).resolve().parents[2] / "examples" / example)
+    path = str(Path(__file__).resolve().parents[3] / "examples" / example)
     explained = cli("policies", "explain", path, "--as-of", "2026-11-27")
     checked = cli("check", path, "--as-of", "2026-11-27", "--json")
     assert explained.returncode == checked.returncode == 0, explained.stderr + checked.stderr

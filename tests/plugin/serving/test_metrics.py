@@ -19,7 +19,7 @@ from plugin.serving.app import create_app
 from plugin.serving.settings import Settings, TrustedClientSettings
 from tests.conftest import TODAY
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 ISSUER = "https://ehr.example.org"
 PUBLIC_BASE = "https://cds.example.org"
 ORDER_SIGN = "/cds-services/epidural-order-sign"
