@@ -3,9 +3,13 @@
 Feedback names only a card's uuid (and the rule it carries), never the patient or the date, so a denial could be
 matched to a card only by rule and day: on a clinic's busy day that pairs a denial with other patients' cards. So
 each card the service issues is written down here with the patient id from the hook's context and the day — in the
-service database, which already holds PHI under its 0600 file; no log line carries the patient id. The write runs in
-a worker thread beside the answer, which does not wait for it (`drain` waits for the writes still running at
-shutdown), and a failure to write costs a log line with the error type only, never the clinician's cards.
+service database, which already holds PHI under its 0600 file; no log line carries the patient id.
+
+The answer never waits for the write: the cards join a queue that one writer task per process empties, every card
+queued meanwhile in one transaction, in a worker thread (`drain` waits for it at shutdown). Waiting for a SQLite
+commit on every hook call had tripled order-sign's latency and, with 32 callers, made them queue behind each other's
+commits. A failure to write costs a log line with the error type only, never the clinician's cards; a queue beyond
+`QUEUE_LIMIT` cards (a database that stopped answering) drops the oldest, which costs matches, never memory.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from plugin.denials.tables import cards_issued, metadata
 from plugin.storage.database import WRITE_TRANSACTION, LazyTables, open_engine
 
 logger = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 50_000
+_BATCH = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +60,33 @@ class CardLedger:
         )
         # Created on first use: a worker must start (and say it is not ready) while its database is down.
         self._tables = LazyTables(self._engine, self._backend, metadata)
-        self._pending: set[asyncio.Task[None]] = set()
+        self._queued: list[IssuedCard] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def drain(self) -> None:
-        """Wait for the writes still running (at shutdown, before `close`)."""
-        while self._pending:
-            await asyncio.gather(*self._pending)
+        """Wait until every card queued so far is written (at shutdown, before `close`)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    def _queue(self, cards: Sequence[IssuedCard]) -> None:
+        self._queued.extend(cards)
+        dropped = len(self._queued) - QUEUE_LIMIT
+        if dropped > 0:
+            del self._queued[:dropped]
+            logger.error("cards issued not recorded", extra={"cards": dropped, "error_type": "QueueFull"})
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
+
+    async def _write_queued(self) -> None:
+        while self._queued:
+            # One statement's rows stay under SQLite's limit of bound values (5 a card).
+            batch, self._queued = self._queued[:_BATCH], self._queued[_BATCH:]
+            try:
+                await anyio.to_thread.run_sync(self.record, batch)
+            except sa.exc.SQLAlchemyError as error:
+                logger.error(
+                    "cards issued not recorded", extra={"cards": len(batch), "error_type": type(error).__name__}
+                )
 
     def close(self) -> None:
         self._engine.dispose()
@@ -116,13 +144,7 @@ class CardLedger:
                 if card.source.topic is not None and card.source.topic.code
             ]
             if cards:
-                try:
-                    await anyio.to_thread.run_sync(self.record, cards)
-                except sa.exc.SQLAlchemyError as error:
-                    logger.error(
-                        "cards issued not recorded",
-                        extra={"service_id": service_id, "error_type": type(error).__name__},
-                    )
+                self._queue(cards)
             return response
 
         return handle

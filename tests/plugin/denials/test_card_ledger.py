@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -79,3 +81,43 @@ async def test_the_cards_are_returned_when_the_ledger_cannot_be_written(
     assert "cards issued not recorded" in caplog.text
     logged = [str(value) for record in caplog.records for value in record.__dict__.values()]
     assert not any("Patient/p1" in value for value in logged)  # no patient id in the logs
+
+
+@pytest.mark.anyio
+async def test_the_answer_does_not_wait_for_the_ledger_and_every_queued_card_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = CardLedger(f"sqlite:///{tmp_path / 'service.db'}")
+    writing = threading.Event()
+    written: list[int] = []
+    record = ledger.record
+
+    def slow_record(cards: Sequence[IssuedCard]) -> int:
+        writing.wait(timeout=5)  # a database busy with another writer
+        written.append(len(cards))
+        return record(cards)
+
+    monkeypatch.setattr(ledger, "record", slow_record)
+    calls = 0
+
+    async def handler(_: HookRequest) -> CdsResponse:
+        nonlocal calls
+        calls += 1
+        card = {"summary": "s", "indicator": "info", "source": {"label": "l", "topic": {"code": "levels-exceeded"}}}
+        return CdsResponse.model_validate({"cards": [{**card, "uuid": f"00000000-0000-4000-8000-{calls:012d}"}]})
+
+    descriptor = ServiceDescriptor(id="epidural-order-sign", hook="order-sign", title="t", description="d")
+    [recorded] = ledger.recording([CdsService(descriptor, handler)], lambda: DAY)
+    request = HookRequest.model_validate(json.loads((REPO / "examples" / "order-sign-limit-exceeded.json").read_text()))
+    try:
+        for _ in range(3):
+            await recorded.handler(request)
+        assert written == []  # all three answered while the first write is still held
+        writing.set()
+        await ledger.drain()
+        assert sum(written) == 3 and len(written) <= 2  # the cards queued while one write ran share the next
+        assert [card.card_uuid for card in ledger.issued(["Patient/p1"])] == [
+            f"00000000-0000-4000-8000-{n:012d}" for n in (1, 2, 3)
+        ]
+    finally:
+        ledger.close()
