@@ -6,8 +6,6 @@ import argparse
 import getpass
 import sys
 
-from plugin.workspace.operators import hash_password
-
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     workspace = subparsers.add_parser("workspace", help="the operators' browser workspace")
@@ -24,5 +22,8 @@ def _hash_password(arguments: argparse.Namespace) -> int:
     if len(password) < 12:
         print("epidural-cds workspace: use a password of at least 12 characters", file=sys.stderr)
         return 2
+    # Every worker imports the command line; argon2 and Authlib load only for this action.
+    from plugin.workspace.operators import hash_password  # noqa: PLC0415
+
     print(hash_password(password))
     return 0

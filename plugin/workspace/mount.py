@@ -13,7 +13,6 @@ from cds_hooks.endpoints import CdsService
 from plugin.policies.catalog import PolicyCatalog
 from plugin.serving.settings import Settings
 from plugin.workspace.links import TimelineLinks, with_timeline_links
-from plugin.workspace.pages import workspace_app
 
 
 def mount_workspace(
@@ -27,6 +26,9 @@ def mount_workspace(
     workspace = settings.workspace
     if workspace is None:
         return list(services)
+    # The pages bring Jinja2, Authlib and argon2 (~0.2 s of import): a service without a workspace never loads them.
+    from plugin.workspace.pages import workspace_app  # noqa: PLC0415
+
     links = TimelineLinks(workspace.secret_key, workspace.timeline_link_minutes * 60)
     app.mount("/workspace", workspace_app(settings, workspace, catalog, links, today, transport))
     if settings.public_base_url is None:
