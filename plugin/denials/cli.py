@@ -17,7 +17,6 @@ import sqlalchemy.exc
 
 from plugin.command_line.terminal import table
 from plugin.denials.errors import DenialsError, MalformedFile
-from plugin.denials.importer import import_file
 from plugin.denials.lines import spinal_injection_codes
 from plugin.denials.report import DenialReport, denial_report
 from plugin.denials.store import DenialStore
@@ -53,6 +52,10 @@ def _database_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _import(arguments: argparse.Namespace) -> int:
+    # The X12 models take ~0.2 s to import, and every service worker imports the command line: only this action
+    # loads them.
+    from plugin.denials.importer import import_file  # noqa: PLC0415
+
     settings = load_settings(arguments.config, os.environ)
     codes = spinal_injection_codes(frozenset(load_catalog(settings.policy_dir).conventions.guidance_codes))
     refused = 0

@@ -263,11 +263,12 @@ def test_the_service_and_its_cli_do_not_load_the_r4b_models_only_sandbox_loading
     assert loaded.strip() == "False"
 
 
-def test_a_service_without_a_workspace_does_not_load_its_pages() -> None:
-    # Jinja2, Authlib and argon2 cost every worker ~0.2 s of start-up; only a configured workspace needs them.
+def test_a_worker_does_not_load_the_back_office_it_does_not_run() -> None:
+    # Jinja2, Authlib and argon2 (a configured workspace's pages) and the X12 models (`denials import`) each cost
+    # every worker ~0.2 s of start-up.
     probe = (
         "import sys, plugin.command_line.main, plugin.serving.asgi; "
-        "print(sorted(m for m in ('jinja2', 'authlib', 'argon2') if m in sys.modules))"
+        "print(sorted(m for m in ('jinja2', 'authlib', 'argon2', 'x12sdk') if m in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
