@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,11 +52,17 @@ def request_note(request: Request) -> RequestNote:
     return note
 
 
-class AccessLog:
-    """ASGI middleware writing the access line when the answer has been sent (or the app has failed)."""
+RequestObserver = Callable[[str, int, float], None]
+"""Told each HTTP request's path, status and seconds taken, once answered (e.g. the service's metrics)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class AccessLog:
+    """ASGI middleware writing the access line when the answer has been sent (or the app has failed), then telling
+    `observers`: one place learns each request's status and time for every consumer of them."""
+
+    def __init__(self, app: ASGIApp, observers: Sequence[RequestObserver] = ()) -> None:
         self.app = app
+        self._observers = tuple(observers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,7 +81,10 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            _write(scope, note, status, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            _write(scope, note, status, elapsed)
+            for observe in self._observers:
+                observe(scope["path"], status, elapsed)
 
 
 def _write(scope: Scope, note: RequestNote, status: int, elapsed: float) -> None:

@@ -186,8 +186,8 @@ def create_app(
         allow_headers=["Authorization", "Content-Type"],
     )
     app.add_middleware(BodyDeadline, seconds=settings.body_timeout_seconds)
-    app.add_middleware(AccessLog)  # outside CORS, so it sees refused preflights too
-    app.add_middleware(metrics.RequestMetrics, service_ids=[service.descriptor.id for service in services])
+    # Outside CORS, so it sees refused preflights too; the metrics time each request from the same place.
+    app.add_middleware(AccessLog, observers=[metrics.RequestMetrics([service.descriptor.id for service in services])])
     counted_services = [CdsService(service.descriptor, _counting_cards(service.handler)) for service in services]
     app.include_router(
         cds_router(

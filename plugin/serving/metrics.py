@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Collection, Iterable
 from typing import Final
 
 import httpx
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MULTIPROCESS_DIR_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -89,32 +87,15 @@ def forget_worker(pid: int | None) -> None:
 
 
 class RequestMetrics:
-    """ASGI middleware timing every HTTP request; the service label only ever holds a known service id."""
+    """Times every HTTP request, as an observer of the access log (cds_hooks.access_log); the service label only
+    ever holds a known service id."""
 
-    def __init__(self, app: ASGIApp, service_ids: Collection[str]) -> None:
-        self._app = app
+    def __init__(self, service_ids: Collection[str]) -> None:
         self._service_ids = frozenset(service_ids)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # what the client gets if the app raises before answering
-
-        async def noting_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self._app(scope, receive, noting_send)
-        finally:
-            endpoint, service = self._route(scope["path"])
-            REQUEST_SECONDS.labels(endpoint=endpoint, service=service, status=str(status)).observe(
-                time.perf_counter() - started
-            )
+    def __call__(self, path: str, status: int, elapsed: float) -> None:
+        endpoint, service = self._route(path)
+        REQUEST_SECONDS.labels(endpoint=endpoint, service=service, status=str(status)).observe(elapsed)
 
     def _route(self, path: str) -> tuple[str, str]:
         parts = path.strip("/").split("/")
