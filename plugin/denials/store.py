@@ -10,12 +10,10 @@ from types import TracebackType
 from typing import Any, Self
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from plugin.denials.lines import Adjustment, RemittanceLine
 from plugin.denials.tables import members, metadata, remittance_lines
-from plugin.storage.database import WRITE_TRANSACTION, create_tables, open_engine
+from plugin.storage.database import WRITE_TRANSACTION, create_tables, insert_new, open_engine
 from plugin.storage.feedback import feedback_table
 
 _CENT = Decimal("0.01")
@@ -64,14 +62,10 @@ class DenialStore:
         return new_lines, new_members
 
     def _insert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], key: str) -> int:
-        """Insert the rows that are not there yet; how many were. One statement run for many rows: SQLAlchemy batches
-        it into multi-row INSERTs compiled once, where a statement built with `.values(rows)` is compiled anew for
-        every batch (most of the time of an import, measured)."""
+        """Insert the rows that are not there yet; how many were."""
         if not rows:
             return 0
-        dialect = sqlite_dialect if self._backend == "sqlite" else pg_dialect
-        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
-        return len(conn.execute(statement, rows).all())
+        return len(conn.execute(insert_new(table, self._backend, [key]), rows).all())
 
     def lines(self, since: date | None = None) -> list[RemittanceLine]:
         """Stored lines (with a date of service on or after `since`), by date of service."""

@@ -61,11 +61,9 @@ from typing import Any, Final, Literal, Self, get_args
 
 import sqlalchemy as sa
 from sqlalchemy import exc
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Dialect
 
-from plugin.storage.database import WRITE_TRANSACTION, LazyTables, open_engine
+from plugin.storage.database import WRITE_TRANSACTION, LazyTables, insert_new, open_engine
 
 __all__ = [
     "FeedbackRecord",
@@ -304,14 +302,7 @@ class FeedbackStore:
 
     @functools.cached_property
     def _insert(self) -> sa.Executable:
-        """One statement for any number of rows, executed with the rows as parameters: SQLAlchemy compiles it once
-        and batches the rows ("insertmanyvalues"), where a statement built with the rows inside was compiled anew
-        for every post, inside the write transaction (~1.5 ms a row, holding SQLite's one write lock)."""
-        if self._backend == "sqlite":
-            sqlite_insert = sqlite_dialect.insert(feedback_table)
-            return sqlite_insert.on_conflict_do_nothing(index_elements=_KEY).returning(feedback_table.c.id)
-        pg_insert = pg_dialect.insert(feedback_table)
-        return pg_insert.on_conflict_do_nothing(index_elements=_KEY).returning(feedback_table.c.id)
+        return insert_new(feedback_table, self._backend, [column.name for column in _KEY])
 
     # -- reads
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 
@@ -120,5 +121,36 @@ async def test_the_answer_does_not_wait_for_the_ledger_and_every_queued_card_is_
         assert [card.card_uuid for card in ledger.issued(["Patient/p1"])] == [
             f"00000000-0000-4000-8000-{n:012d}" for n in (1, 2, 3)
         ]
+    finally:
+        ledger.close()
+
+
+@pytest.mark.anyio
+async def test_the_calls_of_a_busy_moment_share_one_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = CardLedger(f"sqlite:///{tmp_path / 'service.db'}")
+    written: list[int] = []
+    record = ledger.record
+
+    def counted_record(cards: Sequence[IssuedCard]) -> int:
+        written.append(len(cards))
+        return record(cards)
+
+    monkeypatch.setattr(ledger, "record", counted_record)
+    card = {"summary": "s", "indicator": "info", "source": {"label": "l", "topic": {"code": "levels-exceeded"}}}
+    uuids = iter(f"00000000-0000-4000-8000-{n:012d}" for n in range(1, 11))
+
+    async def handler(_: HookRequest) -> CdsResponse:
+        return CdsResponse.model_validate({"cards": [{**card, "uuid": next(uuids)}]})
+
+    descriptor = ServiceDescriptor(id="epidural-order-sign", hook="order-sign", title="t", description="d")
+    [recorded] = ledger.recording([CdsService(descriptor, handler)], lambda: DAY)
+    request = HookRequest.model_validate(json.loads((REPO / "examples" / "order-sign-limit-exceeded.json").read_text()))
+    try:
+        for _ in range(10):
+            await recorded.handler(request)
+            await anyio.sleep(0.01)  # calls a few milliseconds apart, as on a busy worker
+        assert written == []  # still lingering for more
+        await ledger.drain()
+        assert written == [10]
     finally:
         ledger.close()
