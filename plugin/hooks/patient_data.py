@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from cds_hooks.access_log import annotate
 from cds_hooks.errors import PrefetchUnavailable
 from cds_hooks.models import HookRequest
 from fhir_mappings.bundles import is_operation_outcome, opened
@@ -158,11 +159,8 @@ async def _fetch_all(
             data.incomplete[key] = f"later pages: {reason}"
         else:
             data.unavailable[key] = reason
-    logger.info(
-        "fhir fetch",
-        extra={
-            "keys": [key.value for key in tasks],
-            "unavailable": [key.value for key in data.unavailable],
-            "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
-        },
+    annotate(
+        fetched=[key.value for key in tasks],
+        unavailable=[key.value for key in data.unavailable],
+        fetch_ms=round((time.perf_counter() - started) * 1000, 1),
     )

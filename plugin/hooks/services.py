@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from cds_hooks.access_log import annotate
 from cds_hooks.endpoints import CdsService
 from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
 from fhir_mappings.bundles import index_by_reference, resources_in, separate_included
@@ -418,14 +419,10 @@ class Evaluator:
         )
         drafts = index_by_reference(_draft_resources(request))
         response = CdsResponse(cards=cards.render(findings, drafts))
-        logger.info(
-            "rules applied",
-            extra={
-                "service_id": spec.id,
-                "policy": policy.payer.id,
-                "rules": sorted({finding.rule.value for finding in findings}),
-                "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
+        annotate(
+            policy=policy.payer.id,
+            rules=sorted({finding.rule.value for finding in findings}),
+            rules_ms=round((time.perf_counter() - started) * 1000, 2),
         )
         return response
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from fastapi.testclient import TestClient
 from plugin.sandbox.resources import hook_request
 from plugin.serving.log_format import JsonFormatter
 
+REPO = Path(__file__).resolve().parents[2]
 PATIENT_NAME = "Zebediah Quarrington"
 
 
@@ -55,6 +58,21 @@ def test_each_answer_writes_one_line_with_its_status_and_reason_class(
     written = "\n".join(JsonFormatter().format(record) for record in ours)
     assert PATIENT_NAME not in written
     assert "no-such-service" not in written
+
+
+def test_a_hook_call_line_names_the_policy_applied_and_the_rules_that_fired(
+    service: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = json.loads((REPO / "examples" / "order-sign-limit-exceeded.json").read_text())
+    caplog.set_level(logging.INFO)
+
+    service.post("/cds-services/epidural-order-sign", json=request)
+
+    # One line per call: the steps of a call add to the access line instead of writing lines of their own.
+    [line] = [vars(record) for record in caplog.records if record.name.startswith(("cds_hooks", "plugin"))]
+    assert line["message"] == "request"
+    assert (line["policy"], line["rules"], line["cards"]) == ("medicare-esi-lcd", ["frequency-limit-exceeded"], 1)
+    assert 0 <= line["rules_ms"] <= line["elapsed_ms"]
 
 
 def test_a_feedback_post_line_counts_what_was_received_and_stored(

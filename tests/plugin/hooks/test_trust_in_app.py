@@ -117,8 +117,9 @@ def test_fhir_server_off_the_allow_list_is_refused_and_never_contacted(
 
 
 def test_allowed_fhir_server_is_used_with_the_access_token(
-    app_client: TestClient, key: ec.EllipticCurvePrivateKey
+    app_client: TestClient, key: ec.EllipticCurvePrivateKey, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="testserver").pass_through()
         procedures = mock.get(f"{ALLOWED_FHIR}/Procedure").respond(
@@ -131,6 +132,10 @@ def test_allowed_fhir_server_is_used_with_the_access_token(
         assert response.status_code == 200, response.text
         assert procedures.calls.last.request.headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert [card["source"]["topic"]["code"] for card in response.json()["cards"]] == ["frequency-budget"]
+    # The access line says what was fetched, so an integrator sees the prefetch the EHR did not send.
+    [line] = [vars(record) for record in caplog.records if record.name == "cds_hooks.access_log"]
+    assert "procedures" in line["fetched"] and line["unavailable"] == []
+    assert line["fetch_ms"] >= 0
 
 
 def test_logs_never_carry_tokens_or_patient_data(
