@@ -12,7 +12,7 @@ check is skipped and the `data-incomplete` card says so: no card of the criterio
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from functools import cache
 
@@ -85,7 +85,7 @@ def _started(facts: HookFacts, care: ConservativeCare, kinds: frozenset[CareKind
     return min(days, default=None)
 
 
-def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) -> Iterator[Finding]:
+def _check(sessions: Iterable[Placed], facts: HookFacts, policy: AppliedPolicy) -> Iterator[Finding]:
     care = policy.conventions.conservative_care
     asked = [
         (place, requirement)

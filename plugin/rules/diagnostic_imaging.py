@@ -7,7 +7,7 @@ the order).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 
 from plugin.rules.applied_policy import AppliedPolicy
@@ -19,7 +19,7 @@ from plugin.rules.hook_facts import HookFacts
 _MODALITY_WORDS = {"MR": "MRI", "CT": "CT"}
 
 
-def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) -> Iterator[Finding]:
+def _check(sessions: Iterable[Placed], facts: HookFacts, policy: AppliedPolicy) -> Iterator[Finding]:
     care = facts.care
     for place in sessions:
         requirement = place.policy.diagnostic_imaging

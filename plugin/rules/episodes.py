@@ -40,9 +40,17 @@ class Placed:
         return phase in ("any", self.phase)
 
 
-def placed(facts: HookFacts, policy: AppliedPolicy, as_of: date, *, bookings: bool) -> Iterator[Placed]:
+def placed(facts: HookFacts, policy: AppliedPolicy, as_of: date, *, bookings: bool) -> tuple[Placed, ...]:
     """Each proposed order (or booking) the policy counts, placed in its episode; exempt sessions, and those whose
-    region cannot be told under a per-region policy, are left out."""
+    region cannot be told under a per-region policy, are left out. Placed once per call: five criteria read it."""
+    return facts.derived(
+        "placed-bookings" if bookings else "placed-orders",
+        (policy, as_of),
+        lambda: tuple(_place(facts, policy, as_of, bookings=bookings)),
+    )
+
+
+def _place(facts: HookFacts, policy: AppliedPolicy, as_of: date, *, bookings: bool) -> Iterator[Placed]:
     history = SessionHistory.of(facts, policy, as_of)
     proposed = proposed_bookings(facts, history, as_of) if bookings else proposed_orders(facts, history, as_of)
     frequency = policy.payer.frequency

@@ -408,7 +408,11 @@ def _clip(summary: str) -> str:
 
 def proposed_orders(facts: HookFacts, history: SessionHistory, as_of: date) -> list[ProposedSession]:
     """Each draft injection order as a session on its requested date (today when it has none); an order with no
-    code counts by its words."""
+    code counts by its words. Shared by the rules of one call: callers must not change it."""
+    return facts.derived("proposed-orders", (history, as_of), lambda: _proposed_orders(facts, history, as_of))
+
+
+def _proposed_orders(facts: HookFacts, history: SessionHistory, as_of: date) -> list[ProposedSession]:
     reader = history.reader
     proposed = []
     for order in facts.orders:
@@ -430,7 +434,12 @@ def proposed_orders(facts: HookFacts, history: SessionHistory, as_of: date) -> l
 
 
 def proposed_bookings(facts: HookFacts, history: SessionHistory, as_of: date) -> list[ProposedSession]:
-    """Each proposed appointment as a session: by its codes, its local type, or its words."""
+    """Each proposed appointment as a session: by its codes, its local type, or its words. Shared by the rules of one
+    call: callers must not change it."""
+    return facts.derived("proposed-bookings", (history, as_of), lambda: _proposed_bookings(facts, history, as_of))
+
+
+def _proposed_bookings(facts: HookFacts, history: SessionHistory, as_of: date) -> list[ProposedSession]:
     reader = history.reader
     proposed = []
     for booking in facts.proposed:

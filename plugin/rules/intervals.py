@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
 from plugin.rules.applied_policy import AppliedPolicy
@@ -15,7 +15,7 @@ def _days(count: int) -> str:
     return "1 day" if count == 1 else f"{count} days"
 
 
-def _check(sessions: Iterator[Placed], policy: AppliedPolicy) -> Iterator[Finding]:
+def _check(sessions: Iterable[Placed], policy: AppliedPolicy) -> Iterator[Finding]:
     for place in sessions:
         previous = place.previous
         if previous is None:

@@ -24,7 +24,7 @@ def booking_prior_authorization(facts: HookFacts, policy: AppliedPolicy, as_of: 
     return list(_check(placed(facts, policy, as_of, bookings=True), policy, facts.place))
 
 
-def _check(sessions: Iterator[Placed], policy: AppliedPolicy, where: ServicePlace | None) -> Iterator[Finding]:
+def _check(sessions: Iterable[Placed], policy: AppliedPolicy, where: ServicePlace | None) -> Iterator[Finding]:
     sites = where.sites if where is not None else ANY_SITE
     for place in sessions:
         for requirement in place.policy.prior_authorizations:

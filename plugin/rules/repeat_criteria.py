@@ -54,7 +54,7 @@ def _relief(scores: Iterable[PainScore], previous: date, before: date, criteria:
     return None
 
 
-def _check(sessions: Iterator[Placed], facts: HookFacts, policy: AppliedPolicy) -> Iterator[Finding]:
+def _check(sessions: Iterable[Placed], facts: HookFacts, policy: AppliedPolicy) -> Iterator[Finding]:
     care = facts.care
     for place in sessions:
         criteria = place.policy.repeat
