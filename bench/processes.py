@@ -38,7 +38,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def worker_pids(parent: int) -> list[int]:
-    """uvicorn's worker processes: the parent's children started by multiprocessing's spawn_main."""
+    """The service's worker processes: the supervisor's children, forked (the same command line as the supervisor)
+    or, in trees from before workers were forked, started by multiprocessing's spawn_main."""
+    try:
+        supervisor = (Path(f"/proc/{parent}") / "cmdline").read_bytes()
+    except OSError:
+        return []
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -48,6 +53,6 @@ def worker_pids(parent: int) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in cmdline:
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and (cmdline == supervisor or b"spawn_main" in cmdline):
             found.append(int(entry.name))
     return sorted(found)

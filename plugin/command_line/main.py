@@ -17,7 +17,6 @@ from plugin.command_line.terminal import table
 from plugin.denials import cli as denials_cli
 from plugin.policies.catalog import PolicyCatalogError
 from plugin.sandbox.cli import add_sandbox_commands
-from plugin.serving.app import StartupRefused, create_app
 from plugin.serving.log_format import configure_logging
 from plugin.serving.server import AddressInUse, ServeOptions, serve
 from plugin.serving.settings import CONFIG_FILE_VARIABLE, SettingsError, load_settings
@@ -33,6 +32,10 @@ NO_AUTH_WARNING = (
     "!! --no-auth: JWT checks and the fhirServer allow-list are OFF. Any caller can use this service and make\n"
     "!! it fetch from any FHIR server. For local sandbox work only; never expose this port.\n" + "!" * 78
 )
+
+
+class _Refused(Exception):
+    """The settings would run an unsafe or broken service; the message says what to configure."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,11 +99,6 @@ def _serve(arguments: argparse.Namespace) -> int:
         # The banner goes to the terminal as text, where a person sees it; each worker logs it for log collectors.
         print(NO_AUTH_WARNING, file=sys.stderr)
     settings = load_settings(arguments.config, os.environ)
-    try:
-        create_app(settings, auth=auth)  # fail here, once, with a readable message, rather than in every worker
-    except (StartupRefused, ValueError) as error:  # ValueError: a feedback_db that is not a database URL
-        print(f"epidural-cds: refusing to start: {error}", file=sys.stderr)
-        return 2
     options = ServeOptions(
         host=arguments.host,
         port=arguments.port,
@@ -108,10 +106,25 @@ def _serve(arguments: argparse.Namespace) -> int:
         header_timeout_seconds=settings.header_timeout_seconds,
         app="plugin.serving.asgi:app_from_environment" if auth else "plugin.serving.asgi:app_without_auth",
     )
+
+    def prepare() -> None:
+        # Imported only now: with several workers the metrics must know where their files go before the app loads.
+        from plugin.serving.app import StartupRefused, create_app, load_shared  # noqa: PLC0415
+
+        try:
+            create_app(settings, auth=auth)  # fail here, once, with a readable message, rather than in every worker
+        except (StartupRefused, ValueError) as error:  # ValueError: a feedback_db that is not a database URL
+            raise _Refused(str(error)) from None
+        if options.workers > 1:
+            load_shared()  # once, before the workers fork, rather than in each of them
+
     try:
-        return serve(options)
+        return serve(options, prepare)
     except AddressInUse as error:
         print(f"epidural-cds: {error}", file=sys.stderr)
+        return 2
+    except _Refused as error:
+        print(f"epidural-cds: refusing to start: {error}", file=sys.stderr)
         return 2
 
 

@@ -54,6 +54,11 @@ class StartupRefused(Exception):
     """The settings would run an unsafe or broken service; the message says what to configure."""
 
 
+def load_shared() -> None:
+    """What every worker reads and none changes: loaded once in the supervisor, the workers forked from it share it."""
+    icd10cm.load()
+
+
 def create_app(
     settings: Settings,
     *,

@@ -19,7 +19,7 @@ import httpx
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
 
-MULTIPROCESS_DIR_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
+from plugin.serving.server import MULTIPROCESS_DIR_VARIABLE
 
 _LATENCY_BUCKETS: Final = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -77,13 +77,6 @@ def exposition(accept: str) -> tuple[bytes, str]:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]  # unannotated
     return encode(registry), content_type
-
-
-def forget_worker(pid: int | None) -> None:
-    """Bookkeeping after a worker process ended (its counters stay counted)."""
-    directory = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
-    if directory is not None and pid is not None:
-        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]  # unannotated
 
 
 class RequestMetrics:

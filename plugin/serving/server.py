@@ -12,10 +12,18 @@ fails with "address in use" instead of quietly splitting its traffic.
 
 The supervisor restarts a worker that dies after it started serving, and stops everything when one fails to start
 (the same settings would fail again); SIGTERM or SIGINT stop every worker gracefully.
+
+Workers are forked from the supervisor once it has imported the app and loaded what every worker reads (the
+ICD-10-CM table): spawned, each worker imported FastAPI, SQLAlchemy and the app and loaded the table again, ~1.3 s of
+CPU each, so two workers on two cores took 2.4-2.7 s to answer where one took 1.3-1.8 s (bench/RESULTS.md), and
+each kept its own copy of the table. What exists before the fork is frozen out of the garbage collector, so workers
+do not write to (and copy) the pages they share.
 """
 
 from __future__ import annotations
 
+import gc
+import importlib
 import logging
 import multiprocessing
 import os
@@ -25,6 +33,8 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Final
@@ -33,8 +43,10 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
 from plugin.serving.log_format import configure_logging
-from plugin.serving.metrics import MULTIPROCESS_DIR_VARIABLE, forget_worker
 from plugin.serving.request_deadlines import header_deadline_protocol
+
+# prometheus-client's multi-process mode: each worker counts in its own files in this directory.
+MULTIPROCESS_DIR_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
 
 logger = logging.getLogger("epidural_cds.server")
 
@@ -61,15 +73,33 @@ class AddressInUse(Exception):
     """The workers cannot share the address (another server listens there); the message names it."""
 
 
-def serve(options: ServeOptions) -> int:
-    """Run the service until SIGTERM or SIGINT; the exit status for the command line."""
+def serve(options: ServeOptions, prepare: Callable[[], None] = lambda: None) -> int:
+    """Run the service until SIGTERM or SIGINT; the exit status for the command line. `prepare` runs in this process
+    before any worker starts: it may refuse to start (by raising) and load what every worker shares."""
     if options.port == 0 and options.workers > 1:
         raise AddressInUse("port 0 would give each worker a different port: give the port to listen on")
     ensure_address_free(options.host, options.port)
     if options.workers == 1:
+        prepare()
         run_worker(options)
         return 0
-    return _Supervisor(options).run()
+    with _metrics_directory():
+        prepare()
+        return _Supervisor(options).run()
+
+
+@contextmanager
+def _metrics_directory() -> Iterator[None]:
+    """A fresh directory for the workers' metrics files, named in the environment before `prepare` imports the app:
+    prometheus-client picks file-backed counters only if the variable is set when it is first imported, and forked
+    workers inherit that choice. /metrics on any worker adds every worker's files up."""
+    directory = tempfile.mkdtemp(prefix="epidural-cds-metrics-")
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = directory
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR_VARIABLE]
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def ensure_address_free(host: str, port: int) -> None:
@@ -93,6 +123,14 @@ def run_worker(options: ServeOptions) -> None:
         sys.exit(STARTUP_FAILURE)
 
 
+def _forked_worker(options: ServeOptions) -> None:
+    # The supervisor's handlers came along with the fork; until uvicorn installs its own, a stop signal must stop
+    # this worker, not set the supervisor's flag in a copy of it.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_DFL)
+    run_worker(options)
+
+
 def _serve_one(options: ServeOptions) -> None:
     listener = _listening_socket(options.host, options.port)
     config = uvicorn.Config(
@@ -105,6 +143,15 @@ def _serve_one(options: ServeOptions) -> None:
     )
     logger.info("worker serving", extra={"pid": os.getpid(), "host": options.host, "port": options.port})
     uvicorn.Server(config).run(sockets=[listener])
+
+
+def _forget_worker(pid: int | None) -> None:
+    """Bookkeeping after a worker process ended (its counters stay counted)."""
+    from prometheus_client import multiprocess  # noqa: PLC0415 - imported by the app by now, after the variable
+
+    directory = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    if directory is not None and pid is not None:
+        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]  # unannotated
 
 
 def _address(host: str, port: int) -> tuple[socket.AddressFamily, tuple[str, int]]:
@@ -125,13 +172,14 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 class _Supervisor:
     def __init__(self, options: ServeOptions) -> None:
         self._options = options
-        self._context = multiprocessing.get_context("spawn")
+        self._context = multiprocessing.get_context("fork")
         self._stop_signal: int | None = None
 
     def run(self) -> int:
-        # Each worker counts its metrics in files here, and /metrics on any worker adds every worker's up.
-        metrics_dir = tempfile.mkdtemp(prefix="epidural-cds-metrics-")
-        os.environ[MULTIPROCESS_DIR_VARIABLE] = metrics_dir
+        # Imported here once, not in every worker; a worker forked later (a replacement) starts as fast.
+        importlib.import_module(self._options.app.partition(":")[0])
+        gc.collect()
+        gc.freeze()
         for stop in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop, self._on_stop)
         workers = [self._start() for _ in range(self._options.workers)]
@@ -142,7 +190,7 @@ class _Supervisor:
                 for index, (worker, started) in enumerate(workers):
                     if worker.is_alive() or self._stop_signal is not None:
                         continue
-                    forget_worker(worker.pid)
+                    _forget_worker(worker.pid)
                     extra = {"pid": worker.pid, "exit_code": worker.exitcode}
                     # A worker killed by a signal (the OOM killer, an operator) is replaced even just after it
                     # started; one that exits by itself that early failed to start and would only fail again.
@@ -155,14 +203,13 @@ class _Supervisor:
                     workers[index] = self._start()
         finally:
             self._stop_all(workers)
-            shutil.rmtree(metrics_dir, ignore_errors=True)
         return status
 
     def _on_stop(self, number: int, _frame: object) -> None:
         self._stop_signal = number
 
     def _start(self) -> tuple[BaseProcess, float]:
-        worker = self._context.Process(target=run_worker, args=(self._options,), name="epidural-cds-worker")
+        worker = self._context.Process(target=_forked_worker, args=(self._options,), name="epidural-cds-worker")
         worker.start()
         return worker, time.monotonic()
 

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,8 @@ REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
 
 
-def _never_serve(options: object) -> int:
+def _never_serve(options: object, prepare: Callable[[], None] = lambda: None) -> int:
+    prepare()  # where `serve` checks the settings, before any worker starts
     raise AssertionError(f"the command went on to serve ({options}) instead of refusing")
 
 
@@ -256,7 +258,8 @@ def test_serve_with_no_auth_warns_loudly_before_serving(tmp_path: Path) -> None:
 
 
 def test_the_service_and_its_cli_do_not_load_the_r4b_models_only_sandbox_loading_uses() -> None:
-    # Each worker imports the CLI (multiprocessing spawns it as the main module); the R4B models are ~9 MB apiece.
+    # Workers are forked from the command line once it has imported the app: they hold whatever it imported, and the
+    # R4B models are ~9 MB apiece.
     probe = "import sys, plugin.command_line.main, plugin.serving.asgi; print('fhir.resources' in sys.modules)"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
