@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -84,35 +85,46 @@ async def test_the_cards_are_returned_when_the_ledger_cannot_be_written(
     assert not any("Patient/p1" in value for value in logged)  # no patient id in the logs
 
 
+def _one_card_per_call(ledger: CardLedger) -> Callable[[], Awaitable[CdsResponse]]:
+    """A hook call through the ledger's recording, answering one card numbered 1, 2, 3... per call."""
+    card = {"summary": "s", "indicator": "info", "source": {"label": "l", "topic": {"code": "levels-exceeded"}}}
+    uuids = (f"00000000-0000-4000-8000-{n:012d}" for n in itertools.count(1))
+
+    async def handler(_: HookRequest) -> CdsResponse:
+        return CdsResponse.model_validate({"cards": [{**card, "uuid": next(uuids)}]})
+
+    descriptor = ServiceDescriptor(id="epidural-order-sign", hook="order-sign", title="t", description="d")
+    [recorded] = ledger.recording([CdsService(descriptor, handler)], lambda: DAY)
+    request = HookRequest.model_validate(json.loads((REPO / "examples" / "order-sign-limit-exceeded.json").read_text()))
+    return lambda: recorded.handler(request)
+
+
+def _writes(ledger: CardLedger, monkeypatch: pytest.MonkeyPatch, go: threading.Event | None = None) -> list[int]:
+    """The number of cards in each write of the ledger, as it happens; with `go`, each write waits for it first."""
+    written: list[int] = []
+    record = ledger.record
+
+    def watched_record(cards: Sequence[IssuedCard]) -> int:
+        if go is not None:
+            go.wait(timeout=5)
+        written.append(len(cards))
+        return record(cards)
+
+    monkeypatch.setattr(ledger, "record", watched_record)
+    return written
+
+
 @pytest.mark.anyio
 async def test_the_answer_does_not_wait_for_the_ledger_and_every_queued_card_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ledger = CardLedger(f"sqlite:///{tmp_path / 'service.db'}")
-    writing = threading.Event()
-    written: list[int] = []
-    record = ledger.record
-
-    def slow_record(cards: Sequence[IssuedCard]) -> int:
-        writing.wait(timeout=5)  # a database busy with another writer
-        written.append(len(cards))
-        return record(cards)
-
-    monkeypatch.setattr(ledger, "record", slow_record)
-    calls = 0
-
-    async def handler(_: HookRequest) -> CdsResponse:
-        nonlocal calls
-        calls += 1
-        card = {"summary": "s", "indicator": "info", "source": {"label": "l", "topic": {"code": "levels-exceeded"}}}
-        return CdsResponse.model_validate({"cards": [{**card, "uuid": f"00000000-0000-4000-8000-{calls:012d}"}]})
-
-    descriptor = ServiceDescriptor(id="epidural-order-sign", hook="order-sign", title="t", description="d")
-    [recorded] = ledger.recording([CdsService(descriptor, handler)], lambda: DAY)
-    request = HookRequest.model_validate(json.loads((REPO / "examples" / "order-sign-limit-exceeded.json").read_text()))
+    writing = threading.Event()  # held: a database busy with another writer
+    written = _writes(ledger, monkeypatch, writing)
+    call = _one_card_per_call(ledger)
     try:
         for _ in range(3):
-            await recorded.handler(request)
+            await call()
         assert written == []  # all three answered while the first write is still held
         writing.set()
         await ledger.drain()
@@ -128,26 +140,11 @@ async def test_the_answer_does_not_wait_for_the_ledger_and_every_queued_card_is_
 @pytest.mark.anyio
 async def test_the_calls_of_a_busy_moment_share_one_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ledger = CardLedger(f"sqlite:///{tmp_path / 'service.db'}")
-    written: list[int] = []
-    record = ledger.record
-
-    def counted_record(cards: Sequence[IssuedCard]) -> int:
-        written.append(len(cards))
-        return record(cards)
-
-    monkeypatch.setattr(ledger, "record", counted_record)
-    card = {"summary": "s", "indicator": "info", "source": {"label": "l", "topic": {"code": "levels-exceeded"}}}
-    uuids = iter(f"00000000-0000-4000-8000-{n:012d}" for n in range(1, 11))
-
-    async def handler(_: HookRequest) -> CdsResponse:
-        return CdsResponse.model_validate({"cards": [{**card, "uuid": next(uuids)}]})
-
-    descriptor = ServiceDescriptor(id="epidural-order-sign", hook="order-sign", title="t", description="d")
-    [recorded] = ledger.recording([CdsService(descriptor, handler)], lambda: DAY)
-    request = HookRequest.model_validate(json.loads((REPO / "examples" / "order-sign-limit-exceeded.json").read_text()))
+    written = _writes(ledger, monkeypatch)
+    call = _one_card_per_call(ledger)
     try:
         for _ in range(10):
-            await recorded.handler(request)
+            await call()
             await anyio.sleep(0.01)  # calls a few milliseconds apart, as on a busy worker
         assert written == []  # still lingering for more
         await ledger.drain()
