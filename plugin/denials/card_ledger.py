@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from cds_hooks.endpoints import CdsService, HookHandler
 from cds_hooks.models import CdsResponse, HookRequest
 from plugin.denials.tables import cards_issued, metadata
-from plugin.storage.database import WRITE_TRANSACTION, LazyTables, insert_new, open_engine
+from plugin.storage.database import WRITE_TRANSACTION, EngineStore, LazyTables, insert_new, open_engine
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def patient_reference(patient_id: str) -> str:
     return patient_id if patient_id.startswith("Patient/") else f"Patient/{patient_id}"
 
 
-class CardLedger:
+class CardLedger(EngineStore):
     """The cards issued, in the service database. Thread-safe; one per process."""
 
     def __init__(self, url: str) -> None:
@@ -98,9 +98,6 @@ class CardLedger:
                 logger.error(
                     "cards issued not recorded", extra={"cards": len(batch), "error_type": type(error).__name__}
                 )
-
-    def close(self) -> None:
-        self._engine.dispose()
 
     def record(self, cards: Sequence[IssuedCard]) -> int:
         """Store `cards` in one transaction; return how many were new."""

@@ -6,20 +6,19 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import sqlalchemy as sa
 
 from plugin.denials.lines import Adjustment, RemittanceLine
 from plugin.denials.tables import members, metadata, remittance_lines
-from plugin.storage.database import WRITE_TRANSACTION, create_tables, insert_new, open_engine
+from plugin.storage.database import WRITE_TRANSACTION, EngineStore, create_tables, insert_new, open_engine
 from plugin.storage.feedback import feedback_table
 
 _CENT = Decimal("0.01")
 
 
-class DenialStore:
+class DenialStore(EngineStore):
     """Remittance lines and member ids in SQLite or PostgreSQL (the service database)."""
 
     def __init__(self, url: str) -> None:
@@ -30,17 +29,6 @@ class DenialStore:
         except BaseException:
             self._engine.dispose()
             raise
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     @property
     def engine(self) -> sa.Engine:

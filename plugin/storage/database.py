@@ -21,7 +21,8 @@ import time
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, Literal, cast
+from types import TracebackType
+from typing import Any, Final, Literal, Self, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
@@ -35,6 +36,24 @@ Synchronous = Literal["FULL", "NORMAL"]
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 WRITE_TRANSACTION: Final = "epidural_cds_write"  # execution option: SQLite BEGIN IMMEDIATE
 _DDL_LOCK_KEY: Final = 0x0E91_D0A1_FEED  # pg_advisory_xact_lock key serialising create_all across processes
+
+
+class EngineStore:
+    """A store of the service database owning its engine: `close()`, or leaving its `with` block, releases the pooled
+    connections."""
+
+    _engine: Engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 class LazyTables:

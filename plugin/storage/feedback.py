@@ -56,14 +56,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Final, Literal, Self, get_args
+from typing import Any, Final, Literal, get_args
 
 import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 
-from plugin.storage.database import WRITE_TRANSACTION, LazyTables, insert_new, open_engine
+from plugin.storage.database import WRITE_TRANSACTION, EngineStore, LazyTables, insert_new, open_engine
 
 __all__ = [
     "FeedbackRecord",
@@ -229,7 +228,7 @@ _RECORD_COLUMNS: Final = tuple(c for c in feedback_table.c if c.name != "id")
 # ----------------------------------------------------------------------------------------------- store
 
 
-class FeedbackStore:
+class FeedbackStore(EngineStore):
     """Feedback records in SQLite or PostgreSQL. Thread-safe; share one instance per process."""
 
     def __init__(self, url: str) -> None:
@@ -246,15 +245,7 @@ class FeedbackStore:
         """Close the pooled connections. Idempotent; the store is unusable afterwards."""
         if not self._closed:
             self._closed = True
-            self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+            super().close()
 
     @property
     def backend(self) -> Literal["sqlite", "postgresql"]:

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from cds_hooks.errors import ServiceUnavailable
 from plugin.serving import metrics
-from plugin.storage.database import LazyTables, open_engine, own_sqlite_file, sqlite_file
+from plugin.storage.database import EngineStore, LazyTables, open_engine, own_sqlite_file, sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ _PURGE: Final = {
 }
 
 
-class TokenReplayStore:
+class TokenReplayStore(EngineStore):
     """A `cds_hooks.trust.ReplayGuard` backed by the service database. Thread-safe; one per process."""
 
     def __init__(self, url: str) -> None:
@@ -131,4 +131,4 @@ class TokenReplayStore:
         if self._loop_connection is not None:
             self._loop_connection.close()
             self._loop_connection = None
-        self._engine.dispose()
+        super().close()
