@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from cds_hooks.endpoints import CdsService
 from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
+from plugin.denials import card_ledger
 from plugin.denials.card_ledger import CardLedger, IssuedCard
 from plugin.serving.app import create_app
 from plugin.serving.settings import Settings
@@ -149,5 +150,28 @@ async def test_the_calls_of_a_busy_moment_share_one_write(tmp_path: Path, monkey
         assert written == []  # still lingering for more
         await ledger.drain()
         assert written == [10]
+    finally:
+        ledger.close()
+
+
+@pytest.mark.anyio
+async def test_the_calls_answered_during_a_write_wait_for_the_next_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(card_ledger, "LINGER_SECONDS", 0.2)
+    ledger = CardLedger(f"sqlite:///{tmp_path / 'service.db'}")
+    writing = threading.Event()
+    written = _writes(ledger, monkeypatch, writing)
+    call = _one_card_per_call(ledger)
+    try:
+        await call()
+        await anyio.sleep(0.3)  # the first write has begun, and is held
+        await call()
+        await call()
+        writing.set()
+        await anyio.sleep(0.1)
+        assert written == [1]  # the two calls answered meanwhile wait for the next interval, not written at once
+        await ledger.drain()
+        assert written == [1, 2]
     finally:
         ledger.close()
