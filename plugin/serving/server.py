@@ -40,6 +40,7 @@ from multiprocessing.process import BaseProcess
 from typing import Final
 
 import uvicorn
+from starlette.types import ASGIApp
 from uvicorn.config import STARTUP_FAILURE
 
 from plugin.serving.log_format import configure_logging
@@ -73,15 +74,15 @@ class AddressInUse(Exception):
     """The workers cannot share the address (another server listens there); the message names it."""
 
 
-def serve(options: ServeOptions, prepare: Callable[[], None] = lambda: None) -> int:
+def serve(options: ServeOptions, prepare: Callable[[], ASGIApp | None] = lambda: None) -> int:
     """Run the service until SIGTERM or SIGINT; the exit status for the command line. `prepare` runs in this process
-    before any worker starts: it may refuse to start (by raising) and load what every worker shares."""
+    before any worker starts: it may refuse to start (by raising) and load what every worker shares. With one worker,
+    the app it returns (having built one to check the settings) is the one served, rather than building another."""
     if options.port == 0 and options.workers > 1:
         raise AddressInUse("port 0 would give each worker a different port: give the port to listen on")
     ensure_address_free(options.host, options.port)
     if options.workers == 1:
-        prepare()
-        run_worker(options)
+        run_worker(options, prepare())
         return 0
     with _metrics_directory():
         prepare()
@@ -112,11 +113,12 @@ def ensure_address_free(host: str, port: int) -> None:
             raise AddressInUse(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
-def run_worker(options: ServeOptions) -> None:
-    """One worker: the app on its own SO_REUSEPORT socket (the entry point of each worker process)."""
+def run_worker(options: ServeOptions, app: ASGIApp | None = None) -> None:
+    """One worker: the app (`app`, else `options.app`) on its own SO_REUSEPORT socket (the entry point of each worker
+    process)."""
     configure_logging()
     try:
-        _serve_one(options)
+        _serve_one(options, app)
     except Exception:
         # Logged as JSON like everything else; left alone it would print a plain-text traceback into the log.
         logger.exception("worker failed", extra={"pid": os.getpid()})
@@ -131,11 +133,11 @@ def _forked_worker(options: ServeOptions) -> None:
     run_worker(options)
 
 
-def _serve_one(options: ServeOptions) -> None:
+def _serve_one(options: ServeOptions, app: ASGIApp | None) -> None:
     listener = _listening_socket(options.host, options.port)
     config = uvicorn.Config(
-        options.app,
-        factory=options.factory,
+        options.app if app is None else app,
+        factory=options.factory and app is None,
         http=header_deadline_protocol(options.header_timeout_seconds),
         log_config=None,
         access_log=False,
