@@ -15,7 +15,7 @@ The supervisor restarts a worker that dies after it started serving, and stops e
 
 Workers are forked from the supervisor once it has imported the app and loaded what every worker reads (the
 ICD-10-CM table): spawned, each worker imported FastAPI, SQLAlchemy and the app and loaded the table again, ~1.3 s of
-CPU each, so two workers on two cores took 2.4-2.7 s to answer where one took 1.3-1.8 s (bench/RESULTS.md), and
+CPU each, so two workers on two cores took 2.4-2.7 s to answer where one took 1.3-1.8 s (bench/README.md), and
 each kept its own copy of the table. What exists before the fork is frozen out of the garbage collector, so workers
 do not write to (and copy) the pages they share.
 """
