@@ -6,7 +6,7 @@ each card the service issues is written down here with the patient id from the h
 service database, which already holds PHI under its 0600 file; no log line carries the patient id.
 
 The answer never waits for the write: the cards join a queue that one writer task per process empties in a worker
-thread, `LINGER_SECONDS` after the first card of a quiet spell, every card queued meanwhile in one transaction
+thread, waiting `LINGER_SECONDS` before each write so that every card queued meanwhile shares one transaction
 (`drain` writes at once, at shutdown). Waiting for a SQLite commit on every hook call had tripled order-sign's
 latency; writing after every call still cost each call ~0.8 ms of CPU that the next request waited for
 (bench/README.md), and a busy worker now pays that once per interval. A failure to write costs a log line with the
@@ -105,19 +105,16 @@ class CardLedger(EngineStore):
         if not cards:
             return 0
         # Sorted: concurrent PostgreSQL transactions inserting overlapping keys take their locks in one order.
-        rows = sorted(
-            (
-                {
-                    "card_uuid": card.card_uuid,
-                    "service_id": card.service_id,
-                    "rule_id": card.rule_id,
-                    "patient_id": card.patient_id,
-                    "issued_on": card.issued_on,
-                }
-                for card in cards
-            ),
-            key=lambda row: str(row["card_uuid"]),
-        )
+        rows = [
+            {
+                "card_uuid": card.card_uuid,
+                "service_id": card.service_id,
+                "rule_id": card.rule_id,
+                "patient_id": card.patient_id,
+                "issued_on": card.issued_on,
+            }
+            for card in sorted(cards, key=lambda card: card.card_uuid)
+        ]
         self._tables.ensure()
         with self._engine.connect() as conn:
             conn.execution_options(**{WRITE_TRANSACTION: True})
