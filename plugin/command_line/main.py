@@ -20,7 +20,7 @@ from plugin.policies.catalog import PolicyCatalogError
 from plugin.sandbox.cli import add_sandbox_commands
 from plugin.serving.log_format import configure_logging
 from plugin.serving.server import AddressInUse, ServeOptions, serve
-from plugin.serving.settings import CONFIG_FILE_VARIABLE, SettingsError, load_settings
+from plugin.serving.settings import CONFIG_FILE_VARIABLE, SettingsError, StartupRefused, load_settings
 from plugin.storage.database import sqlite_file
 from plugin.storage.feedback import FeedbackStore
 from plugin.worklist import cli as worklist_cli
@@ -33,10 +33,6 @@ NO_AUTH_WARNING = (
     "!! --no-auth: JWT checks and the fhirServer allow-list are OFF. Any caller can use this service and make\n"
     "!! it fetch from any FHIR server. For local sandbox work only; never expose this port.\n" + "!" * 78
 )
-
-
-class _Refused(Exception):
-    """The settings would run an unsafe or broken service; the message says what to configure."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,13 +107,13 @@ def _serve(arguments: argparse.Namespace) -> int:
     def prepare() -> FastAPI | None:
         # Imported only now: with several workers the metrics must know where their files go before the app loads.
         from plugin.serving import asgi  # noqa: PLC0415
-        from plugin.serving.app import StartupRefused, load_shared  # noqa: PLC0415
+        from plugin.serving.app import load_shared  # noqa: PLC0415
 
         try:
             # The workers' own factory: fail here, once, with a readable message, rather than in every worker.
             app = asgi.app_from_environment() if auth else asgi.app_without_auth()
-        except (StartupRefused, ValueError) as error:  # ValueError: a feedback_db that is not a database URL
-            raise _Refused(str(error)) from None
+        except ValueError as error:  # a feedback_db that is not a database URL
+            raise StartupRefused(str(error)) from None
         if options.workers == 1:
             return app  # served as it is: building it again cost ~0.1-0.3 s of start-up
         load_shared()  # once, before the workers fork, rather than in each of them
@@ -128,7 +124,7 @@ def _serve(arguments: argparse.Namespace) -> int:
     except AddressInUse as error:
         print(f"epidural-cds: {error}", file=sys.stderr)
         return 2
-    except _Refused as error:
+    except StartupRefused as error:
         print(f"epidural-cds: refusing to start: {error}", file=sys.stderr)
         return 2
 

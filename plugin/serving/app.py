@@ -38,7 +38,7 @@ from plugin.hooks.services import Evaluator, cds_services
 from plugin.policies.catalog import load_catalog
 from plugin.serving import metrics
 from plugin.serving.request_deadlines import BodyDeadline
-from plugin.serving.settings import Settings
+from plugin.serving.settings import Settings, StartupRefused
 from plugin.storage.feedback import FeedbackRecord, FeedbackStore
 from plugin.storage.token_replay import TokenReplayStore
 from plugin.workspace.mount import mount_workspace
@@ -48,10 +48,6 @@ logger = logging.getLogger(__name__)
 # A readiness probe waits this long for the database before calling the worker not ready.
 _READINESS_DATABASE_SECONDS = 2.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-class StartupRefused(Exception):
-    """The settings would run an unsafe or broken service; the message says what to configure."""
 
 
 def load_shared() -> None:

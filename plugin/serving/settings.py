@@ -38,6 +38,10 @@ class SettingsError(Exception):
     """The configuration cannot be used; the message says what to change."""
 
 
+class StartupRefused(Exception):
+    """The settings would run an unsafe or broken service; the message says what to configure."""
+
+
 class TrustedClientSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

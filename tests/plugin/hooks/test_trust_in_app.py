@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm
 
 from plugin.sandbox.resources import hook_request, procedure, searchset
-from plugin.serving.app import StartupRefused, create_app
+from plugin.serving.app import create_app
 from plugin.serving.log_format import JsonFormatter
-from plugin.serving.settings import Settings, TrustedClientSettings
+from plugin.serving.settings import Settings, StartupRefused, TrustedClientSettings
 from tests.conftest import TODAY
 
 ISSUER = "https://ehr.example.org"
