@@ -115,6 +115,15 @@ def test_the_blue_template_holds_two_versions_judged_by_date() -> None:
         ([coverage(sopt="121")], "medicare-esi-lcd"),
         ([coverage(sopt="111")], "medicare-advantage"),
         ([coverage(payor="Humana Medicare Advantage PPO")], "medicare-advantage"),
+        # Plan names as EHRs send them without a type: the product type after other words or in parentheses.
+        ([coverage(payor="Aetna Medicare Premier (PPO)")], "medicare-advantage"),
+        ([coverage(payor="Wellcare Medicare (HMO)")], "medicare-advantage"),
+        ([coverage(payor="Molina Medicare Complete Care (HMO D-SNP)")], "medicare-advantage"),
+        ([coverage(payor="Humana Gold Plus H1036-236 (HMO)")], "medicare-advantage"),
+        ([coverage(payor="Kaiser Permanente Senior Advantage")], "medicare-advantage"),
+        # Medigap plans supplement traditional Medicare, which decides coverage.
+        ([coverage(payor="AARP Medicare Supplement Plan G")], "medicare-esi-lcd"),
+        ([coverage(payor="Medicare Select Plan N")], "medicare-esi-lcd"),
         ([coverage(payor="Medicare Part B")], "medicare-esi-lcd"),
         ([coverage(payor="Molina Healthcare of Ohio")], "molina-mcp-032"),
         ([coverage(payor="Molina Medicare Complete Care")], "medicare-esi-lcd"),
