@@ -13,9 +13,11 @@ from datetime import date
 
 import msgspec
 
+from fhir_mappings import icd10cm
 from fhir_mappings.documented import read_documented
 from fhir_mappings.facts import AdministeredDrug, Diagnosis, PerformedInjection, ProcedureNote
 from fhir_mappings.intent import read_intent
+from fhir_mappings.spine import injection_codes
 
 
 def documented(
@@ -60,8 +62,7 @@ def _documented(
         )
     reasons = injection.reason_references
     if not injection.reason_codes and not reasons and injection.encounter is not None:
-        # A claim's diagnoses are the encounter's: when the procedure names none, the encounter diagnoses are its.
-        reasons = tuple(diagnosis.source for diagnosis in diagnoses if diagnosis.encounter == injection.encounter)
+        reasons = _encounter_reasons(injection, diagnoses)
     return msgspec.structs.replace(
         injection,
         notes=texts,
@@ -70,6 +71,22 @@ def _documented(
         intent=intent,
         reason_references=reasons,
     )
+
+
+def _encounter_reasons(injection: PerformedInjection, diagnoses: Sequence[Diagnosis]) -> tuple[str, ...]:
+    """When the procedure names no diagnosis, the claim line points to the encounter's: its confirmed ones, and of
+    those naming a spinal region, the ones of the injected region when there are any. A visit that also treats the
+    neck puts cervicalgia on the claim for its own line, not on the lumbar injection's; a ruled-out or provisional
+    diagnosis is on no line (ICD-10-CM Official Guidelines IV.H)."""
+    ours = [d for d in diagnoses if d.encounter == injection.encounter and d.confirmed]
+    entry = injection_codes().get(injection.code)
+    if entry is not None and entry.region is not None:
+        icd = icd10cm.load()
+        regions = {d.source: icd.spinal_region(d.code) for d in ours}
+        fitting = {source for source, hint in regions.items() if hint is not None and hint.includes(entry.region.value)}
+        if fitting:
+            ours = [d for d in ours if regions[d.source] is None or d.source in fitting]
+    return tuple(d.source for d in ours)
 
 
 def _ties(

@@ -194,9 +194,10 @@ class Diagnosis(Fact, frozen=True):
     code: str
     display: str | None
     active: bool
-    confirmed: bool
+    confirmed: bool  # no verification status, or confirmed: what a claim may carry
     recorded_on: date | None
     encounter: str | None = None  # an encounter diagnosis (category encounter-diagnosis) names its encounter
+    refuted: bool = False  # ruled out: not a reason for anything, even when an order names it
 
 
 class ImagingEvidence(Fact, frozen=True):

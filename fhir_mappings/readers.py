@@ -47,7 +47,6 @@ _BARE_PROCEDURE_CODE = re.compile(r"\b(6\d{4}|7\d{4})\b")
 # DICOM modality codes (PS3.16 CID 29) that are imaging guidance in the CPT sense.
 _MODALITIES = {"RF": Modality.FLUOROSCOPY, "XA": Modality.FLUOROSCOPY, "CT": Modality.CT, "US": Modality.ULTRASOUND}
 _ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
-_REFUTED = frozenset({"refuted", "entered-in-error"})
 
 
 class Unreadable(Exception):
@@ -374,7 +373,10 @@ def read_conditions(values: Iterable[Any]) -> Reading[Diagnosis]:
             code=codes[0],
             display=display,
             active=clinical is None or clinical in _ACTIVE_CLINICAL,
-            confirmed=verification not in _REFUTED,
+            # Unconfirmed, provisional and differential diagnoses are uncertain: an outpatient claim codes the
+            # symptoms instead (ICD-10-CM Official Guidelines IV.H), so none of them is confirmed.
+            confirmed=verification in (None, "confirmed"),
+            refuted=verification == "refuted",
             recorded_on=calendar_date(condition.recorded_date or condition.onset_date_time),
             encounter=_reference(condition.encounter) if "encounter-diagnosis" in categories else None,
         )

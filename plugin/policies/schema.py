@@ -331,6 +331,11 @@ class CodingConventions(Strict):
     neurolytic_citation: str
     nonspecific_diagnoses: list[Code]
     nonspecific_citation: str
+    indications: list[Code] = Field(
+        min_length=1,
+        description="diagnoses (codes and prefixes) that support an ESI for a payer with no covered list of its own: "
+        "what a suggested diagnosis must be",
+    )
     diagnosis: DiagnosisConventions
     modifier_restrictions: list[ModifierRestriction] = Field(default_factory=list)
     session_counting: SessionCounting

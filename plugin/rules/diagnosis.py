@@ -55,6 +55,7 @@ class _Reasons:
     codes: tuple[str, ...]  # the subject's own codes, then those of the Conditions it references
     conditions: Mapping[str, Diagnosis]  # code → the referenced Condition it came from
     unresolved: bool  # a reference names no Condition on record, so the codes may be incomplete
+    refuted: tuple[Diagnosis, ...] = ()  # referenced Conditions ruled out on record: reasons for nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,17 +84,17 @@ class _Context:
         return self.icd.validity_on(code, on).valid
 
     def supports(self, code: str, subject: _Subject) -> bool:
-        """A valid, specific diagnosis of the subject's region that the payer's covered list (when it has one for
-        the code) accepts; without a list, any spinal diagnosis of the region."""
+        """A valid, specific diagnosis of the subject's region that the payer's covered list accepts, or (when the
+        payer has none for the code) one of the covered indications of the coding conventions."""
         if not self.is_valid(code, subject.on) or code in self.nonspecific:
             return False
         region = self.icd.spinal_region(code)
         if not _fits(region, subject.region):
             return False
         coverage = _coverage_for(self.policy, subject)
-        if coverage is not None:
-            return _listed(code, coverage.covered)
-        return region is not None
+        # Without a list of the payer's own, the LCDs' covered indications stand in: spondylosis without
+        # radiculopathy is a spinal diagnosis of the region, but it does not make an ESI necessary (reference §4).
+        return _listed(code, coverage.covered if coverage is not None else self.policy.conventions.indications)
 
     def supporting(self, subject: _Subject, besides: Collection[str]) -> list[Diagnosis]:
         """Usable Conditions on record that support the subject and are not among `besides`, one per code."""
@@ -180,15 +181,18 @@ def _region(code: str | None, intent: StatedIntent, policy: AppliedPolicy) -> Sp
 
 def _reasons(subject: _Subject, context: _Context) -> _Reasons:
     conditions: dict[str, Diagnosis] = {}
+    refuted: list[Diagnosis] = []
     unresolved = False
     for reference in subject.reason_references:
         condition = _condition_named(reference, context.conditions)
         if condition is None:
             unresolved = True
+        elif condition.refuted:
+            refuted.append(condition)
         else:
             conditions.setdefault(condition.code, condition)
     codes = tuple(dict.fromkeys([*subject.reason_codes, *conditions]))
-    return _Reasons(codes, conditions, unresolved)
+    return _Reasons(codes, conditions, unresolved, tuple(refuted))
 
 
 def _condition_named(reference: str, conditions: Iterable[Diagnosis]) -> Diagnosis | None:
@@ -262,7 +266,8 @@ def diagnosis_missing(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> l
     findings: list[Finding] = []
     context = _context(facts, policy)
     for subject in _subjects(facts, policy, as_of):
-        if subject.reason_codes or subject.reason_references:
+        reasons = _reasons(subject, context)
+        if reasons.codes or reasons.unresolved:
             continue
         supporting = context.supporting(subject, besides=())
         if supporting:
@@ -271,15 +276,25 @@ def diagnosis_missing(facts: HookFacts, policy: AppliedPolicy, as_of: date) -> l
             found = "No supporting diagnosis was found on record."
         else:
             found = "The patient's Conditions could not be read, so none is suggested."
+        if reasons.refuted:
+            ruled_out = reasons.refuted[0]
+            summary = f"The diagnosis of {subject.label}, {ruled_out.code}, is ruled out on record"
+            names = f"{subject.label.capitalize()} names only ruled-out diagnoses: " + "; ".join(
+                f"**{context.named(d.code)}** ({d.source}, verification status refuted)" for d in reasons.refuted
+            )
+            what = f"{names}."
+        else:
+            summary = f"No diagnosis on {subject.label}: add the ICD-10-CM diagnosis it treats"
+            what = f"{subject.label.capitalize()} names no diagnosis."
         findings.append(
             _finding(
                 RuleId.DIAGNOSIS_MISSING,
-                f"No diagnosis on {subject.label}: add the ICD-10-CM diagnosis it treats",
-                f"{subject.label.capitalize()} names no diagnosis. {found}\n\n"
-                f"{policy.conventions.diagnosis.required_citation}.",
+                summary,
+                f"{what} {found}\n\n{policy.conventions.diagnosis.required_citation}.",
                 subject,
                 context.citing,
                 _proposals(subject, context, (), supporting),
+                reasons,
             )
         )
     return findings

@@ -1,6 +1,8 @@
 from datetime import date
 from typing import Any
 
+import pytest
+
 from fhir_mappings.facts import Modality
 from fhir_mappings.readers import (
     read_appointments,
@@ -102,6 +104,30 @@ def test_entered_in_error_conditions_are_dropped_and_resolved_ones_inactive() ->
     }
     reading = read_conditions([condition("c1", "M51.16", "Disc disorder"), resolved, erroneous])
     assert [(fact.code, fact.active) for fact in reading.facts] == [("M51.16", True), ("M54.16", False)]
+
+
+@pytest.mark.parametrize(
+    ("status", "confirmed", "refuted"),
+    [
+        (None, True, False),
+        ("confirmed", True, False),
+        # Uncertain diagnoses are not coded on an outpatient claim (ICD-10-CM Official Guidelines IV.H).
+        ("provisional", False, False),
+        ("differential", False, False),
+        ("unconfirmed", False, False),
+        ("refuted", False, True),
+    ],
+)
+def test_only_confirmed_or_unqualified_diagnoses_are_confirmed(
+    status: str | None, confirmed: bool, refuted: bool
+) -> None:
+    resource = condition("c1", "M51.16", "Disc disorder")
+    if status is not None:
+        resource["verificationStatus"] = {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": status}]
+        }
+    [fact] = read_conditions([resource]).facts
+    assert (fact.confirmed, fact.refuted) == (confirmed, refuted)
 
 
 def test_imaging_modality_is_read_from_series_and_instances_counted() -> None:

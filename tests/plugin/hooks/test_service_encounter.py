@@ -194,3 +194,46 @@ async def test_without_an_encounter_id_nothing_is_fetched() -> None:
 
     assert route.call_count == 0
     assert DataKey.ENCOUNTER not in data.unavailable
+
+
+def _verified(resource: dict[str, Any], status: str) -> dict[str, Any]:
+    system = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+    return {**resource, "verificationStatus": {"coding": [{"system": system, "code": status}]}}
+
+
+def _encounter_diagnosis(resource: dict[str, Any]) -> dict[str, Any]:
+    system = "http://terminology.hl7.org/CodeSystem/condition-category"
+    return {
+        **resource,
+        "category": [{"coding": [{"system": system, "code": "encounter-diagnosis"}]}],
+        "encounter": {"reference": "Encounter/e1"},
+    }
+
+
+def test_another_complaint_treated_at_the_visit_is_not_the_injections_diagnosis(service: TestClient) -> None:
+    # The claim points the lumbar injection's line to the radiculopathy; cervicalgia seen at the same visit goes on
+    # its own line, so it is no region conflict for the 62323.
+    conditions = [
+        _encounter_diagnosis(condition("c1", "M54.16", "Radiculopathy, lumbar region")),
+        _encounter_diagnosis(condition("c2", "M54.2", "Cervicalgia")),
+        _encounter_diagnosis(condition("c3", "I10", "Essential (primary) hypertension")),
+    ]
+    assert (
+        set(rule_ids(_discharge(service, conditions=conditions))) & {"diagnosis-conflict", "diagnosis-missing"} == set()
+    )
+
+
+def test_a_ruled_out_or_provisional_encounter_diagnosis_is_on_no_line(service: TestClient) -> None:
+    lumbar = _encounter_diagnosis(condition("c1", "M54.16", "Radiculopathy, lumbar region"))
+    ruled_out = _verified(_encounter_diagnosis(condition("c2", "M54.12", "Radiculopathy, cervical region")), "refuted")
+    probable = _verified(_encounter_diagnosis(condition("c3", "M50.120", "Cervical disc disorder")), "provisional")
+
+    assert "diagnosis-conflict" not in rule_ids(_discharge(service, conditions=[lumbar, ruled_out, probable]))
+    # Only ruled-out ones: the injection has no diagnosis the claim can carry.
+    assert "diagnosis-missing" in rule_ids(_discharge(service, conditions=[ruled_out]))
+
+
+def test_encounter_diagnoses_all_of_the_other_region_still_conflict(service: TestClient) -> None:
+    cervical = _encounter_diagnosis(condition("c1", "M54.12", "Radiculopathy, cervical region"))
+
+    assert "diagnosis-conflict" in rule_ids(_discharge(service, conditions=[cervical]))

@@ -120,10 +120,47 @@ def test_missing_suggests_the_covered_condition_on_record() -> None:
     )
 
 
-def test_missing_without_payer_list_suggests_a_spinal_diagnosis_of_the_region() -> None:
-    conditions = [condition("c1", "M50.12"), condition("c2", "M47.816"), condition("c3", "M54.50")]
+def test_missing_without_payer_list_suggests_a_covered_indication_of_the_region() -> None:
+    conditions = [
+        condition("c1", "M50.12"),
+        condition("c2", "M47.816"),
+        condition("c3", "M54.50"),
+        condition("c4", "M48.062"),
+    ]
     [finding] = diagnosis_missing(facts(lumbar("62323"), conditions=conditions), DEFAULT, TODAY)
-    assert suggested(finding) == ["M47.816"]
+    assert suggested(finding) == ["M48.062"]
+
+
+def test_without_payer_list_spondylosis_without_radiculopathy_is_never_offered() -> None:
+    # M47.816 is a lumbar spinal diagnosis but a weak ESI indication alone (domain reference §4): a one-click "Use
+    # M47.816" would make an axial-pain order look supported.
+    conditions = [condition("c1", "M47.816")]
+    assert (
+        diagnosis.diagnosis_nonspecific(facts(lumbar("62323", "M54.50"), conditions=conditions), DEFAULT, TODAY) == []
+    )
+    [finding] = diagnosis_missing(facts(lumbar("62323"), conditions=conditions), DEFAULT, TODAY)
+    assert suggested(finding) == []
+    assert "No supporting diagnosis was found on record" in finding.detail
+
+
+def test_uncertain_conditions_are_never_offered() -> None:
+    # Provisional, differential and unconfirmed diagnoses are not coded on an outpatient claim (ICD-10-CM IV.H).
+    conditions = [condition("c1", "M51.16", confirmed=False), condition("c2", "M54.16", confirmed=False)]
+    assert all_findings(facts(lumbar("62323", "M54.50"), conditions=conditions)) != []
+    for finding in all_findings(facts(lumbar("62323", "M54.50"), conditions=conditions)):
+        assert suggested(finding) == []
+
+
+def test_an_order_whose_only_reason_is_refuted_has_no_diagnosis() -> None:
+    refuted = Diagnosis("Condition/c1", "M51.16", None, True, False, date(2026, 9, 1), refuted=True)
+    order_ = lumbar("62323", reason_references=("Condition/c1",))
+    [finding] = diagnosis_missing(facts(order_, conditions=[refuted, condition("c2", "M54.16")]), MEDICARE, TODAY)
+    assert finding.summary == "The diagnosis of the 62323 order, M51.16, is ruled out on record"
+    assert "Condition/c1, verification status refuted" in finding.detail
+    assert suggested(finding) == ["M54.16"]
+    # A refuted reason beside a confirmed one is simply not a reason: the order has a diagnosis.
+    both = lumbar("62323", reason_references=("Condition/c1", "Condition/c2"))
+    assert diagnosis_missing(facts(both, conditions=[refuted, condition("c2", "M54.16")]), MEDICARE, TODAY) == []
 
 
 def test_missing_ignores_inactive_and_refuted_conditions() -> None:
