@@ -31,6 +31,12 @@ _MODALITY_WORDS = (
     ("MR", re.compile(r"\b(mri|mr|magnetic resonance)\b", re.I)),
     ("CT", re.compile(r"\b(ct|computed tomography)\b", re.I)),
 )
+# Studies that are not MRI or CT: a report coded as one of these is that study, whatever its conclusion mentions.
+_OTHER_MODALITY_WORDS = re.compile(
+    r"\b(xr|x-ray|xray|radiograph\w*|plain films?|views?|ultrasound|us|sonograph\w*|fluoro\w*|myelogra\w*|emg|"
+    r"electromyogra\w*|nerve conduction|bone scan|dexa)\b",
+    re.I,
+)
 _REGION_WORDS = (
     (SpinalRegion.LUMBAR_SACRAL, re.compile(r"\b(lumbar|lumbosacral|sacral|sacrum|l-spine|l spine)\b", re.I)),
     (SpinalRegion.CERVICAL_THORACIC, re.compile(r"\b(cervical|thoracic|c-spine|c spine|t-spine|t spine)\b", re.I)),
@@ -111,7 +117,8 @@ def _regions(text: str) -> frozenset[SpinalRegion]:
 def read_diagnostic_studies(
     imaging_studies: Iterable[Any], diagnostic_reports: Iterable[Any]
 ) -> tuple[DiagnosticStudy, ...]:
-    """MR and CT ImagingStudies (DICOM modality codes) and radiology reports whose words say MRI or CT."""
+    """MR and CT ImagingStudies (DICOM modality codes) and radiology reports of an MRI or CT: by the report's code,
+    or by its conclusion when the code names no study."""
     studies: list[DiagnosticStudy] = []
     for resource in map(parsed, imaging_studies):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "ImagingStudy":
@@ -141,8 +148,13 @@ def read_diagnostic_studies(
             continue
         if _string(resource.get("status")) not in _FINAL_REPORT:
             continue
+        # The report's code says what study it reports; its conclusion also names studies recommended ("if symptoms
+        # persist, MRI recommended") or compared with, so it is read only when the code names no study at all.
+        titled = _words(resource.get("code"))
+        modalities = {modality for modality, pattern in _MODALITY_WORDS if pattern.search(titled)}
         text = _words(resource.get("code"), resource.get("conclusion"))
-        modalities = {modality for modality, pattern in _MODALITY_WORDS if pattern.search(text)}
+        if not modalities and not _OTHER_MODALITY_WORDS.search(titled):
+            modalities = {modality for modality, pattern in _MODALITY_WORDS if pattern.search(text)}
         if not modalities:
             continue
         studies.append(

@@ -45,6 +45,31 @@ def test_an_mri_report_is_read_with_its_region() -> None:
     assert study.regions == {SpinalRegion.LUMBAR_SACRAL}
 
 
+def _report(code_text: str | None, conclusion: str) -> dict[str, object]:
+    report: dict[str, object] = {
+        "resourceType": "DiagnosticReport",
+        "id": "r1",
+        "status": "final",
+        "effectiveDateTime": "2026-10-02",
+        "conclusion": conclusion,
+    }
+    if code_text is not None:
+        report["code"] = {"text": code_text}
+    return report
+
+
+def test_a_radiograph_recommending_an_mri_is_no_mri() -> None:
+    xray = _report("XR lumbar spine 3 views", "Mild DDD L4-5. If radicular symptoms persist, MRI recommended.")
+    compared = _report("Lumbar spine radiographs", "Stable compared with the MRI of 2024-03-01.")
+    assert read_diagnostic_studies([], [xray, compared]) == ()
+
+
+def test_a_report_whose_code_names_no_study_is_read_by_its_conclusion() -> None:
+    [study] = read_diagnostic_studies([], [_report("Radiology report", "MRI of the lumbar spine: L5-S1 extrusion.")])
+    assert study.modalities == {"MR"}
+    assert study.regions == {SpinalRegion.LUMBAR_SACRAL}
+
+
 def test_a_ct_imaging_study_counts_and_a_fluoroscopy_study_does_not() -> None:
     def imaging(modality: str) -> dict[str, object]:
         return {
