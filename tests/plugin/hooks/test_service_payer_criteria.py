@@ -50,6 +50,20 @@ def test_a_repeat_with_sustained_relief_in_the_pain_scores_gets_no_card(service:
     assert rule_ids(sign(service, molina_repeat(observations=scores))) == []
 
 
+def test_pain_scored_before_and_after_the_last_injection_on_its_day_is_measured_from_the_score_before(
+    service: TestClient,
+) -> None:
+    # esi-2 began at 09:30; the clinic charted pain just before (8) and just after it (2), then 3 seven weeks later.
+    scores = [
+        pain("pre", "2026-10-01T09:10:00-05:00", 8),
+        pain("post", "2026-10-01T10:05:00-05:00", 2),
+        pain("7wk", "2026-11-19T10:00:00-05:00", 3),
+    ]
+    assert rule_ids(sign(service, molina_repeat(observations=scores))) == []
+    worse = [*scores[:2], pain("7wk", "2026-11-19T10:00:00-05:00", 6)]
+    assert rule_ids(sign(service, molina_repeat(observations=worse))) == ["repeat-criteria-unmet"]
+
+
 def test_a_repeat_without_documented_relief_gets_the_card(service: TestClient) -> None:
     assert rule_ids(sign(service, molina_repeat())) == ["repeat-criteria-unmet"]
 
