@@ -1,19 +1,19 @@
 """`repeat-criteria-unmet`: a repeat session without the documented response to the last one that the policy asks for.
 
 The response is read from 0-10 pain scores (the pain before the previous session, against a score taken at least the
-required weeks after it) or from an affirmed statement such as "60% relief for 8 weeks" in the order or in a note of a
-session of the episode. A statement is words, not a measurement: a card never rests on one being absent alone when
-scores could not be read.
+required weeks after it) or from a statement told as had, such as "60% relief for 8 weeks" or "pain decreased from 8/10
+to 2/10 for 4 months", in the order or in a note of a session of the episode (`fhir_mappings.relief`). A statement is
+words, not a measurement: a card never rests on one being absent alone when scores could not be read.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
 from fhir_mappings.care_history import PainScore, in_time_order
 from fhir_mappings.dates import earlier
+from fhir_mappings.relief import read_stated_relief
 from fhir_mappings.spine import SpinalRegion, injection_codes
 from plugin.policies.schema import RepeatCriteria
 from plugin.rules.applied_policy import AppliedPolicy
@@ -21,24 +21,14 @@ from plugin.rules.episodes import Placed, placed
 from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts
 
-_PERCENT = re.compile(r"(\d{1,3})\s*%\s*(?:pain\s+)?(?:relief|improvement|reduction|better)", re.I)
-_DURATION = re.compile(r"(\d{1,2})\s*(weeks?|wks?|months?)\b", re.I)
-_NEGATED = re.compile(r"\b(no|not|without|denies|never|less than)\b[^.;]*$", re.I)
-
 
 def _stated(texts: Iterable[str], criteria: RepeatCriteria) -> bool:
-    """An affirmed sentence giving at least the relief and the duration asked for."""
-    for text in texts:
-        for sentence in re.split(r"[.;\n]", text):
-            percent = _PERCENT.search(sentence)
-            duration = _DURATION.search(sentence)
-            if percent is None or duration is None or _NEGATED.search(sentence[: percent.start()]):
-                continue
-            amount, unit = int(duration.group(1)), duration.group(2).lower()
-            weeks = amount * 4 if unit.startswith("month") else amount
-            if int(percent.group(1)) >= criteria.relief_percent and weeks >= criteria.weeks:
-                return True
-    return False
+    """A statement of at least the relief asked for, lasting at least the weeks asked for."""
+    return any(
+        relief.percent >= criteria.relief_percent and relief.weeks is not None and relief.weeks >= criteria.weeks
+        for text in texts
+        for relief in read_stated_relief(text)
+    )
 
 
 def _began(facts: HookFacts, day: date, region: SpinalRegion | None) -> datetime | None:

@@ -3,6 +3,8 @@
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import pytest
+
 from fhir_mappings.care_history import CareEvent, CareHistory, DiagnosticStudy, PainScore
 from fhir_mappings.facts import ClinicalRecord, OtherProcedure, PerformedInjection
 from fhir_mappings.spine import SpinalRegion
@@ -222,6 +224,57 @@ def test_an_injection_of_another_region_earlier_that_day_does_not_move_the_sessi
     pre = scored("pre", 8, LAST, at(LAST, 8, 50))
     post = scored("post", 2, LAST, at(LAST, 9, 40))
     assert repeat_findings(pre, post, scored("7wk", 3, SEVEN_WEEKS), began=at(LAST, 9), also=(cervical,)) == []
+
+
+CARELON = applied("carelon-msk01")
+
+
+def stated(policy: object, text: str, *, note: str = "") -> list[Finding]:
+    """A repeat 8 weeks after LAST under `policy`, with pain scores read and none on record: only words can meet it."""
+    history = (THIRD[0], performed("64483", LAST, notes=(note,) if note else ()))
+    request = facts(order("64483", REPEAT_ON, text=text), history=history, care=CareHistory(pain_scores_known=True))
+    return order_repeat_criteria(request, policy, TODAY)  # type: ignore[arg-type]
+
+
+def test_a_pertinent_negative_earlier_in_the_order_sentence_does_not_deny_the_response() -> None:
+    text = (
+        "Interval history: she denies new weakness or bowel/bladder symptoms and reports 70% relief lasting 8 weeks "
+        "after the last injection on 10/1, with right L4 radicular pain gradually returning over the past 2 weeks."
+    )
+    assert stated(EVICORE, text) == []
+
+
+def test_a_response_stated_as_scores_in_words_meets_carelons_three_months() -> None:
+    text = "After the 10/1 injection her leg pain decreased from 8/10 to 2/10 and stayed there for 4 months."
+    assert stated(CARELON, text) == []
+    assert stated(CARELON, "70% relief for 3 months after the last TFESI.") == []
+    assert stated(CARELON, "70% relief for 2 months after the last TFESI.") != []
+
+
+def test_relief_worded_before_its_number_meets_the_criteria() -> None:
+    assert stated(MOLINA, "", note="Follow-up: pain reduced by 75% for 8 weeks.") == []
+    assert stated(MOLINA, "", note="Follow-up: improved 80% for 7 weeks.") == []
+
+
+def test_the_responses_own_duration_is_read_not_the_sentences_first() -> None:
+    note = "At her 2 week follow-up she reported 80% relief, which has lasted 10 weeks."
+    assert stated(MOLINA, "", note=note) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Less than 30% relief for about 1 week after the 10/1 injection. Patient requests a repeat.",
+        "No relief from the last injection; pain 8/10.",
+        "Did not get relief after the 10/1 TFESI.",
+        "Denies relief; requests a repeat.",
+        "Denies 70% relief for 8 weeks.",
+        "Will repeat if she reports 50% relief for 6 weeks.",
+    ],
+)
+def test_no_relief_little_relief_or_relief_hoped_for_still_fails(text: str) -> None:
+    [finding] = stated(EVICORE, text)
+    assert finding.rule is RuleId.REPEAT_CRITERIA_UNMET
 
 
 # --- conservative-care-undocumented ---------------------------------------------------------------------------------
