@@ -10,7 +10,8 @@ repeat if 50% relief" do not. An upper bound ("less than 30% relief") states no 
 
 How long the relief lasted is the first duration after the amount in its sentence ("80% relief, which has lasted 10
 weeks"; not the "2 week" of "at her 2 week follow-up" before it), else the last one before it in its clause ("8 weeks
-of 70% relief"). A duration given as an upper bound ("for less than 2 weeks", "within a week") states no length.
+of 70% relief"). A duration given as an upper bound ("for less than 2 weeks") or as when something happens ("follow up
+in 2 weeks", "within a week") states no length.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ _NUMBER = r"\d{1,3}(?:\.\d+)?"
 
 def _below(tag: str) -> str:
     """An upper bound before a number: an amount said to be below one is none ("less than 60% relief" may be 10%)."""
-    return rf"(?P<below{tag}>(?:less|fewer)\s+than\s+|under\s+|below\s+|within\s+|<\s*)?"
+    return rf"(?P<below{tag}>(?:less|fewer)\s+than\s+|under\s+|below\s+|<\s*)?"
 
 
 def _percent(tag: str) -> str:
@@ -61,8 +62,11 @@ _PAIR = re.compile(
 _COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _COUNTS |= {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
 _COUNT = rf"(?:{_NUMBER}|{'|'.join(_COUNTS)})"
+# A length after "in" or "within" is when something happens ("follow up in 2 weeks", "pain back within a week"), not
+# how long relief lasted; "x8 weeks" is a length.
 _DURATION = re.compile(
-    rf"(?<![\w.]){_below('')}(?P<count>{_COUNT})(?:\s*(?:-|–|to)\s*{_COUNT})?[\s-]*"
+    rf"(?P<when>\b(?:in|within)\s+)?(?:(?<=\bx)|(?<![\w.])){_below('')}"
+    rf"(?P<count>{_COUNT})(?:\s*(?:-|–|to)\s*{_COUNT})?[\s-]*"
     r"(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?)\b",
     re.IGNORECASE,
 )
@@ -89,7 +93,7 @@ def _amounts() -> re.Pattern[str]:
 
 
 def _weeks(match: re.Match[str]) -> float | None:
-    if match.group("below"):
+    if match.group("below") or match.group("when"):
         return None
     count, unit = match.group("count").lower(), match.group("unit").lower()
     amount = _COUNTS[count] if count in _COUNTS else float(count)

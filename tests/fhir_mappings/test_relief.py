@@ -55,6 +55,7 @@ def test_relief_worded_before_its_number_is_read() -> None:
     assert read("Pain reduced by 75% for 3 months.") == [(75, 13.0)]
     assert read("Improved 80% for six weeks after the last ESI.") == [(80, 6.0)]
     assert read("Reports improvement in her leg pain of 60% x 8 wks.") == [(60, 8.0)]
+    assert read("70% relief x8 weeks.") == [(70, 8.0)]
 
 
 def test_the_duration_is_the_responses_not_the_first_in_the_sentence() -> None:
@@ -71,6 +72,8 @@ def test_a_length_given_as_an_upper_bound_or_immediate_relief_states_no_lasting_
     assert read("Post procedure: patient reports 80% relief of leg pain. Vitals stable.") == [(80, None)]
     # Minutes are a length: the later "2 weeks" is when the pain came back, not how long the relief lasted.
     assert read("80% relief at 15 minutes, pain back in 2 weeks.") == [(80, 0.0)]
+    assert read("80% relief post-procedure, follow up in 2 weeks.") == [(80, None)]
+    assert read("70% relief, pain back within 3 weeks.") == [(70, None)]
 
 
 def test_a_reason_given_ends_the_hedge_of_the_plan() -> None:

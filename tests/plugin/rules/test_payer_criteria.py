@@ -270,6 +270,7 @@ def test_the_responses_own_duration_is_read_not_the_sentences_first() -> None:
         "Denies relief; requests a repeat.",
         "Denies 70% relief for 8 weeks.",
         "Will repeat if she reports 50% relief for 6 weeks.",
+        "80% relief post-procedure, follow up in 2 weeks.",
     ],
 )
 def test_no_relief_little_relief_or_relief_hoped_for_still_fails(text: str) -> None:
