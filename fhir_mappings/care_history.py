@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
+from functools import cmp_to_key
+from itertools import groupby
 from typing import Any
 
 from fhir_mappings.bundles import parsed
 from fhir_mappings.code_systems import is_system
-from fhir_mappings.dates import calendar_date
+from fhir_mappings.dates import calendar_date, date_time, earlier
 from fhir_mappings.facts import Fact
 from fhir_mappings.spine import SpinalRegion
 
@@ -44,11 +46,30 @@ _REGION_WORDS = (
 
 
 class PainScore(Fact, frozen=True):
-    """A 0-10 pain severity score recorded on a day."""
+    """A 0-10 pain severity score recorded on a day, and at a time of it when the record says: clinics score pain just
+    before and just after an injection, and only the time tells the two apart."""
 
     source: str
     value: float
     on: date
+    at: datetime | None = None
+
+
+def _by_clock(first: tuple[datetime, PainScore], second: tuple[datetime, PainScore]) -> int:
+    return -1 if earlier(first[0], second[0]) else 1 if earlier(second[0], first[0]) else 0
+
+
+def in_time_order(scores: Iterable[PainScore]) -> list[PainScore]:
+    """Scores by day and, within a day whose every score has a time, by time; a day with a score of unknown time keeps
+    the order the record lists them in, the only order it gives."""
+    ordered: list[PainScore] = []
+    for _, same_day in groupby(sorted(scores, key=lambda score: score.on), key=lambda score: score.on):
+        day = list(same_day)
+        timed = [(score.at, score) for score in day if score.at is not None]
+        if len(day) > 1 and len(timed) == len(day):
+            day = [score for _, score in sorted(timed, key=cmp_to_key(_by_clock))]
+        ordered.extend(day)
+    return ordered
 
 
 class DiagnosticStudy(Fact, frozen=True):
@@ -91,7 +112,7 @@ def _label(resource: Mapping[str, Any], kind: str) -> str:
 
 
 def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
-    """Final 0-10 pain severity Observations (LOINC 72514-3, 38208-5) with a day and a number."""
+    """Final 0-10 pain severity Observations (LOINC 72514-3, 38208-5) with a day and a number, in time order."""
     scores: list[PainScore] = []
     for resource in map(parsed, values):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "Observation":
@@ -104,10 +125,12 @@ def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
         )
         quantity = resource.get("valueQuantity")
         value = quantity.get("value") if isinstance(quantity, Mapping) else resource.get("valueInteger")
-        on = calendar_date(resource.get("effectiveDateTime") or resource.get("issued"))
+        taken = resource.get("effectiveDateTime") or resource.get("issued")
+        on = calendar_date(taken)
         if coded and isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 10 and on:
-            scores.append(PainScore(source=_label(resource, "Observation"), value=float(value), on=on))
-    return tuple(sorted(scores, key=lambda score: score.on))
+            label = _label(resource, "Observation")
+            scores.append(PainScore(source=label, value=float(value), on=on, at=date_time(taken)))
+    return tuple(in_time_order(scores))
 
 
 def _regions(text: str) -> frozenset[SpinalRegion]:

@@ -4,8 +4,9 @@ A reading of the ConText algorithm (Harkema et al., J Biomed Inform 2009) sized 
 
 - **Assertion.** Trigger words open a scope that runs forward ("no", "s/p", "consider") or backward ("ago", "was not
   used", "deferred") to the end of their clause; a phrase in a scope is negated, historical or hypothetical. Clauses
-  end at sentence punctuation, commas, a spaced dash and termination words ("but", "today"). Words that put a clause
-  in the present ("today") outweigh a history trigger in it; pseudo-triggers ("prior to") trigger nothing.
+  end at sentence punctuation, commas, a spaced dash and termination words ("but", "today", and verbs of reporting
+  such as "reports", which start a new statement). Words that put a clause in the present ("today") outweigh a history
+  trigger in it; pseudo-triggers ("prior to") trigger nothing.
 - **Target.** A phrase is about the nearest thing named beside it: first the next few words after it ("bilateral leg
   pain", "L4-L5 laminectomy", "T2 hyperintense"), then the few before it ("stenosis at L3-4", "TFESI L5"), never past
   the clause or a word that introduces a reason or a neighbour ("for", "above"). The things are this injection
@@ -312,6 +313,20 @@ class Context:
         if Target.INJECTION in in_sentence:
             return Reading(Target.INJECTION, assertion, in_sentence == {Target.INJECTION}, None)
         return Reading(min(in_sentence), assertion, False, None)
+
+    def sentence_of(self, position: int) -> int:
+        """The number of the sentence that holds the word at character `position` (or the next word after it)."""
+        return self._numbered(self._sentence, position)
+
+    def clause_of(self, position: int) -> int:
+        """The number of the clause that holds the word at character `position` (or the next word after it)."""
+        return self._numbered(self._clause, position)
+
+    def _numbered(self, numbers: list[int], position: int) -> int:
+        index = bisect_right(self._ends, position)
+        if index < len(numbers):
+            return numbers[index]
+        return numbers[-1] + 1 if numbers else 0
 
     def _named_over(self, first: int, last: int) -> tuple[Target, str] | None:
         return next((named for index in range(first, last) if (named := self._anchor_over.get(index))), None)

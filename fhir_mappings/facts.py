@@ -5,7 +5,7 @@ Each fact keeps `source` ("Procedure/123") so a card can point at its evidence, 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 import msgspec
@@ -145,6 +145,8 @@ class PerformedInjection(Fact, frozen=True):
     notes: tuple[str, ...]
     documented: Documented = Documented()
     administered: tuple[AdministeredDrug, ...] = ()
+    performed_at: datetime | None = None
+    """When it began, where the record gives the time of day: pain scored that day before it is the baseline."""
 
     @property
     def counts_as_performed(self) -> bool:

@@ -14,7 +14,7 @@ import msgspec
 from fhir_mappings import views
 from fhir_mappings.bundles import parsed, relative_reference
 from fhir_mappings.code_systems import ICD_10_CM, is_procedure_code_system, is_system
-from fhir_mappings.dates import calendar_date
+from fhir_mappings.dates import calendar_date, date_time
 from fhir_mappings.facts import (
     AdministeredDrug,
     BookedSession,
@@ -349,6 +349,7 @@ def read_procedures(values: Iterable[Any]) -> ProcedureReading:
             has_complication_record=bool(procedure.complication),
             has_follow_up=bool(procedure.follow_up),
             notes=notes + stated,
+            performed_at=date_time(performed),
         )
 
     result.performed = _read_each(values, "Procedure", views.ProcedureView, convert)

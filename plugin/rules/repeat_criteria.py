@@ -1,50 +1,78 @@
 """`repeat-criteria-unmet`: a repeat session without the documented response to the last one that the policy asks for.
 
-The response is read from 0-10 pain scores (the last on or before the previous session, against one taken at least the
-required weeks after it) or from an affirmed statement such as "60% relief for 8 weeks" in the order or in a note of a
-session of the episode. A statement is words, not a measurement: a card never rests on one being absent alone when
-scores could not be read.
+The response is read from 0-10 pain scores (the pain before the previous session, against a score taken at least the
+required weeks after it) or from a statement told as had, such as "60% relief for 8 weeks" or "pain decreased from 8/10
+to 2/10 for 4 months", in the order or in a note of a session of the episode (`fhir_mappings.relief`). A statement is
+words, not a measurement: a card never rests on one being absent alone when scores could not be read.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from fhir_mappings.care_history import PainScore
+from fhir_mappings.care_history import PainScore, in_time_order
+from fhir_mappings.dates import earlier
+from fhir_mappings.relief import read_stated_relief
+from fhir_mappings.spine import SpinalRegion, injection_codes
 from plugin.policies.schema import RepeatCriteria
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.episodes import Placed, placed
 from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts
 
-_PERCENT = re.compile(r"(\d{1,3})\s*%\s*(?:pain\s+)?(?:relief|improvement|reduction|better)", re.I)
-_DURATION = re.compile(r"(\d{1,2})\s*(weeks?|wks?|months?)\b", re.I)
-_NEGATED = re.compile(r"\b(no|not|without|denies|never|less than)\b[^.;]*$", re.I)
-
 
 def _stated(texts: Iterable[str], criteria: RepeatCriteria) -> bool:
-    """An affirmed sentence giving at least the relief and the duration asked for."""
-    for text in texts:
-        for sentence in re.split(r"[.;\n]", text):
-            percent = _PERCENT.search(sentence)
-            duration = _DURATION.search(sentence)
-            if percent is None or duration is None or _NEGATED.search(sentence[: percent.start()]):
-                continue
-            amount, unit = int(duration.group(1)), duration.group(2).lower()
-            weeks = amount * 4 if unit.startswith("month") else amount
-            if int(percent.group(1)) >= criteria.relief_percent and weeks >= criteria.weeks:
-                return True
-    return False
+    """A statement of at least the relief asked for, lasting at least the weeks asked for."""
+    return any(
+        relief.percent >= criteria.relief_percent and relief.weeks is not None and relief.weeks >= criteria.weeks
+        for text in texts
+        for relief in read_stated_relief(text)
+    )
 
 
-def _relief(scores: Iterable[PainScore], previous: date, before: date, criteria: RepeatCriteria) -> str | None:
+def _began(facts: HookFacts, day: date, region: SpinalRegion | None) -> datetime | None:
+    """When the session of `day` began, where the record gives the time: its earliest injection of the region that
+    day (several lines, or both sides, are one session)."""
+    table = injection_codes()
+    began: datetime | None = None
+    for injection in facts.record.performed:
+        at = injection.performed_at
+        if at is None or injection.performed_on != day or not injection.counts_as_performed:
+            continue
+        entry = table.get(injection.code)
+        if region is not None and entry is not None and entry.region not in (None, region):
+            continue  # an injection of another region that day says nothing of when this session began
+        if began is None or earlier(at, began):
+            began = at
+    return began
+
+
+def _baseline(ordered: list[PainScore], previous: date, began: datetime | None) -> PainScore | None:
+    """The pain before the previous session. On its day, a score taken after the injection is the immediate
+    post-procedure score, the anaesthetic's effect and not the patient's pain, so it is never the baseline: the last
+    score before the injection's time when both times are known, else the day's first score; with none that day, the
+    last score before it."""
+    day = [score for score in ordered if score.on == previous]
+    if began is not None:
+        before = [score for score in day if score.at is not None and earlier(score.at, began)]
+        if before:
+            return before[-1]
+        day = [score for score in day if score.at is None]
+    if day:
+        return day[0]
+    return next((score for score in reversed(ordered) if score.on < previous), None)
+
+
+def _relief(
+    scores: Iterable[PainScore], previous: date, began: datetime | None, before: date, criteria: RepeatCriteria
+) -> str | None:
     """The measured response, in words, when it meets the criteria; None when the scores do not show it."""
-    ordered = sorted(scores, key=lambda score: score.on)
-    baseline = next((score for score in reversed(ordered) if score.on <= previous), None)
+    ordered = in_time_order(scores)
+    baseline = _baseline(ordered, previous, began)
     if baseline is None or baseline.value <= 0:
         return None
+    # At least a week after the session (the schema's least `weeks`), so a same-day post-procedure score never counts.
     sustained = previous + timedelta(weeks=criteria.weeks)
     for score in ordered:
         if sustained <= score.on < before:
@@ -72,7 +100,8 @@ def _check(sessions: Iterable[Placed], facts: HookFacts, policy: AppliedPolicy) 
             continue
         if not care.pain_scores_known:
             continue  # the data-incomplete card says the scores could not be read
-        if _relief(care.pain_scores, previous, place.session.on, criteria) is not None:
+        began = _began(facts, previous, place.region)
+        if _relief(care.pain_scores, previous, began, place.session.on, criteria) is not None:
             continue
         sustained = previous + timedelta(weeks=criteria.weeks)
         yield Finding(
@@ -85,7 +114,7 @@ def _check(sessions: Iterable[Placed], facts: HookFacts, policy: AppliedPolicy) 
             detail=(
                 f"{policy.named} covers a repeat injection only after a documented response to the last one: at "
                 f"least {criteria.relief_percent}% relief lasting at least {criteria.weeks} weeks. The last session "
-                f"was on {previous.isoformat()}; the record holds neither a 0-10 pain score on or before it with one "
+                f"was on {previous.isoformat()}; the record holds neither a 0-10 pain score taken before it with one "
                 f"on or after {sustained.isoformat()} showing that relief, nor a note stating it. Record the pain "
                 f"scores (LOINC 72514-3) or the response in the note before ordering." + policy.grounds(criteria.source)
             ),

@@ -32,6 +32,29 @@ def test_scores_of_other_codes_states_or_scales_are_left_out() -> None:
     assert read_pain_scores(others) == ()
 
 
+def test_a_pain_score_keeps_its_time_and_scores_of_one_day_are_in_time_order() -> None:
+    def scored(id: str, when: str, value: int) -> dict[str, object]:
+        return {**observation(value), "id": id, "effectiveDateTime": when}
+
+    # The post-procedure score listed first, as an EHR may send them.
+    post = scored("post", "2026-08-10T09:40:00-05:00", 2)
+    pre = scored("pre", "2026-08-10T08:50:00-05:00", 8)
+    later = scored("later", "2026-10-05", 3)
+    scores = read_pain_scores([later, post, pre])
+    assert [score.source for score in scores] == ["Observation/pre", "Observation/post", "Observation/later"]
+    assert scores[0].at is not None
+    assert scores[0].at.isoformat() == "2026-08-10T08:50:00-05:00"
+    assert scores[2].at is None
+
+
+def test_scores_of_a_day_without_times_keep_the_order_the_record_gives() -> None:
+    def scored(id: str, value: int) -> dict[str, object]:
+        return {**observation(value), "id": id, "effectiveDateTime": "2026-08-10"}
+
+    scores = read_pain_scores([scored("first", 8), scored("second", 2)])
+    assert [score.source for score in scores] == ["Observation/first", "Observation/second"]
+
+
 def test_an_mri_report_is_read_with_its_region() -> None:
     report = {
         "resourceType": "DiagnosticReport",

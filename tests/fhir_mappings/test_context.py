@@ -164,3 +164,30 @@ def test_a_choice_said_to_be_made_later_reads_none_of_its_values() -> None:
     # A word naming a value is not a choice left open.
     note = "Transforaminal approach considered but interlaminar L5-S1 chosen due to anatomy."
     assert read_intent(note).approach is Approach.INTERLAMINAR
+
+
+def test_a_verb_of_reporting_starts_a_new_statement_that_an_earlier_denial_does_not_reach() -> None:
+    text = "She denies new weakness or bowel/bladder symptoms and reports 70% relief after the last TFESI."
+    assert _read(text, "weakness")[1] is Assertion.NEGATED
+    assert _read(text, "70% relief")[1] is Assertion.AFFIRMED
+    assert _read("Denies relief after the injection.", "relief")[1] is Assertion.NEGATED
+
+
+def test_a_condition_on_what_is_reported_stays_a_condition() -> None:
+    assert _read("Repeat TFESI if she reports 50% relief.", "50% relief")[1] is Assertion.HYPOTHETICAL
+
+
+def test_a_reason_given_for_a_plan_is_not_part_of_the_plan() -> None:
+    text = "Consider repeat TFESI given 70% relief for 8 weeks."
+    assert _read(text, "repeat")[1] is Assertion.HYPOTHETICAL
+    assert _read(text, "70% relief")[1] is Assertion.AFFIRMED
+
+
+def test_sentences_and_clauses_are_numbered_in_order() -> None:
+    text = "At her 2 week follow-up she reported 80% relief, which has lasted 10 weeks. Pain now 3/10."
+    context = Context(Text(text))
+    follow_up, relief, lasted = text.index("2 week"), text.index("80%"), text.index("10 weeks")
+    assert context.sentence_of(follow_up) == context.sentence_of(lasted) == 0
+    assert context.sentence_of(text.index("Pain")) == 1
+    assert context.clause_of(follow_up) < context.clause_of(relief) < context.clause_of(lasted)
+    assert context.sentence_of(len(text)) == 2

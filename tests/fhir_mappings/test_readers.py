@@ -23,6 +23,18 @@ def test_injection_procedure_becomes_a_performed_injection_on_its_own_calendar_d
     assert injection.source == "Procedure/p1"
 
 
+def test_an_injection_keeps_the_time_it_began_where_the_record_gives_one() -> None:
+    timed = procedure("p1", "64483", "2026-08-10T09:00:00-05:00")
+    in_a_period = procedure("p2", "64483", None, performedPeriod={"start": "2026-08-11T13:15:00-05:00"})
+    dated = procedure("p3", "64483", "2026-08-12")
+    injections = read_procedures([timed, in_a_period, dated]).performed.facts
+    assert [i.performed_at.isoformat() if i.performed_at else None for i in injections] == [
+        "2026-08-10T09:00:00-05:00",
+        "2026-08-11T13:15:00-05:00",
+        None,
+    ]
+
+
 def test_other_procedures_are_kept_apart_from_injections() -> None:
     reading = read_procedures([procedure("pt", "97110", "2026-01-10")])
     assert reading.performed.facts == []

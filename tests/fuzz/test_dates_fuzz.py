@@ -1,4 +1,5 @@
-"""`calendar_date` on anything: a date for a full, valid FHIR date or dateTime, None for the rest, never an error."""
+"""`calendar_date` and `date_time` on anything: a date (a moment on it) for a full, valid FHIR date or dateTime, None
+for the rest, never an error."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fhir_mappings.dates import calendar_date
+from fhir_mappings.dates import calendar_date, date_time
 from tests.fuzz.resource_shapes import FHIR_DATE_TIMES, JSON, ODD_STRINGS
 
 
 @given(st.one_of(JSON, ODD_STRINGS, FHIR_DATE_TIMES))
 def test_any_value_gives_a_date_or_none(value: Any) -> None:
     assert calendar_date(value) is None or isinstance(calendar_date(value), date)
+
+
+@given(st.one_of(JSON, ODD_STRINGS, FHIR_DATE_TIMES))
+def test_any_value_gives_a_moment_on_its_calendar_day_or_none(value: Any) -> None:
+    moment = date_time(value)
+    assert moment is None or moment.date() == calendar_date(value)
 
 
 @given(st.dates())

@@ -14,9 +14,10 @@ TF = "Left L5-S1 transforaminal epidural steroid injection under fluoroscopy"
 FAILED_FETCH = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
 
 
-def molina_repeat(**prefetch: Any) -> dict[str, Any]:
+def molina_repeat(*, note: str = "", **prefetch: Any) -> dict[str, Any]:
+    notes = {"note": [{"text": note}]} if note else {}
     return order_sign(
-        service_request("order-1", "64483", TF, occurrence="2026-12-03", reasons=DISC),
+        service_request("order-1", "64483", TF, occurrence="2026-12-03", reasons=DISC, **notes),
         procedures=[
             procedure("esi-1", "64483", "2026-08-01T09:30:00-05:00", text=TF),
             procedure("esi-2", "64483", "2026-10-01T09:30:00-05:00", text=TF),
@@ -48,6 +49,30 @@ def sign(service: TestClient, request: dict[str, Any]) -> dict[str, Any]:
 def test_a_repeat_with_sustained_relief_in_the_pain_scores_gets_no_card(service: TestClient) -> None:
     scores = [pain("p1", "2026-10-01", 8), pain("p2", "2026-11-20", 3)]
     assert rule_ids(sign(service, molina_repeat(observations=scores))) == []
+
+
+def test_pain_scored_before_and_after_the_last_injection_on_its_day_is_measured_from_the_score_before(
+    service: TestClient,
+) -> None:
+    # esi-2 began at 09:30; the clinic charted pain just before (8) and just after it (2), then 3 seven weeks later.
+    scores = [
+        pain("pre", "2026-10-01T09:10:00-05:00", 8),
+        pain("post", "2026-10-01T10:05:00-05:00", 2),
+        pain("7wk", "2026-11-19T10:00:00-05:00", 3),
+    ]
+    assert rule_ids(sign(service, molina_repeat(observations=scores))) == []
+    worse = [*scores[:2], pain("7wk", "2026-11-19T10:00:00-05:00", 6)]
+    assert rule_ids(sign(service, molina_repeat(observations=worse))) == ["repeat-criteria-unmet"]
+
+
+def test_a_response_stated_in_the_order_after_a_pertinent_negative_gets_no_card(service: TestClient) -> None:
+    note = (
+        "Interval history: she denies new weakness or bowel/bladder symptoms and reports 70% relief lasting 8 weeks "
+        "after the last injection on 10/1, with left S1 radicular pain gradually returning over the past 2 weeks."
+    )
+    assert rule_ids(sign(service, molina_repeat(note=note, observations=[]))) == []
+    poor = "Less than 30% relief for about 1 week after the 10/1 injection. Patient requests a repeat."
+    assert rule_ids(sign(service, molina_repeat(note=poor, observations=[]))) == ["repeat-criteria-unmet"]
 
 
 def test_a_repeat_without_documented_relief_gets_the_card(service: TestClient) -> None:

@@ -1,14 +1,16 @@
 """Criteria beyond counting, at their boundaries: interval, repeat response, conservative care, diagnostic imaging."""
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
 
 from fhir_mappings.care_history import CareEvent, CareHistory, DiagnosticStudy, PainScore
-from fhir_mappings.facts import ClinicalRecord, OtherProcedure
+from fhir_mappings.facts import ClinicalRecord, OtherProcedure, PerformedInjection
 from fhir_mappings.spine import SpinalRegion
 from plugin.rules.conservative_care import order_conservative_care
 from plugin.rules.diagnostic_imaging import order_diagnostic_imaging
-from plugin.rules.findings import RuleId, Severity
+from plugin.rules.findings import Finding, RuleId, Severity
 from plugin.rules.hook_facts import HookFacts
 from plugin.rules.intervals import booking_interval, order_interval
 from plugin.rules.repeat_criteria import order_repeat_criteria
@@ -152,6 +154,128 @@ def test_the_second_molina_session_is_still_in_the_initial_phase() -> None:
 def test_unreadable_pain_scores_skip_the_check() -> None:
     care = CareHistory(pain_scores_known=False)
     assert order_repeat_criteria(facts(order("64483", REPEAT_ON), history=THIRD, care=care), MOLINA, TODAY) == []
+
+
+CHICAGO = timezone(timedelta(hours=-5))
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHICAGO)
+
+
+def scored(name: str, value: float, on: date, taken: datetime | None = None) -> PainScore:
+    return PainScore(source=f"Observation/{name}", value=value, on=on, at=taken)
+
+
+def repeat_findings(
+    *pain: PainScore, began: datetime | None = None, also: tuple[PerformedInjection, ...] = ()
+) -> list[Finding]:
+    """The Molina repeat 8 weeks after LAST, whose session began at `began`, with these pain scores."""
+    history = (THIRD[0], performed("64483", LAST, performed_at=began), *also)
+    care = CareHistory(pain_scores_known=True, pain_scores=pain)
+    return order_repeat_criteria(facts(order("64483", REPEAT_ON), history=history, care=care), MOLINA, TODAY)
+
+
+SEVEN_WEEKS = LAST + timedelta(weeks=7)
+
+
+def test_the_baseline_is_the_score_before_the_injection_not_the_post_procedure_score_of_its_day() -> None:
+    pre = scored("pre", 8, LAST, at(LAST, 8, 50))
+    post = scored("post", 2, LAST, at(LAST, 9, 40))
+    # 8 -> 3 is 62% relief at 7 weeks; against the post-procedure 2 it would look like no relief at all.
+    assert repeat_findings(pre, post, scored("7wk", 3, SEVEN_WEEKS), began=at(LAST, 9)) == []
+    assert repeat_findings(post, pre, scored("7wk", 3, SEVEN_WEEKS), began=at(LAST, 9)) == []
+
+
+def test_without_the_injections_time_the_days_earliest_score_is_the_baseline() -> None:
+    pre = scored("pre", 8, LAST, at(LAST, 8, 50))
+    post = scored("post", 2, LAST, at(LAST, 9, 40))
+    assert repeat_findings(pre, post, scored("7wk", 3, SEVEN_WEEKS)) == []
+
+
+def test_a_record_of_dates_alone_takes_the_days_first_score_as_listed() -> None:
+    # Pre- and post-procedure scores charted with the day only, in the order they were taken.
+    pre, post = scored("pre", 8, LAST), scored("post", 2, LAST)
+    assert repeat_findings(pre, post, scored("7wk", 3, SEVEN_WEEKS), began=at(LAST, 9)) == []
+    assert repeat_findings(pre, post, scored("7wk", 6, SEVEN_WEEKS)) != []
+
+
+def test_a_post_procedure_score_alone_on_the_day_leaves_the_last_score_before_the_day_as_baseline() -> None:
+    clinic = scored("clinic", 8, LAST - timedelta(days=9), at(LAST - timedelta(days=9), 14))
+    post = scored("post", 2, LAST, at(LAST, 9, 40))
+    assert repeat_findings(clinic, post, scored("7wk", 3, SEVEN_WEEKS), began=at(LAST, 9)) == []
+
+
+def test_the_immediate_post_procedure_relief_is_not_the_sustained_response() -> None:
+    pre = scored("pre", 8, LAST, at(LAST, 8, 50))
+    post = scored("post", 1, LAST, at(LAST, 9, 40))
+    [finding] = repeat_findings(pre, post, scored("7wk", 7, SEVEN_WEEKS), began=at(LAST, 9))
+    assert finding.rule is RuleId.REPEAT_CRITERIA_UNMET
+
+
+def test_scores_and_an_injection_time_in_other_offsets_are_compared_as_instants() -> None:
+    pre = scored("pre", 8, LAST, datetime(LAST.year, LAST.month, LAST.day, 13, 50, tzinfo=UTC))  # 08:50 in Chicago
+    post = scored("post", 2, LAST, datetime(LAST.year, LAST.month, LAST.day, 14, 40, tzinfo=UTC))
+    assert repeat_findings(pre, post, scored("7wk", 3, SEVEN_WEEKS), began=at(LAST, 9)) == []
+
+
+def test_an_injection_of_another_region_earlier_that_day_does_not_move_the_sessions_start() -> None:
+    cervical = performed("62321", LAST, performed_at=at(LAST, 7))
+    pre = scored("pre", 8, LAST, at(LAST, 8, 50))
+    post = scored("post", 2, LAST, at(LAST, 9, 40))
+    assert repeat_findings(pre, post, scored("7wk", 3, SEVEN_WEEKS), began=at(LAST, 9), also=(cervical,)) == []
+
+
+CARELON = applied("carelon-msk01")
+
+
+def stated(policy: object, text: str, *, note: str = "") -> list[Finding]:
+    """A repeat 8 weeks after LAST under `policy`, with pain scores read and none on record: only words can meet it."""
+    history = (THIRD[0], performed("64483", LAST, notes=(note,) if note else ()))
+    request = facts(order("64483", REPEAT_ON, text=text), history=history, care=CareHistory(pain_scores_known=True))
+    return order_repeat_criteria(request, policy, TODAY)  # type: ignore[arg-type]
+
+
+def test_a_pertinent_negative_earlier_in_the_order_sentence_does_not_deny_the_response() -> None:
+    text = (
+        "Interval history: she denies new weakness or bowel/bladder symptoms and reports 70% relief lasting 8 weeks "
+        "after the last injection on 10/1, with right L4 radicular pain gradually returning over the past 2 weeks."
+    )
+    assert stated(EVICORE, text) == []
+
+
+def test_a_response_stated_as_scores_in_words_meets_carelons_three_months() -> None:
+    text = "After the 10/1 injection her leg pain decreased from 8/10 to 2/10 and stayed there for 4 months."
+    assert stated(CARELON, text) == []
+    assert stated(CARELON, "70% relief for 3 months after the last TFESI.") == []
+    assert stated(CARELON, "70% relief for 2 months after the last TFESI.") != []
+
+
+def test_relief_worded_before_its_number_meets_the_criteria() -> None:
+    assert stated(MOLINA, "", note="Follow-up: pain reduced by 75% for 8 weeks.") == []
+    assert stated(MOLINA, "", note="Follow-up: improved 80% for 7 weeks.") == []
+
+
+def test_the_responses_own_duration_is_read_not_the_sentences_first() -> None:
+    note = "At her 2 week follow-up she reported 80% relief, which has lasted 10 weeks."
+    assert stated(MOLINA, "", note=note) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Less than 30% relief for about 1 week after the 10/1 injection. Patient requests a repeat.",
+        "No relief from the last injection; pain 8/10.",
+        "Did not get relief after the 10/1 TFESI.",
+        "Denies relief; requests a repeat.",
+        "Denies 70% relief for 8 weeks.",
+        "Will repeat if she reports 50% relief for 6 weeks.",
+        "80% relief post-procedure, follow up in 2 weeks.",
+    ],
+)
+def test_no_relief_little_relief_or_relief_hoped_for_still_fails(text: str) -> None:
+    [finding] = stated(EVICORE, text)
+    assert finding.rule is RuleId.REPEAT_CRITERIA_UNMET
 
 
 # --- conservative-care-undocumented ---------------------------------------------------------------------------------
