@@ -175,6 +175,30 @@ def test_pt_abbreviation_in_capitals_counts() -> None:
     assert missing(discharge(esi(notes=notes), others=())) == []
 
 
+def test_care_the_note_denies_declines_or_contraindicates_does_not_count() -> None:
+    indication = (
+        "INDICATION: Lumbar radiculopathy. Physical therapy was not tried; patient declined PT. NSAIDs contraindicated "
+        "(CKD stage 4). No chiropractic care."
+    )
+    assert missing(discharge(esi(notes=(NOTE, indication)), others=())) == ["conservative-care"]
+    for denied in ("Has not had physical therapy.", "Patient refuses PT.", "No home exercise program."):
+        assert missing(discharge(esi(notes=(NOTE, denied)), others=())) == ["conservative-care"], denied
+
+
+def test_care_that_failed_counts_however_the_failure_is_worded() -> None:
+    for failed in (
+        "No improvement with 6 weeks of physical therapy and daily naproxen.",
+        "Pain did not improve after 6 weeks of PT.",
+        "Completed physical therapy for 6 weeks without relief.",
+        "Physical therapy was not tried; no relief from 8 weeks of meloxicam.",
+    ):
+        assert missing(discharge(esi(notes=(NOTE, failed)), others=())) == [], failed
+
+
+def test_a_procedure_whose_words_deny_the_care_does_not_count() -> None:
+    assert missing(discharge(esi(), others=[therapy((), "Physical therapy declined")])) == ["conservative-care"]
+
+
 def test_pt_meaning_patient_does_not_count() -> None:
     notes = (NOTE, "Pt tolerated the procedure well.")
     assert missing(discharge(esi(notes=notes), others=())) == ["conservative-care"]
