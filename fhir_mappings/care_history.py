@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from fhir_mappings.bundles import parsed
+from fhir_mappings.bundles import parsed, relative_reference
 from fhir_mappings.code_systems import is_system
 from fhir_mappings.dates import calendar_date
 from fhir_mappings.facts import Fact
@@ -44,11 +44,12 @@ _REGION_WORDS = (
 
 
 class PainScore(Fact, frozen=True):
-    """A 0-10 pain severity score recorded on a day."""
+    """A 0-10 pain severity score recorded on a day, in an encounter when it names one."""
 
     source: str
     value: float
     on: date
+    encounter: str | None = None
 
 
 class DiagnosticStudy(Fact, frozen=True):
@@ -85,13 +86,18 @@ def _string(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _reference(value: Any) -> str | None:
+    reference = value.get("reference") if isinstance(value, Mapping) else None
+    return relative_reference(reference) if isinstance(reference, str) and reference else None
+
+
 def _label(resource: Mapping[str, Any], kind: str) -> str:
     identifier = resource.get("id")
     return f"{kind}/{identifier}" if isinstance(identifier, str) else kind
 
 
 def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
-    """Final 0-10 pain severity Observations (LOINC 72514-3, 38208-5) with a day and a number."""
+    """Final 0-10 pain severity Observations (LOINC 72514-3, 38208-5) with a day and a number, and their encounter."""
     scores: list[PainScore] = []
     for resource in map(parsed, values):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "Observation":
@@ -106,7 +112,8 @@ def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
         value = quantity.get("value") if isinstance(quantity, Mapping) else resource.get("valueInteger")
         on = calendar_date(resource.get("effectiveDateTime") or resource.get("issued"))
         if coded and isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 10 and on:
-            scores.append(PainScore(source=_label(resource, "Observation"), value=float(value), on=on))
+            encounter = _reference(resource.get("encounter"))
+            scores.append(PainScore(_label(resource, "Observation"), float(value), on, encounter))
     return tuple(sorted(scores, key=lambda score: score.on))
 
 

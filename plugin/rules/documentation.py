@@ -13,7 +13,8 @@ is care that failed and counts, "PT was not tried", "declined PT" and "NSAIDs co
 usedCode, a MedicationAdministration or a drug affirmed in the notes, and no HCPCS code deleted by the date of
 service); level (a body site, or levels read firmly, not only mentioned) and approach (read firmly); response
 (outcome, complication or follow-up, or a response or complications affirmed in the notes); pain scores (a scale or
-reading in the notes, with two readings or both before and after words).
+reading in the notes, or a 0-10 pain score Observation of the session's day and encounter, with two readings in all or
+both before and after words).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from functools import cache
 
+from fhir_mappings.care_history import PainScore
 from fhir_mappings.facts import PerformedInjection
 from fhir_mappings.intent import done_reader
 from plugin.policies.schema import CodingConventions
@@ -117,12 +119,28 @@ def _response(injection: PerformedInjection, facts: HookFacts, conventions: Codi
 def _pain_scores(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
     vocabulary = conventions.pain_scores
     text = " ".join(injection.notes)
-    readings = len(_pattern(tuple(vocabulary.readings), ignore_case=True).findall(text))
+    charted = _scores_of_the_session(injection, facts.care.pain_scores)
+    readings = len(_pattern(tuple(vocabulary.readings), ignore_case=True).findall(text)) + len(charted)
     if not readings and not _says(vocabulary.scales, text):
-        return "no pain or function score in the notes"
+        if facts.care.pain_scores_known:
+            return "no pain or function score in the notes or among the pain scores recorded that day"
+        return "no pain or function score in the notes (the recorded pain scores could not be checked)"
+    # Two readings of the session are its before and after: the 0-10 scores share one scale, and a note's readings
+    # are taken the same way.
     if readings >= 2 or (_says(vocabulary.before, text) and _says(vocabulary.after, text)):
         return None
     return "a score is noted, but not both before and after the injection"
+
+
+def _scores_of_the_session(injection: PerformedInjection, scores: Iterable[PainScore]) -> list[PainScore]:
+    """The 0-10 pain scores recorded on the injection's day, in its encounter (or where either names none): the
+    clinic's charted pre- and post-procedure scores, structured evidence of the same item as the note's words."""
+    return [
+        score
+        for score in scores
+        if score.on == injection.performed_on
+        and (score.encounter is None or injection.encounter is None or score.encounter == injection.encounter)
+    ]
 
 
 _CHECKS: dict[str, Check] = {
