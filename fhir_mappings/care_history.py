@@ -14,7 +14,7 @@ from functools import cmp_to_key
 from itertools import groupby
 from typing import Any
 
-from fhir_mappings.bundles import parsed
+from fhir_mappings.bundles import parsed, relative_reference
 from fhir_mappings.code_systems import is_system
 from fhir_mappings.dates import calendar_date, date_time, earlier
 from fhir_mappings.facts import Fact
@@ -46,13 +46,14 @@ _REGION_WORDS = (
 
 
 class PainScore(Fact, frozen=True):
-    """A 0-10 pain severity score recorded on a day, and at a time of it when the record says: clinics score pain just
-    before and just after an injection, and only the time tells the two apart."""
+    """A 0-10 pain severity score recorded on a day, and at a time of it when the record says (clinics score pain just
+    before and just after an injection, and only the time tells the two apart), in an encounter when it names one."""
 
     source: str
     value: float
     on: date
     at: datetime | None = None
+    encounter: str | None = None
 
 
 def _by_clock(first: tuple[datetime, PainScore], second: tuple[datetime, PainScore]) -> int:
@@ -106,13 +107,19 @@ def _string(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _reference(value: Any) -> str | None:
+    reference = value.get("reference") if isinstance(value, Mapping) else None
+    return relative_reference(reference) if isinstance(reference, str) and reference else None
+
+
 def _label(resource: Mapping[str, Any], kind: str) -> str:
     identifier = resource.get("id")
     return f"{kind}/{identifier}" if isinstance(identifier, str) else kind
 
 
 def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
-    """Final 0-10 pain severity Observations (LOINC 72514-3, 38208-5) with a day and a number, in time order."""
+    """Final 0-10 pain severity Observations (LOINC 72514-3, 38208-5) with a day and a number, and their encounter,
+    in time order."""
     scores: list[PainScore] = []
     for resource in map(parsed, values):
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "Observation":
@@ -129,7 +136,8 @@ def read_pain_scores(values: Iterable[Any]) -> tuple[PainScore, ...]:
         on = calendar_date(taken)
         if coded and isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 10 and on:
             label = _label(resource, "Observation")
-            scores.append(PainScore(source=label, value=float(value), on=on, at=date_time(taken)))
+            encounter = _reference(resource.get("encounter"))
+            scores.append(PainScore(source=label, value=float(value), on=on, at=date_time(taken), encounter=encounter))
     return tuple(in_time_order(scores))
 
 

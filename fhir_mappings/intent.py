@@ -34,6 +34,8 @@ _LEVEL = re.compile(rf"(?<![\w-])({_SEGMENT})(?:\s*(?:-|–|/|to)\s*({_SEGMENT}|
 # bounds what a hostile or runaway text (megabytes of vocabulary words) costs a hook call.
 _LONGEST_READ = 32_768
 _ROOT_WORDS = frozenset({"root", "roots", "nerve root", "nerve roots"})
+# Told as done asks only how a phrase is asserted, not what it is about: a nerve root needs no full reading for it.
+_NO_ROOT_WORDS: frozenset[str] = frozenset()
 _NEXT_SEGMENT = {"T12": "L1", "L5": "S1"}
 _COUNTS = {"C": 8, "T": 12, "L": 5, "S": 5}
 # SNOMED CT laterality qualifiers (a bodySite coding or qualifier): right and left together, right, left.
@@ -335,11 +337,14 @@ def names_this_injection(words: str, phrases: Phrases) -> bool:
     return any(read(start, end).about_this_injection for start, end in spans)
 
 
-def told_as_done(words: str, start: int, end: int) -> bool:
+def done_reader(words: str) -> Callable[[int, int], bool]:
     """Whether the phrase at characters [start, end) of `words` is told as done, now or in the past ("failed 6 weeks
-    of PT", "s/p 8 weeks of physical therapy"), not denied or hedged ("did not complete 6 weeks of PT", "plan: 6
-    weeks of PT")."""
-    if end > _LONGEST_READ:
-        return False
-    assertion = Context(Text(words[:_LONGEST_READ])).read(start, end).assertion
-    return assertion in (Assertion.AFFIRMED, Assertion.HISTORICAL)
+    of PT", "s/p 8 weeks of physical therapy", "no improvement with 6 weeks of PT"), not denied or hedged ("did not
+    complete 6 weeks of PT", "PT was not tried", "declined PT", "plan: 6 weeks of PT"). The text is read once, so
+    every phrase of one text is judged in the same context."""
+    read, _ = reader_for(Text(words[:_LONGEST_READ]), _NO_ROOT_WORDS)
+
+    def done(start: int, end: int) -> bool:
+        return end <= _LONGEST_READ and read(start, end).assertion in (Assertion.AFFIRMED, Assertion.HISTORICAL)
+
+    return done

@@ -63,6 +63,8 @@ class ServiceSpec:
     subjects: Subjects
     quiet: frozenset[DataKey] = frozenset()
     """Optional data whose absence skips none of this service's checks, so no `data-incomplete` card names it."""
+    read_under_every_policy: frozenset[DataKey] = frozenset()
+    """Criteria data this service's rules read whatever the applied policy asks (see `unused`)."""
 
     @property
     def descriptor(self) -> ServiceDescriptor:
@@ -268,11 +270,17 @@ SERVICES: tuple[ServiceSpec, ...] = (
                 DataKey.IMAGING_STUDIES,
                 DataKey.MEDICATION_ADMINISTRATIONS,
                 DataKey.PROCEDURE_NOTES,
+                DataKey.OBSERVATIONS,
                 DataKey.ENCOUNTER,
             }
         ),
         rules=RULES_BY_HOOK["encounter-discharge"],
         subjects=_encounter_facts,
+        # The checklist's before-and-after pain scores, charted as Observations, are read under every policy (the
+        # checklist is the coding conventions'). Without them the item is still judged from the notes, and says the
+        # charted scores could not be checked, so no other card need name them.
+        quiet=frozenset({DataKey.OBSERVATIONS}),
+        read_under_every_policy=frozenset({DataKey.OBSERVATIONS}),
     ),
     ServiceSpec(
         id="epidural-patient-view",
@@ -403,7 +411,7 @@ class Evaluator:
         facts = spec.subjects(request, data, record)
         selection = self.catalog.select(facts.record.coverages, as_of, facts.place)
         policy = applied(selection, self.catalog)
-        not_read = unused(policy)
+        not_read = unused(policy) - spec.read_under_every_policy
         facts = replace(facts, care=read_care(data, not_read))
         findings: list[Finding] = []
         failed: list[str] = []

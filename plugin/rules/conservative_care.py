@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from functools import cache
 
-from fhir_mappings.intent import told_as_done
+from fhir_mappings.intent import done_reader
 from plugin.policies.schema import CareKind, ConservativeCare
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.episodes import Placed, placed
@@ -40,10 +40,17 @@ def _words(phrases: tuple[str, ...], abbreviations: tuple[str, ...], *, generic:
     return re.compile(rf"\b(?:{'|'.join(either + exact)})\b")
 
 
+# A duration is read beside its care word, on either side ("6 weeks of PT", "PT x 8 weeks", "physical therapy 2x/week
+# for 6 weeks"), within one clause: in "PT, MRI 6 weeks ago" the weeks are the MRI's. Not compiled ignoring case: the
+# abbreviations in the care words must keep theirs.
+_AMOUNT = r"(?<![\d.])(?P<amount>\d{1,2})\s*(?P<unit>(?i:weeks?|wks?|months?))\b"
+_GAP = r"[^.;,\n]{0,40}?"
+
+
 @cache
-def _durations(words: re.Pattern[str]) -> re.Pattern[str]:
-    # Not compiled ignoring case: the abbreviations inside `words` must keep theirs.
-    return re.compile(rf"(\d{{1,2}})\s*((?i:weeks?|wks?|months?))\b[^.;\n]{{0,40}}?(?:{words.pattern})")
+def _durations(words: re.Pattern[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    care = f"(?P<care>{words.pattern})"
+    return re.compile(_AMOUNT + _GAP + care), re.compile(care + _GAP + _AMOUNT)
 
 
 def _care_words(care: ConservativeCare, allowed: frozenset[CareKind]) -> re.Pattern[str]:
@@ -55,13 +62,19 @@ def _care_words(care: ConservativeCare, allowed: frozenset[CareKind]) -> re.Patt
 
 
 def _weeks_stated(texts: list[str], words: re.Pattern[str]) -> int:
+    """The longest duration of care a text tells as done. The care and its duration are each read in context: the care
+    may be denied ("declined PT for 6 weeks") or the duration hedged ("PT for 6 weeks if needed"), while a failed
+    outcome negates neither ("no improvement with 6 weeks of PT")."""
     longest = 0
     for text in texts:
-        for match in _durations(words).finditer(text):
-            if not told_as_done(text, *match.span()):
-                continue
-            amount = int(match.group(1))
-            longest = max(longest, amount * 4 if match.group(2).lower().startswith("month") else amount)
+        stated = [match for pattern in _durations(words) for match in pattern.finditer(text)]
+        if not stated:
+            continue
+        done = done_reader(text)
+        for match in stated:
+            if done(*match.span("care")) and done(match.start("amount"), match.end("unit")):
+                amount = int(match.group("amount"))
+                longest = max(longest, amount * 4 if match.group("unit").lower().startswith("month") else amount)
     return longest
 
 

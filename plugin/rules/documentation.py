@@ -8,10 +8,13 @@ One problem, one card: the diagnosis and imaging items have cards of their own a
 `imaging-evidence-missing`, judged by the same tests), so this checklist does not list them again.
 
 Judged from the record: conservative care (an earlier performed Procedure with a conservative-care code or words, or
-words in the injection's notes); drug (a usedCode, a MedicationAdministration or a drug affirmed in the notes, and no
-HCPCS code deleted by the date of service); level (a body site, or levels read firmly, not only mentioned) and approach
-(read firmly); response (outcome, complication or follow-up, or a response or complications affirmed in the notes);
-pain scores (a scale or reading in the notes, with two readings or both before and after words).
+care words the injection's notes tell as done, read in context like the order's: "no improvement with 6 weeks of PT"
+is care that failed and counts, "PT was not tried", "declined PT" and "NSAIDs contraindicated" are not care); drug (a
+usedCode, a MedicationAdministration or a drug affirmed in the notes, and no HCPCS code deleted by the date of
+service); level (a body site, or levels read firmly, not only mentioned) and approach (read firmly); response
+(outcome, complication or follow-up, or a response or complications affirmed in the notes); pain scores (a scale or
+reading in the notes, or a 0-10 pain score Observation of the session's day and encounter, with two readings in all or
+both before and after words).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from functools import cache
 
+from fhir_mappings.care_history import PainScore
 from fhir_mappings.facts import PerformedInjection
+from fhir_mappings.intent import done_reader
 from plugin.policies.schema import CodingConventions
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding, RuleId, Severity
@@ -48,15 +53,23 @@ def _says(phrases: Iterable[str], text: str, *, ignore_case: bool = True) -> boo
     return bool(listed) and _pattern(listed, ignore_case=ignore_case).search(text) is not None
 
 
+def _told_as_done(patterns: Iterable[re.Pattern[str]], text: str) -> bool:
+    """Whether one of the phrases is told as done in `text`: "failed 6 weeks of PT", "no improvement with physical
+    therapy"; not "PT was not tried", "declined PT" or "no chiropractic care"."""
+    found = [match.span() for pattern in patterns for match in pattern.finditer(text)]
+    if not found:
+        return False
+    done = done_reader(text)
+    return any(done(start, end) for start, end in found)
+
+
 def _conservative_care(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
     care = conventions.conservative_care
-
-    def counts(text: str) -> bool:
-        return (
-            _says(care.phrases, text)
-            or _says(care.medications, text)
-            or _says(care.abbreviations, text, ignore_case=False)
-        )
+    words = [
+        _pattern(tuple(listed), ignore_case=ignore_case)
+        for listed, ignore_case in ((care.phrases, True), (care.medications, True), (care.abbreviations, False))
+        if listed
+    ]
 
     earlier = [
         other
@@ -65,11 +78,12 @@ def _conservative_care(injection: PerformedInjection, facts: HookFacts, conventi
     ]
     if any(code in care.codes for other in earlier for code in other.codes):
         return None
-    if any(counts(other.text) for other in earlier) or any(counts(note) for note in injection.notes):
+    if any(_told_as_done(words, text) for text in (*(other.text for other in earlier), *injection.notes)):
         return None
     return (
         f"no conservative care (physical therapy, medication, chiropractic) before "
-        f"{injection.performed_on.isoformat()} on record or in the procedure note"
+        f"{injection.performed_on.isoformat()} on record or told as done in the procedure note (care not tried, "
+        "declined or contraindicated does not count)"
     )
 
 
@@ -105,12 +119,28 @@ def _response(injection: PerformedInjection, facts: HookFacts, conventions: Codi
 def _pain_scores(injection: PerformedInjection, facts: HookFacts, conventions: CodingConventions) -> str | None:
     vocabulary = conventions.pain_scores
     text = " ".join(injection.notes)
-    readings = len(_pattern(tuple(vocabulary.readings), ignore_case=True).findall(text))
+    charted = _scores_of_the_session(injection, facts.care.pain_scores)
+    readings = len(_pattern(tuple(vocabulary.readings), ignore_case=True).findall(text)) + len(charted)
     if not readings and not _says(vocabulary.scales, text):
-        return "no pain or function score in the notes"
+        if facts.care.pain_scores_known:
+            return "no pain or function score in the notes or among the pain scores recorded that day"
+        return "no pain or function score in the notes (the recorded pain scores could not be checked)"
+    # Two readings of the session are its before and after: the 0-10 scores share one scale, and a note's readings
+    # are taken the same way.
     if readings >= 2 or (_says(vocabulary.before, text) and _says(vocabulary.after, text)):
         return None
     return "a score is noted, but not both before and after the injection"
+
+
+def _scores_of_the_session(injection: PerformedInjection, scores: Iterable[PainScore]) -> list[PainScore]:
+    """The 0-10 pain scores recorded on the injection's day, in its encounter (or where either names none): the
+    clinic's charted pre- and post-procedure scores, structured evidence of the same item as the note's words."""
+    return [
+        score
+        for score in scores
+        if score.on == injection.performed_on
+        and (score.encounter is None or injection.encounter is None or score.encounter == injection.encounter)
+    ]
 
 
 _CHECKS: dict[str, Check] = {

@@ -17,7 +17,10 @@ from plugin.hooks.record_data import DataKey, PatientData
 
 logger = logging.getLogger(__name__)
 
-_OPTIONAL = frozenset({DataKey.CONDITIONS, DataKey.IMAGING_STUDIES, DataKey.COVERAGE, DataKey.APPOINTMENTS})
+# Observations: the charted pain scores the discharge checklist reads.
+_OPTIONAL = frozenset(
+    {DataKey.CONDITIONS, DataKey.IMAGING_STUDIES, DataKey.COVERAGE, DataKey.APPOINTMENTS, DataKey.OBSERVATIONS}
+)
 
 
 class PatientsUnavailable(Exception):
@@ -64,8 +67,8 @@ async def fetch_patients(
     token: str | None = None,
     concurrency: int = 4,
 ) -> AsyncIterator[Fetched]:
-    """Each patient's history, conditions, imaging, coverage and appointments, in the order given; at most
-    `concurrency` patients are read at once, so memory holds a few patients whatever the list's length."""
+    """Each patient's history, conditions, imaging, coverage, appointments and pain scores, in the order given; at
+    most `concurrency` patients are read at once, so memory holds a few patients whatever the list's length."""
     slots = asyncio.Semaphore(concurrency)
     authorization = FhirAuthorization(access_token=token) if token else None
 

@@ -18,8 +18,13 @@ from typing import BinaryIO
 
 import msgspec
 
+from fhir_mappings.care_history import LOINC, PAIN_SCORE_CODES
+from fhir_mappings.code_systems import is_system
+
 SPILL_BYTES = 8 * 2**20
-_WANTED = frozenset({"Procedure", "Condition", "ImagingStudy", "Coverage", "Appointment", "ServiceRequest"})
+_WANTED = frozenset(
+    {"Procedure", "Condition", "ImagingStudy", "Coverage", "Appointment", "ServiceRequest", "Observation"}
+)
 
 
 class NdjsonError(Exception):
@@ -43,7 +48,23 @@ class _Owner(msgspec.Struct, rename={"resource_type": "resourceType"}):
     participant: list[_Participant] = []
 
 
+class _Coding(msgspec.Struct):
+    system: str | None = None
+    code: object = None
+
+
+class _Concept(msgspec.Struct):
+    coding: list[_Coding] = []
+
+
+class _Coded(msgspec.Struct):
+    """An Observation's code, decoded only for Observations, so no other line pays for it."""
+
+    code: _Concept | None = None
+
+
 _OWNER = msgspec.json.Decoder(_Owner)
+_CODED = msgspec.json.Decoder(_Coded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +112,17 @@ def ranges(files: Sequence[Path], parts: int) -> list[list[ByteRange]]:
 
 
 def patient_of(line: bytes) -> str | None:
-    """The patient id a resource line belongs to; None for a type the worklist does not read; "" when it names none.
-    Raises msgspec.DecodeError for a line that is not JSON."""
+    """The patient id a resource line belongs to; None for a resource the worklist does not read (another type, or an
+    Observation that is not a pain score); "" when it names none. Raises msgspec.DecodeError for a line that is not
+    JSON."""
     try:
         owner = _OWNER.decode(line)
     except msgspec.ValidationError:
         return ""  # JSON, but its subject or participants are not shaped as FHIR says
     if owner.resource_type not in _WANTED:
         return None
+    if owner.resource_type == "Observation" and not _pain_score(line):
+        return None  # an export's Observations are mostly vital signs and labs: only the pain scores are read
     references = [owner.subject, owner.beneficiary]
     if owner.resource_type == "Appointment":
         references = [participant.actor for participant in owner.participant]
@@ -108,6 +132,17 @@ def patient_of(line: bytes) -> str | None:
             if kind.endswith("Patient") and patient:
                 return patient
     return ""
+
+
+def _pain_score(line: bytes) -> bool:
+    try:
+        concept = _CODED.decode(line).code
+    except msgspec.ValidationError:
+        return False
+    return concept is not None and any(
+        is_system(coding.system, LOINC) and isinstance(coding.code, str) and coding.code in PAIN_SCORE_CODES
+        for coding in concept.coding
+    )
 
 
 def spill(run: Sequence[ByteRange], directory: Path, tag: str, spills: int) -> list[FileNote]:

@@ -15,9 +15,10 @@ from typing import Any
 
 import msgspec
 
+from fhir_mappings.care_history import CareHistory
 from fhir_mappings.facts import ClinicalRecord, PerformedInjection
 from plugin.hooks.record_data import DataKey, PatientData
-from plugin.hooks.services import RULES_BY_HOOK, applied, read_record
+from plugin.hooks.services import RULES_BY_HOOK, applied, read_care, read_record
 from plugin.policies.catalog import PolicyCatalog
 from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.findings import Finding, RuleId
@@ -115,7 +116,7 @@ def patient_data(resources: Iterable[dict[str, Any]]) -> PatientData:
 
 
 # Organizations go with the coverages they pay for, ServiceRequests with the appointments based on them (the
-# prefetch templates `_include` them the same way).
+# prefetch templates `_include` them the same way). Observations are the charted pain scores of the checklist.
 _KEY_OF_TYPE = {
     "Procedure": DataKey.PROCEDURES,
     "Condition": DataKey.CONDITIONS,
@@ -124,11 +125,13 @@ _KEY_OF_TYPE = {
     "Organization": DataKey.COVERAGE,
     "Appointment": DataKey.APPOINTMENTS,
     "ServiceRequest": DataKey.APPOINTMENTS,
+    "Observation": DataKey.OBSERVATIONS,
 }
 
 
 def review_patient(patient: str, data: PatientData, catalog: PolicyCatalog, period: Period) -> PatientReview:
     record = read_record(data)
+    care = read_care(data)
     rows: list[WorklistRow] = []
     failed: list[str] = []
     by_day: dict[date, list[PerformedInjection]] = {}
@@ -136,7 +139,7 @@ def review_patient(patient: str, data: PatientData, catalog: PolicyCatalog, peri
         if injection.counts_as_performed and period.covers(injection.performed_on):
             by_day.setdefault(injection.performed_on, []).append(injection)
     for day, injections in sorted(by_day.items()):
-        rows.extend(_performed_rows(patient, day, injections, record, catalog, failed))
+        rows.extend(_performed_rows(patient, day, injections, record, care, catalog, failed))
     ahead = tuple(
         booking
         for booking in record.bookings
@@ -169,13 +172,15 @@ def _performed_rows(
     day: date,
     injections: Sequence[PerformedInjection],
     record: ClinicalRecord,
+    care: CareHistory,
     catalog: PolicyCatalog,
     failed: list[str],
 ) -> Iterable[WorklistRow]:
     policy = _policy(catalog, record, day)
     as_of_day = _as_of(record, day, include_day=True)
     before_day = _as_of(record, day, include_day=False)
-    discharge = HookFacts(record=as_of_day, performed_here=tuple(injections))
+    scored = msgspec.structs.replace(care, pain_scores=tuple(score for score in care.pain_scores if score.on <= day))
+    discharge = HookFacts(record=as_of_day, performed_here=tuple(injections), care=scored)
     as_orders = HookFacts(record=before_day, orders=tuple(injection.as_ordered() for injection in injections))
     findings = [
         *_judge(DISCHARGE_RULES, discharge, policy, day, failed),

@@ -22,6 +22,14 @@ def test_a_pain_score_is_read_from_raw_json_as_the_request_body_leaves_it() -> N
     assert (score.value, score.on.isoformat(), score.source) == (7.0, "2026-10-01", "Observation/o1")
 
 
+def test_a_pain_score_keeps_its_encounter_however_the_reference_is_written() -> None:
+    charted = {**observation(2), "encounter": {"reference": "https://ehr.example/fhir/Encounter/enc-10"}}
+    [score] = read_pain_scores([charted])
+    assert score.encounter == "Encounter/enc-10"
+    [unlinked] = read_pain_scores([{**observation(2), "encounter": ["Encounter/enc-10"]}])
+    assert unlinked.encounter is None
+
+
 def test_scores_of_other_codes_states_or_scales_are_left_out() -> None:
     others = [
         observation(7, code="8867-4"),

@@ -191,3 +191,43 @@ def test_sentences_and_clauses_are_numbered_in_order() -> None:
     assert context.sentence_of(text.index("Pain")) == 1
     assert context.clause_of(follow_up) < context.clause_of(relief) < context.clause_of(lasted)
     assert context.sentence_of(len(text)) == 2
+
+
+def _assertion(text: str, phrase: str) -> Assertion:
+    return _read(text, phrase)[1]
+
+
+def test_a_failed_outcome_does_not_negate_the_care_that_failed() -> None:
+    # ConText's pseudo-negation: the "no" / "not" negates the improvement, and the therapy was given.
+    hpi = "No improvement with 6 weeks of physical therapy at an outside clinic and daily naproxen."
+    failed = [
+        (hpi, "physical therapy"),
+        (hpi, "naproxen"),
+        ("Pain did not improve after 6 weeks of PT.", "PT"),
+        ("Leg pain has not improved with gabapentin.", "gabapentin"),
+        ("No significant relief from 8 weeks of PT and a home exercise program.", "home exercise program"),
+        ("Has not responded to 2 months of meloxicam.", "meloxicam"),
+        ("PT x 8 weeks did not help.", "PT"),
+        ("Chiropractic care in 2025, not helpful.", "Chiropractic"),
+    ]
+    assert [(text, phrase) for text, phrase in failed if _assertion(text, phrase) is not Assertion.AFFIRMED] == []
+    assert _assertion("History of PT with no lasting benefit.", "PT") is Assertion.HISTORICAL
+
+
+def test_care_not_given_stays_negated_on_either_side_of_its_words() -> None:
+    not_given = [
+        ("Physical therapy was not tried; patient declined PT.", "Physical therapy"),
+        ("Physical therapy was not tried; patient declined PT.", "PT"),
+        ("PT has not been tried.", "PT"),
+        ("Has not tried physical therapy.", "physical therapy"),
+        ("No physical therapy.", "physical therapy"),
+        ("No chiropractic care.", "chiropractic"),
+        ("Patient refuses PT.", "PT"),
+        ("NSAIDs contraindicated (CKD stage 4).", "NSAIDs"),
+        ("Did not complete 6 weeks of physical therapy.", "physical therapy"),
+        # An outcome word does not lift the negation of care that was not given.
+        ("No improvement; no PT.", "PT"),
+    ]
+    assert [(text, phrase) for text, phrase in not_given if _assertion(text, phrase) is not Assertion.NEGATED] == []
+    # A contraindication reaches only the drug it follows: the therapy before it stands.
+    assert _assertion("Failed 6 weeks of PT and NSAIDs are contraindicated.", "PT") is Assertion.AFFIRMED

@@ -116,6 +116,46 @@ def test_missing_notes_and_drugs_are_said_in_a_data_incomplete_card(service: Tes
     assert "Drugs given could not be read" in card["detail"]
 
 
+def _pain(id: str, at: str, value: float, encounter: str = "Encounter/e1") -> dict[str, Any]:
+    return valid(
+        {
+            "resourceType": "Observation",
+            "id": id,
+            "status": "final",
+            "subject": {"reference": f"Patient/{EXAMPLE_PATIENT}"},
+            "encounter": {"reference": encounter},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+            "effectiveDateTime": at,
+            "valueQuantity": {"value": value, "unit": "{score}"},
+        }
+    )
+
+
+def test_pain_scores_charted_before_and_after_the_injection_meet_the_checklist(service: TestClient) -> None:
+    unscored = [{"text": "L4-L5 interlaminar ESI under fluoroscopy. No complications."}]
+    charted = [_pain("pre", "2026-11-27T09:45:00Z", 7), _pain("post", "2026-11-27T10:25:00Z", 2)]
+
+    without = _checklist(_discharge(service, _injection(note=unscored)))
+    with_them = _discharge(service, _injection(note=unscored), observations=charted)
+    one = _discharge(service, _injection(note=unscored), observations=charted[:1])
+
+    assert "no pain or function score in the notes" in without
+    assert "pain/function score" not in _checklist(with_them)
+    assert "data-incomplete" not in rule_ids(with_them)
+    assert "not both before and after" in _checklist(one)
+
+
+def test_pain_scores_that_could_not_be_fetched_are_said_on_the_checklist_item(service: TestClient) -> None:
+    failed = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
+    request = hook_request("encounter-discharge", {"encounterId": "e1"}, procedures=[_injection()])
+    request["prefetch"]["observations"] = failed
+
+    body = _post(service, DISCHARGE, request)
+
+    assert "the recorded pain scores could not be checked" in _checklist(body)
+    assert "data-incomplete" not in rule_ids(body)  # the item is still judged from the notes: nothing is skipped
+
+
 def test_an_encounter_diagnosis_is_the_procedures_diagnosis(service: TestClient) -> None:
     diagnosis = condition("c1", "M51.16", "Intervertebral disc disorders with radiculopathy, lumbar region")
     diagnosis["category"] = [

@@ -8,6 +8,7 @@ from typing import Any
 
 from msgspec.structs import replace
 
+from fhir_mappings.care_history import CareHistory, PainScore
 from fhir_mappings.facts import (
     ClinicalRecord,
     Evidence,
@@ -66,9 +67,14 @@ def discharge(
     others: Iterable[OtherProcedure] = (PHYSICAL_THERAPY,),
     studies: Iterable[ImagingEvidence] = (RF_STUDY,),
     imaging_known: bool = True,
+    scores: Iterable[PainScore] | None = None,
 ) -> HookFacts:
+    """`scores`: the pain-score Observations read (None: they could not be read)."""
     record = ClinicalRecord(performed=injections, other_procedures=tuple(others), imaging=tuple(studies))
-    return HookFacts(record=record, performed_here=injections, encounter=ENCOUNTER, imaging_known=imaging_known)
+    care = CareHistory(pain_scores=tuple(scores or ()), pain_scores_known=scores is not None)
+    return HookFacts(
+        record=record, performed_here=injections, encounter=ENCOUNTER, imaging_known=imaging_known, care=care
+    )
 
 
 def checklist(facts: HookFacts, policy: AppliedPolicy = MEDICARE) -> list[Finding]:
@@ -173,6 +179,30 @@ def test_failed_nsaids_in_the_procedure_note_count() -> None:
 def test_pt_abbreviation_in_capitals_counts() -> None:
     notes = (NOTE, "Completed PT x 8 weeks without relief.")
     assert missing(discharge(esi(notes=notes), others=())) == []
+
+
+def test_care_the_note_denies_declines_or_contraindicates_does_not_count() -> None:
+    indication = (
+        "INDICATION: Lumbar radiculopathy. Physical therapy was not tried; patient declined PT. NSAIDs contraindicated "
+        "(CKD stage 4). No chiropractic care."
+    )
+    assert missing(discharge(esi(notes=(NOTE, indication)), others=())) == ["conservative-care"]
+    for denied in ("Has not had physical therapy.", "Patient refuses PT.", "No home exercise program."):
+        assert missing(discharge(esi(notes=(NOTE, denied)), others=())) == ["conservative-care"], denied
+
+
+def test_care_that_failed_counts_however_the_failure_is_worded() -> None:
+    for failed in (
+        "No improvement with 6 weeks of physical therapy and daily naproxen.",
+        "Pain did not improve after 6 weeks of PT.",
+        "Completed physical therapy for 6 weeks without relief.",
+        "Physical therapy was not tried; no relief from 8 weeks of meloxicam.",
+    ):
+        assert missing(discharge(esi(notes=(NOTE, failed)), others=())) == [], failed
+
+
+def test_a_procedure_whose_words_deny_the_care_does_not_count() -> None:
+    assert missing(discharge(esi(), others=[therapy((), "Physical therapy declined")])) == ["conservative-care"]
 
 
 def test_pt_meaning_patient_does_not_count() -> None:
@@ -280,3 +310,40 @@ def test_two_readings_out_of_ten_count_as_before_and_after() -> None:
 
 def test_a_named_scale_before_and_after_counts() -> None:
     assert missing(discharge(esi(notes=("Interlaminar ESI at L5-S1. NRS 7 before, 2 after.",)))) == []
+
+
+UNSCORED = "Interlaminar ESI at L5-S1 under fluoroscopy. Tolerated well, no complications."
+
+
+def score(value: float, *, on: date = DAY, encounter: str | None = ENCOUNTER, id: str = "pain") -> PainScore:
+    return PainScore(source=f"Observation/{id}", value=value, on=on, encounter=encounter)
+
+
+def test_charted_scores_before_and_after_the_injection_count_without_words_in_the_notes() -> None:
+    before, after = score(7, id="pre"), score(2, id="post")
+    assert missing(discharge(esi(notes=(UNSCORED,)), scores=[before, after])) == []
+    # A score charted without an encounter is the session's by its day.
+    assert missing(discharge(esi(notes=(UNSCORED,)), scores=[before, score(2, encounter=None)])) == []
+
+
+def test_one_charted_score_and_one_in_the_note_are_before_and_after() -> None:
+    notes = ("Interlaminar ESI at L5-S1 under fluoroscopy. Post-procedure pain 2/10.",)
+    assert missing(discharge(esi(notes=notes), scores=[score(7)])) == []
+
+
+def test_one_charted_score_alone_lacks_the_other() -> None:
+    [finding] = checklist(discharge(esi(notes=(UNSCORED,)), scores=[score(7)]))
+    assert "not both before and after" in finding.detail
+
+
+def test_scores_of_another_day_or_another_encounter_are_not_the_sessions() -> None:
+    other_day = [score(7, on=date(2026, 11, 13)), score(6, on=date(2026, 11, 13), id="again")]
+    other_visit = [score(7, encounter="Encounter/pt-visit"), score(6, encounter="Encounter/pt-visit", id="again")]
+    for scores in (other_day, other_visit):
+        [finding] = checklist(discharge(esi(notes=(UNSCORED,)), scores=scores))
+        assert "no pain or function score in the notes or among the pain scores recorded that day" in finding.detail
+
+
+def test_scores_that_could_not_be_read_are_said_on_the_item() -> None:
+    [finding] = checklist(discharge(esi(notes=(UNSCORED,))))
+    assert "no pain or function score in the notes (the recorded pain scores could not be checked)" in finding.detail

@@ -368,6 +368,39 @@ def test_a_stated_duration_counts_at_the_policys_weeks_when_told_as_done() -> No
     assert judged(text="Lumbar ILESI L4-L5. 6 WEEKS AGO pt fell.") != []  # "pt" is the patient
 
 
+def test_care_that_was_done_and_failed_counts_however_the_failure_is_worded() -> None:
+    failed = [
+        "HPI: 5 months of buttock pain. No improvement with 6 weeks of physical therapy at an outside clinic and daily "
+        "naproxen. Denies bowel/bladder symptoms.",
+        "Pain did not improve after 6 weeks of physical therapy.",
+        "Completed physical therapy for 6 weeks without relief.",
+        "No significant relief from 8 weeks of PT.",
+        "Has not responded to 2 months of meloxicam.",
+        "Hx of PT x 8 weeks in 2025, not helpful.",
+    ]
+    assert [text for text in failed if judged(text=f"Lumbar ILESI L4-L5. {text}") != []] == []
+
+
+def test_a_duration_written_after_the_care_word_is_read() -> None:
+    after = ["PT for 6 weeks.", "PT x 8 weeks.", "PT x8 wks.", "Physical therapy 2x/week for 6 weeks."]
+    assert [text for text in after if judged(text=f"Lumbar ILESI L4-L5. {text}") != []] == []
+    assert judged(text="Lumbar ILESI L4-L5. PT for 3 weeks.") != []
+    assert judged(policy=MOLINA, text="Lumbar ILESI L4-L5. Naproxen for 6 weeks.") != []  # Molina asks for therapy
+
+
+def test_care_denied_declined_or_hedged_does_not_count_on_either_side_of_its_duration() -> None:
+    not_done = [
+        "PT was not tried.",
+        "Physical therapy was not tried; patient declined PT for 6 weeks.",
+        "No physical therapy for 6 weeks.",
+        "PT has not been tried; 6 weeks of rest.",
+        "PT for 6 weeks if needed.",
+        "Will start PT for 6 weeks.",
+        "PT, MRI 6 weeks ago.",  # the weeks are the MRI's
+    ]
+    assert [text for text in not_done if judged(text=f"Lumbar ILESI L4-L5. {text}") == []] == []
+
+
 def test_unread_visits_or_drugs_skip_the_check_rather_than_blame_the_record() -> None:
     unread = facts(order("62323", FIRST_ON, text="Lumbar ILESI L4-L5"), care=CareHistory(care_events_known=False))
     assert order_conservative_care(unread, EVICORE, TODAY) == []

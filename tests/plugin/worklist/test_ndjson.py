@@ -103,6 +103,25 @@ def test_resource_types_the_worklist_does_not_read_are_left_out(export: Path, sc
     assert grouped == {"a": ["2"]}
 
 
+def test_only_pain_score_observations_are_kept(export: Path, scratch: Path) -> None:
+    def coded(id: str, system: str, code: object) -> dict[str, Any]:
+        return {**_of("a", "Observation", id), "code": {"coding": [{"system": system, "code": code}]}}
+
+    _write(
+        export / "Observation.ndjson",
+        coded("pain", "http://loinc.org", "72514-3"),
+        coded("pain-reported", "http://loinc.org", "38208-5"),
+        coded("heart-rate", "http://loinc.org", "8867-4"),
+        coded("odd", "http://loinc.org", ["72514-3"]),
+        {**_of("a", "Observation", "broken"), "code": {"coding": "72514-3"}},
+    )
+
+    grouped, notes = _regrouped(export, scratch, parts=1)
+
+    assert grouped == {"a": ["pain", "pain-reported"]}
+    assert notes == []
+
+
 def test_a_directory_without_ndjson_files_is_refused_with_its_name(export: Path) -> None:
     with pytest.raises(NdjsonError, match=r"no \*\.ndjson files"):
         export_files(export)

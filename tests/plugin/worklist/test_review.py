@@ -62,6 +62,39 @@ def test_archived_images_of_the_session_close_the_evidence_finding(catalog: Poli
     assert "imaging-evidence-missing" not in _rules(row)
 
 
+def _pain(id: str, at: str, value: float, encounter: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": id,
+        "status": "final",
+        "subject": {"reference": "Patient/p1"},
+        "encounter": {"reference": encounter},
+        "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+        "effectiveDateTime": at,
+        "valueQuantity": {"value": value},
+    }
+
+
+def test_pain_scores_charted_before_and_after_the_session_close_that_checklist_item(catalog: PolicyCatalog) -> None:
+    injection = _injection("esi-1", "2026-11-20")
+    charted = [
+        _pain("pre", "2026-11-20T09:45:00Z", 7, "Encounter/enc-esi-1"),
+        _pain("post", "2026-11-20T10:30:00Z", 2, "Encounter/enc-esi-1"),
+    ]
+
+    (without,) = _rows(catalog, [injection], start=date(2026, 11, 1))
+    (scored,) = _rows(catalog, [injection, *charted], start=date(2026, 11, 1))
+
+    def missing_items(row: WorklistRow) -> str:
+        (finding,) = [finding for finding in row.findings if finding.rule == "documentation-incomplete"]
+        return finding.summary.split(": ", 1)[1]
+
+    assert (missing_items(without), missing_items(scored)) == (
+        "5 documentation items missing before billing",
+        "4 documentation items missing before billing",
+    )
+
+
 def test_a_session_is_judged_against_the_sessions_before_it_not_after(catalog: PolicyCatalog) -> None:
     # The conservative default allows 3 sessions in 6 months: the 4th breaks it, the 3rd does not.
     sessions = [
