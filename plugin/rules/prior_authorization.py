@@ -1,6 +1,7 @@
 """Prior authorization: which of the policy's requirements apply to this session, by the program's dates, the state
 where the service is furnished (the coverage mapping's `service_state`, else the Location the hook's data names), the
-site of service, the code, the phase and the session's number in its window."""
+site of service, the code, the phase and the session's number in its window. Only a policy chosen for the patient's
+payer asks for it: never the default that stands in for an unmapped plan or for no coverage."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ def booking_prior_authorization(facts: HookFacts, policy: AppliedPolicy, as_of: 
 
 
 def _check(sessions: Iterable[Placed], policy: AppliedPolicy, where: ServicePlace | None) -> Iterator[Finding]:
+    # The default policy stands in for an unmapped plan's counting limits and criteria (contract, "Default payer
+    # selection"), not for its reviewer: eviCore is not TRICARE's or UnitedHealthcare's, and a self-pay patient has
+    # none. Only a policy chosen for the patient's payer may say who must authorize the session.
+    if policy.by_default:
+        return
     sites = where.sites if where is not None else ANY_SITE
     for place in sessions:
         for requirement in place.policy.prior_authorizations:

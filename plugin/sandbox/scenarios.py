@@ -487,10 +487,11 @@ def nonspecific_diagnosis(today: date) -> Scenario:
     return patient.scenario(
         "nonspecific-diagnosis",
         "62323 for M54.50 low back pain while M51.16 disc disorder with radiculopathy is on record; the unmapped "
-        "plan gets the typical commercial rule, which asks for a recent MRI or CT and prior authorization",
+        "plan gets the typical commercial rule, which asks for a recent MRI or CT, but no prior authorization: the "
+        "rule's reviewer (eviCore) is not the plan's",
         {
             Hook.ORDER_SELECT: nonspecific,
-            Hook.ORDER_SIGN: nonspecific | _rules(RuleId.DIAGNOSTIC_IMAGING_MISSING, RuleId.PRIOR_AUTH_REQUIRED),
+            Hook.ORDER_SIGN: nonspecific | _rules(RuleId.DIAGNOSTIC_IMAGING_MISSING),
         },
         draft_orders=[patient.order(axial)],
     )
@@ -553,13 +554,13 @@ def unguided_code_with_images(today: date) -> Scenario:
 
 
 def prior_auth(today: date) -> Scenario:
-    patient = _Patient("prior-auth", today, given="Priya", plan=COMMERCIAL)
+    patient = _Patient("prior-auth", today, given="Priya", plan=CIGNA)
     reason = patient.diagnosis("dx-disc", M51_16)
     patient.past_sessions([4], reason)
     return patient.scenario(
         "prior-auth",
-        "Unmapped commercial plan (typical commercial rule, eviCore CMM-200): prior authorization, and a repeat "
-        "without documented sustained relief",
+        "Cigna member (eviCore CMM-200): eviCore's prior authorization, and a repeat without documented sustained "
+        "relief",
         {
             Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED, RuleId.REPEAT_CRITERIA_UNMET),
             Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET),
@@ -803,13 +804,13 @@ def florida_blue_too_soon(today: date) -> Scenario:
 
 
 def prior_auth_two_lines(today: date) -> Scenario:
-    patient = _Patient("prior-auth-two-lines", today, given="Petra", plan=COMMERCIAL)
+    patient = _Patient("prior-auth-two-lines", today, given="Petra", plan=CIGNA)
     reason = patient.diagnosis("dx-disc", M51_17)
     patient.past_sessions([4], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
     return patient.scenario(
         "prior-auth-two-lines",
-        "Commercial plan: a two-level transforaminal session ordered as 64483 and 64484 needs prior authorization "
-        "once for the session, not once per order line (and, as a repeat, documented relief)",
+        "Cigna member (eviCore): a two-level transforaminal session ordered as 64483 and 64484 needs prior "
+        "authorization once for the session, not once per order line (and, as a repeat, documented relief)",
         {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED, RuleId.REPEAT_CRITERIA_UNMET)},
         draft_orders=[
             patient.order(

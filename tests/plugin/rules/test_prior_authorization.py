@@ -128,3 +128,23 @@ def test_the_wiser_card_says_where_the_state_came_from_when_it_did_not_choose_th
     from_order = replace(MEDICARE, service_state=ServiceState("TX", StateOrigin.ORDER))
     [finding] = sign_at(_place(SiteOfService.OFFICE), from_order)
     assert ", service furnished in Texas (from the order's location)." in finding.detail
+
+
+# The default policy (eviCore CMM-200 standing in for an unmapped plan or for no coverage) counts limits, but its
+# reviewer is not the plan's: TRICARE asks no prior authorization for office ESIs, and a self-pay patient has no payer.
+DEFAULT = applied("evicore-cmm-200", by_default=True)
+
+
+def test_the_default_policy_asks_for_no_prior_authorization() -> None:
+    assert sign(order("64483", date(2026, 12, 3)), policy=DEFAULT) == []
+
+
+def test_the_default_policy_asks_for_none_when_booking_either() -> None:
+    proposed = booking("64483", date(2026, 12, 10), status="proposed")
+    facts = HookFacts(record=ClinicalRecord(), proposed=(proposed,))
+    assert booking_prior_authorization(facts, DEFAULT, TODAY) == []
+
+
+def test_the_same_policy_chosen_for_the_payer_still_asks() -> None:
+    [finding] = sign(order("64483", date(2026, 12, 3)), policy=EVICORE)
+    assert "eviCore" in finding.summary
