@@ -371,6 +371,7 @@ def applied(selection: PolicySelection, catalog: PolicyCatalog) -> AppliedPolicy
         catalog.conventions,
         selection.why,
         by_default=selection.by_default,
+        uncovered=selection.by_default and selection.coverage is None,
         versions=selection.versions,
         service_state=selection.service_state,
         chosen_in=selection.chosen_in,

@@ -80,3 +80,21 @@ def test_a_cigna_member_still_gets_evicores_prior_authorization_card(service: Te
     body = sign(service, order_sign(order, coverages=[coverage("cov-1", payor="Cigna Healthcare")]))
     [card] = [card for card in body["cards"] if card["source"]["topic"]["code"] == "prior-auth-required"]
     assert card["summary"] == "Prior authorization from eviCore for this ESI"
+
+
+def test_the_default_policys_imaging_card_does_not_name_the_plan_as_the_rule_setter(service: TestClient) -> None:
+    body = sign(service, tricare_office_tfesi("62322", "Lumbar interlaminar epidural steroid injection L4-L5"))
+    [card] = [card for card in body["cards"] if card["source"]["topic"]["code"] == "imaging-required"]
+    assert card["summary"].startswith("The typical commercial rule covers 62322 only with fluoroscopy or CT guidance")
+    assert "in place of the plan's own policy" in card["detail"]
+
+
+def test_with_no_coverage_the_caveat_asks_to_record_it_rather_than_map_a_plan(service: TestClient) -> None:
+    order = service_request("order-1", "62322", "Lumbar interlaminar ESI L4-L5", occurrence="2026-12-03", reasons=DISC)
+    body = sign(service, order_sign(order, coverages=[]))
+    [card] = [card for card in body["cards"] if card["source"]["topic"]["code"] == "imaging-required"]
+    assert card["summary"].startswith("The typical commercial rule covers 62322")
+    assert "No active coverage is on record: this card applies the typical commercial rule" in card["detail"]
+    assert "since no plan's own policy is known" in card["detail"]
+    assert "If the patient has coverage, record it" in card["detail"]
+    assert "in place of the plan's own policy" not in card["detail"]
