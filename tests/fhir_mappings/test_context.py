@@ -164,3 +164,11 @@ def test_a_choice_said_to_be_made_later_reads_none_of_its_values() -> None:
     # A word naming a value is not a choice left open.
     note = "Transforaminal approach considered but interlaminar L5-S1 chosen due to anatomy."
     assert read_intent(note).approach is Approach.INTERLAMINAR
+
+
+def test_prior_authorization_is_not_a_past_injection() -> None:
+    intent = read_intent("Prior authorization approved for left L5-S1 transforaminal ESI under fluoroscopy")
+
+    assert intent.approach is Approach.TRANSFORAMINAL
+    assert intent.levels == (SpinalLevel("L5", "S1"),)
+    assert read_intent("Prior ESI L4-L5 in 2025").levels == ()
