@@ -17,6 +17,7 @@ from typing import Any
 
 from plugin.rules.calendar import add_months
 from plugin.rules.findings import RuleId
+from plugin.sandbox import resources
 from plugin.sandbox.chart import Chart, Documentation, Dx, Reason, Site
 
 PATIENT_PREFIX = "ecds-"
@@ -772,6 +773,48 @@ def medicare_advantage(today: date) -> Scenario:
     )
 
 
+def _authorized(patient: _Patient, order: dict[str, Any], start: date, end: date) -> dict[str, Any]:
+    """`order` carrying the plan's approval as EHRs send it: a contained ClaimResponse its supportingInfo names, and
+    the number in its note."""
+    approval = resources.prior_authorization(
+        "pa-1",
+        "228819341",
+        start.isoformat(),
+        end.isoformat(),
+        patient=patient.chart.patient_id,
+        insurer="Humana",
+        cpt=["62323"],
+    )
+    note = f"Humana authorization approved {start.isoformat()}, reference 228819341, 62323 x1."
+    return order | {"supportingInfo": [{"reference": "#pa-1"}], "contained": [approval], "note": [{"text": note}]}
+
+
+def medicare_advantage_authorized(today: date) -> Scenario:
+    patient = _Patient("medicare-advantage-authorized", today, given="Abigail", plan=MEDICARE_ADVANTAGE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    order = _authorized(patient, patient.order(reason), today - timedelta(days=3), today + timedelta(days=87))
+    return patient.scenario(
+        "medicare-advantage-authorized",
+        "Medicare Advantage member whose order carries the plan's approval (a contained ClaimResponse valid today, "
+        "and its reference in the note): no prior authorization card",
+        {Hook.ORDER_SIGN: NOTHING},
+        draft_orders=[order],
+    )
+
+
+def medicare_advantage_authorization_expired(today: date) -> Scenario:
+    patient = _Patient("medicare-advantage-authorization-expired", today, given="Agnes", plan=MEDICARE_ADVANTAGE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    order = _authorized(patient, patient.order(reason), today - timedelta(days=120), today - timedelta(days=30))
+    return patient.scenario(
+        "medicare-advantage-authorization-expired",
+        "Medicare Advantage member whose order carries an approval that ended 30 days ago: a warning naming it, "
+        "since the order looks authorized and is not",
+        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED)},
+        draft_orders=[order],
+    )
+
+
 def carelon_no_recent_mri(today: date) -> Scenario:
     patient = _Patient("carelon-no-recent-mri", today, given="Carla", plan=ANTHEM)
     reason = patient.diagnosis("dx-disc", M51_16)
@@ -1011,6 +1054,8 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     bcbst_nsaid_before,
     molina_drugs_not_therapy,
     medicare_advantage,
+    medicare_advantage_authorized,
+    medicare_advantage_authorization_expired,
     carelon_no_recent_mri,
     florida_blue_too_soon,
     free_text_order,
