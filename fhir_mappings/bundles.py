@@ -127,6 +127,21 @@ def index_by_reference(resources: Iterable[Any]) -> dict[str, dict[str, Any]]:
     return index
 
 
+def by_full_url(value: Any) -> dict[str, dict[str, Any]]:
+    """`fullUrl` → resource for the entries of a Bundle: a reference written as an entry's full URL (`urn:uuid:…`)
+    cannot be resolved by `Type/id`."""
+    bundle = parsed(value)  # whole: `opened` keeps only each entry's resource
+    entries = bundle.get("entry") if isinstance(bundle, dict) and bundle.get("resourceType") == "Bundle" else None
+    index: dict[str, dict[str, Any]] = {}
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict) or not isinstance(entry.get("fullUrl"), str):
+            continue
+        resource = parsed(entry.get("resource"))
+        if isinstance(resource, dict):
+            index[entry["fullUrl"]] = resource
+    return index
+
+
 def separate_included(
     resources: Iterable[Any], included_types: Collection[str]
 ) -> tuple[list[Any], dict[str, dict[str, Any]]]:

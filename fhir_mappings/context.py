@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -91,18 +91,37 @@ _PRECEDENCE = (Assertion.HISTORICAL, Assertion.HYPOTHETICAL, Assertion.NEGATED) 
 def _lexicon() -> PhraseBook:
     """Every word the context is read by, in one book: ("target", Target), ("trigger", Assertion, _Scope),
     ("terminator",), ("stop",), ("pseudo",), ("present",)."""
+    return phrase_book(_lexicon_lists())
+
+
+@cache
+def _lexicon_lists() -> tuple[tuple[Label, list[str]], ...]:
     text = resources.files("fhir_mappings.data").joinpath("injection_vocabulary.yaml").read_text("utf-8")
     data: dict[str, Any] = yaml.safe_load(text)["context"]
-    lists: list[tuple[tuple[object, ...], list[str]]] = [
+    return (
         *((("target", Target(name)), words) for name, words in data["targets"].items()),
         *(((role,), data[role + "s" if role in ("terminator", "stop") else role]) for role in _ROLES),
-        *(
-            (("trigger", assertion, _Scope(direction)), words)
-            for assertion in (Assertion.NEGATED, Assertion.HISTORICAL, Assertion.HYPOTHETICAL)
-            for direction, words in data[assertion.value].items()
-        ),
+        *trigger_lists(data),
+    )
+
+
+def trigger_lists(section: Mapping[str, Any]) -> list[tuple[Label, list[str]]]:
+    """The trigger words of a vocabulary section written as the `context` one is (`negated`, `historical`,
+    `hypothetical`, each by scope: `forward`, `backward`, `near_backward`, `near_both`), labelled as the reader
+    reads them. A section may leave any of them out."""
+    return [
+        (("trigger", assertion, _Scope(direction)), list(words))
+        for assertion in (Assertion.NEGATED, Assertion.HISTORICAL, Assertion.HYPOTHETICAL)
+        for direction, words in (section.get(assertion.value) or {}).items()
     ]
-    return phrase_book(lists)
+
+
+def lexicon_with(extra: Iterable[tuple[Label, Iterable[str]]]) -> PhraseBook:
+    """The context vocabulary and `extra` phrase lists in one book, for reading other things than the injection in
+    context (an authorization's state: "auth pending"). Its words are added for those texts only: "ESI pending"
+    says nothing about what is ordered, so the injection reader never sees them. Build `Context(text,
+    list(book.matches(text)))`; labels the reader does not know are kept for the caller."""
+    return phrase_book([*_lexicon_lists(), *((label, list(words)) for label, words in extra)])
 
 
 class _Scope(StrEnum):

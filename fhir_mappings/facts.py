@@ -68,6 +68,30 @@ class StatedIntent(Fact, frozen=True):
         return self.strength(attribute) is not Evidence.MENTIONED
 
 
+class Authorization(Fact, frozen=True):
+    """A prior authorization the payer approved: for the procedure codes it names, in its period. Read from a
+    ClaimResponse an order or a booking refers to (STRUCTURED), or from an authorization number its words affirm
+    (STATED); a request pending, denied or cancelled is none (fhir_mappings/authorizations.py)."""
+
+    source: str
+    """The ClaimResponse ("ClaimResponse/pa-1"; "ServiceRequest/o1#pa-1" when contained), or the order or booking
+    whose words state it."""
+    number: str
+    start: date | None = None
+    end: date | None = None
+    codes: tuple[str, ...] = ()
+    """The procedure codes it approves; empty when it names none."""
+    evidence: Evidence = Evidence.STRUCTURED
+
+    def covers(self, day: date) -> bool:
+        """Whether `day` is in its period; an end or start it does not state limits nothing."""
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    def approves(self, codes: frozenset[str]) -> bool:
+        """Whether it approves every one of `codes`; one that names no code approves whatever it was attached to."""
+        return not self.codes or codes <= frozenset(self.codes)
+
+
 class InjectionOrder(Fact, frozen=True):
     """A draft ServiceRequest for a spinal injection (or one whose words say it is one)."""
 
@@ -81,6 +105,8 @@ class InjectionOrder(Fact, frozen=True):
     reason_references: tuple[str, ...]
     intent: StatedIntent
     text: str
+    authorizations: tuple[Authorization, ...] = ()
+    """Prior authorizations the order carries (a ClaimResponse it refers to, a number its notes state)."""
 
 
 class CompanionOrder(Fact, frozen=True):
@@ -244,6 +270,8 @@ class BookedSession(Fact, frozen=True):
     """(system, code) of every coding of its appointmentType, serviceType and specialty: local visit types."""
     type_texts: tuple[str, ...] = ()
     """The texts and coding displays of the same elements."""
+    authorizations: tuple[Authorization, ...] = ()
+    """Prior authorizations the booking carries, or the order it is based on."""
 
 
 class SiteOfService(StrEnum):

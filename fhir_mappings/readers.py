@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from fhir_mappings import views
+from fhir_mappings.authorizations import read_authorizations
 from fhir_mappings.bundles import parsed, relative_reference
 from fhir_mappings.code_systems import ICD_10_CM, is_procedure_code_system, is_system
 from fhir_mappings.dates import calendar_date, date_time
@@ -199,12 +200,16 @@ def _primary_injection_code(codes: Iterable[str]) -> str | None:
 
 
 def read_draft_orders(
-    values: Iterable[Any], reason_texts: Mapping[str, str] | None = None
+    values: Iterable[Any],
+    reason_texts: Mapping[str, str] | None = None,
+    beside: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[Reading[InjectionOrder], Reading[CompanionOrder]]:
     """Draft orders: spinal injections (by code, or by words when uncoded) and every other order beside them.
     `reason_texts` gives the words of Conditions an order's reasonReference may name ("Condition/c1" → its text): a
-    reason is read for a stated pump trial, whether coded on the order or in the Condition it refers to."""
+    reason is read for a stated pump trial, whether coded on the order or in the Condition it refers to. `beside`
+    resolves what an order refers to outside itself (a ClaimResponse authorizing it, by `Type/id` or full URL)."""
     reason_texts = reason_texts or {}
+    beside = beside or {}
     companions: Reading[CompanionOrder] = Reading()
     injections: Reading[InjectionOrder] = Reading()
     service_requests: list[Any] = []
@@ -235,6 +240,13 @@ def read_draft_orders(
             return CompanionOrder(label, codes, words)
         occurrence = order.occurrence_date_time or (order.occurrence_period.start if order.occurrence_period else None)
         units = order.quantity_quantity.value if order.quantity_quantity and order.quantity_quantity.value else 1
+        references = {
+            "supportingInfo": order.supporting_info,
+            "insurance": order.insurance,
+            "contained": order.contained,
+        }
+        # Each note is a statement of its own; the code's text is what is ordered, not what was authorized.
+        notes = [note.text for note in order.note if note.text]
         return InjectionOrder(
             source=label,
             code=code,
@@ -246,6 +258,7 @@ def read_draft_orders(
             reason_references=_references(order.reason_reference),
             intent=intent,
             text=words,
+            authorizations=read_authorizations(references, label, beside, notes),
         )
 
     reading: Reading[InjectionOrder | CompanionOrder] = _read_each(
@@ -479,7 +492,8 @@ def _address_states(addresses: Any) -> list[str]:
 
 
 def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[str, Any]]) -> Reading[BookedSession]:
-    """Appointments with the procedure codes they are for: their own service type, or the order they are based on."""
+    """Appointments with the procedure codes they are for: their own service type, or the order they are based on;
+    and the prior authorizations they carry, or the order they are based on does."""
 
     def convert(appointment: views.AppointmentView, label: str) -> BookedSession | None:
         concepts: list[views.CodeableConceptView | None] = [
@@ -488,6 +502,9 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
             *appointment.reason_code,
         ]
         words = _texts(*concepts)
+        own = {"supportingInformation": appointment.supporting_information, "contained": appointment.contained}
+        remarks = [text for text in (appointment.description, appointment.comment) if text]
+        authorizations = list(read_authorizations(own, label, resolvable, remarks))
         for reference in _references(appointment.based_on):
             order = resolvable.get(reference)
             if order is None:
@@ -498,6 +515,10 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
                 continue
             concepts.extend([based_on.code, *based_on.order_detail])
             words.extend(_texts(based_on.code, *based_on.order_detail))
+            # A booking of an authorized order is authorized as the order is.
+            authorizations.extend(
+                read_authorizations(order, reference, resolvable, [n.text for n in based_on.note if n.text])
+            )
         codes, _ = _procedure_codes(concepts)
         words.extend(text for text in (appointment.description, appointment.comment) if text)
         text = " ".join(words)
@@ -520,6 +541,7 @@ def read_appointments(values: Iterable[Any], resolvable: Mapping[str, Mapping[st
                     if words
                 )
             ),
+            authorizations=tuple(dict.fromkeys(authorizations)),
         )
 
     return _read_each(values, "Appointment", views.AppointmentView, convert)

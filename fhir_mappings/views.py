@@ -101,6 +101,10 @@ class ServiceRequestView(ResourceView, frozen=True):
     note: tuple[AnnotationView, ...] = ()
     patient_instruction: str | None = None
     extension: tuple[ExtensionView, ...] = ()
+    # Read leniently by fhir_mappings.authorizations: a malformed authorization reference must not cost the order.
+    supporting_info: Any = None
+    insurance: Any = None
+    contained: Any = None
 
 
 class ConditionView(ResourceView, frozen=True):
@@ -159,6 +163,9 @@ class AppointmentView(ResourceView, frozen=True):
     requested_period: tuple[PeriodView, ...] = ()
     description: str | None = None
     comment: str | None = None
+    # Read leniently by fhir_mappings.authorizations, as ServiceRequestView's references are.
+    supporting_information: Any = None
+    contained: Any = None
 
 
 class DosageQuantityView(View, frozen=True):

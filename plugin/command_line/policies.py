@@ -148,7 +148,8 @@ def explanation(selection: PolicySelection, catalog: PolicyCatalog, as_of: date)
     if selection.by_default:
         lines.append(
             "This is the typical commercial rule for plans without a configured policy: its cards are never above a "
-            "warning. To map the plan, add a rule to a coverage-mapping file in your policy_dir, e.g.\n"
+            "warning, and it asks for no prior authorization (only a policy chosen for the payer names a reviewer). "
+            "To map the plan, add a rule to a coverage-mapping file in your policy_dir, e.g.\n"
             '  - policy: <policy id>\n    when: {payer_identifiers: ["<payer id>"]}\n'
             f"Policy ids: {', '.join(sorted(catalog.policies))}"
         )

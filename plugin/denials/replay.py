@@ -29,9 +29,8 @@ from fhir_mappings.facts import ClinicalRecord
 from plugin.denials.matching import MatchedLine, Replay
 from plugin.hooks.patient_data import FetchSettings, gather
 from plugin.hooks.record_data import DataKey, PatientData
-from plugin.hooks.services import RULES_BY_HOOK, read_record
+from plugin.hooks.services import RULES_BY_HOOK, applied, read_record
 from plugin.policies.catalog import PolicyCatalog, load_catalog
-from plugin.rules.applied_policy import AppliedPolicy
 from plugin.rules.hook_facts import HookFacts
 
 logger = logging.getLogger(__name__)
@@ -121,8 +120,9 @@ def judge_as_of(catalog: PolicyCatalog, record: ClinicalRecord, data: PatientDat
     before = msgspec.structs.replace(
         record, performed=tuple(p for p in record.performed if p.performed_on < served), bookings=()
     )
-    selection = catalog.select(record.coverages, served)
-    policy = AppliedPolicy(selection.policy, catalog.conventions, selection.why)
+    # Applied as the hooks apply it: a replay that lost `by_default` would flag what the service never shows (a
+    # default policy's prior authorization, a critical frequency card for an unmapped plan).
+    policy = applied(catalog.select(record.coverages, served), catalog)
     conditions_known = DataKey.CONDITIONS not in data.unavailable
     imaging_known = DataKey.IMAGING_STUDIES not in data.unavailable
     as_ordered = HookFacts(

@@ -14,7 +14,7 @@ import httpx
 from cds_hooks.access_log import annotate
 from cds_hooks.endpoints import CdsService
 from cds_hooks.models import CdsResponse, HookRequest, ServiceDescriptor
-from fhir_mappings.bundles import index_by_reference, resources_in, separate_included
+from fhir_mappings.bundles import by_full_url, index_by_reference, resources_in, separate_included
 from fhir_mappings.care_history import CareHistory, read_care_events, read_diagnostic_studies, read_pain_scores
 from fhir_mappings.documentation_links import documented
 from fhir_mappings.facts import ClinicalRecord, ServicePlace, SkippedResource
@@ -85,7 +85,12 @@ def _order_facts(selected_only: bool) -> Subjects:
     def subjects(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
         reason_texts = {diagnosis.source: diagnosis.display for diagnosis in record.diagnoses if diagnosis.display}
         drafts = _draft_resources(request)
-        injections, companions = read_draft_orders(drafts, reason_texts)
+        # A Location beside the orders in the draft bundle, or among the prefetched appointments' resources; and the
+        # ClaimResponse an order's authorization refers to, also by the full URL of its draft bundle entry.
+        beside = index_by_reference([*drafts, *resources_in(data.values.get(DataKey.APPOINTMENTS))])
+        injections, companions = read_draft_orders(
+            drafts, reason_texts, beside | by_full_url(request.context.get("draftOrders"))
+        )
         orders = injections.facts
         selections = request.context.get("selections")
         if selected_only and isinstance(selections, list) and selections:
@@ -93,8 +98,6 @@ def _order_facts(selected_only: bool) -> Subjects:
             picked = [order for order in orders if order.source in chosen]
             # A selected guidance order is judged beside the injection it accompanies.
             orders = picked if picked or not any(c.source in chosen for c in companions.facts) else orders
-        # A Location beside the orders in the draft bundle, or among the prefetched appointments' resources.
-        beside = index_by_reference([*drafts, *resources_in(data.values.get(DataKey.APPOINTMENTS))])
         return HookFacts(
             record=_with_skipped(record, injections.skipped),
             orders=tuple(orders),
@@ -110,7 +113,7 @@ def _order_facts(selected_only: bool) -> Subjects:
 def _appointment_facts(request: HookRequest, data: PatientData, record: ClinicalRecord) -> HookFacts:
     proposed_resources = list(resources_in(request.context.get("appointments")))
     resolvable = index_by_reference([*proposed_resources, *resources_in(data.values.get(DataKey.APPOINTMENTS))])
-    proposed = read_appointments(proposed_resources, resolvable)
+    proposed = read_appointments(proposed_resources, resolvable | by_full_url(request.context.get("appointments")))
     return HookFacts(
         record=_with_skipped(record, proposed.skipped),
         proposed=tuple(proposed.facts),
@@ -379,6 +382,7 @@ def applied(selection: PolicySelection, catalog: PolicyCatalog) -> AppliedPolicy
         catalog.conventions,
         selection.why,
         by_default=selection.by_default,
+        uncovered=selection.by_default and selection.coverage is None,
         versions=selection.versions,
         service_state=selection.service_state,
         chosen_in=selection.chosen_in,

@@ -22,6 +22,9 @@ class AppliedPolicy:
     why: str
     by_default: bool = False
     """The plan has no configured policy and the typical commercial rule stands in for it."""
+    uncovered: bool = False
+    """No active coverage is on record (self-pay, or a coverage the EHR did not send): the default stands in for no
+    plan at all."""
     versions: tuple[PayerPolicy, ...] = ()
     """Every version of the policy, oldest first; empty when only `payer` is known."""
     service_state: ServiceState | None = None
@@ -44,6 +47,12 @@ class AppliedPolicy:
     def conventions_citing(self) -> Citing:
         conventions = self.conventions
         return Citing(conventions.id, conventions.version, conventions.title, str(conventions.link.url))
+
+    @property
+    def rule_words(self) -> str:
+        """Whose rule a card's summary states: the payer's, or the typical commercial rule's when it stands in for an
+        unmapped plan, whose own rule is not known, or for a patient with no coverage."""
+        return "the typical commercial rule" if self.by_default else "the payer"
 
     @property
     def named(self) -> str:
@@ -78,6 +87,14 @@ class AppliedPolicy:
         if not self.by_default:
             return ""
         why = self.why[:1].upper() + self.why[1:]
+        if self.uncovered:
+            # No plan to map: the advice is to record the coverage if there is one, and only then to map its plan.
+            return (
+                f"\n\n{why}: this card applies the typical commercial rule, {self.payer.title}, as a benchmark, since "
+                "no plan's own policy is known, and is never above a warning. If the patient has coverage, record it; "
+                "if its plan is not in the coverage mapping of the policy directory (`policy_dir`), add a rule for its "
+                "payer identifier or name. `epidural-cds policies explain` shows how a request was matched."
+            )
         return (
             f"\n\n{why}: this card applies the typical commercial rule, {self.payer.title}, in place of the plan's own "
             "policy, and is never above a warning. To map the plan, add a rule for its payer identifier or name to the "

@@ -374,7 +374,7 @@ def _required(
     accepted_words = _modality_words(accepted)
     sibling = _recoded(entry, intent, policy.conventions, imaging=True)
     unguided = _recoded(entry, intent, policy.conventions, imaging=False)
-    summary = f"The payer covers {entry.code} only with {accepted_words} guidance"
+    summary = f"{policy.rule_words.capitalize()} covers {entry.code} only with {accepted_words} guidance"
     if not entry.imaging:
         summary += "; it has none" + (f": use {sibling.code}" if ordered and sibling else "")
         problem = f"{entry.code} ({entry.display}) has no imaging guidance."
@@ -389,7 +389,7 @@ def _required(
         summary = (
             f"{summary}; {denial.words}"
             if denial.firm
-            else f"{denial.words.capitalize()}: check it is {accepted_words}, which the payer requires"
+            else f"{denial.words.capitalize()}: check it is {accepted_words}, which {policy.rule_words} requires"
         )
         instead = (
             f" Without {accepted_words} guidance the code would be {unguided.code}, which this policy does not cover."

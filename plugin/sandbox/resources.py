@@ -237,6 +237,68 @@ def coverage(
     return resource
 
 
+def prior_authorization(
+    id: str,
+    number: str,
+    start: str,
+    end: str,
+    *,
+    patient: str = EXAMPLE_PATIENT,
+    insurer: str = "Acme Health",
+    cpt: Sequence[str] = (),
+    outcome: str = "complete",
+    **elements: Any,
+) -> Resource:
+    """A payer's answer to a prior authorization request (a ClaimResponse for use preauthorization), approved unless
+    `outcome` says otherwise: `number` is its preAuthRef, valid from `start` to `end`, for the `cpt` codes it names
+    (as added lines, each certified in total by its Da Vinci PAS review action, X12 306 A1)."""
+    resource: Resource = {
+        "resourceType": "ClaimResponse",
+        "id": id,
+        "status": "active",
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
+        "use": "preauthorization",
+        "patient": _patient(patient),
+        "created": start,
+        "insurer": {"display": insurer},
+        "outcome": outcome,
+        "preAuthRef": number,
+        "preAuthPeriod": {"start": start, "end": end},
+    }
+    if cpt:
+        resource["addItem"] = [
+            {"productOrService": {"coding": [{"system": CPT, "code": code}]}, "adjudication": [_CERTIFIED]}
+            for code in cpt
+        ]
+    resource.update(elements)
+    return resource
+
+
+_PAS = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
+_CERTIFIED: Resource = {
+    "extension": [
+        {
+            "url": _PAS + "extension-reviewAction",
+            "extension": [
+                {
+                    "url": _PAS + "extension-reviewActionCode",
+                    "valueCodeableConcept": {
+                        "coding": [
+                            {
+                                "system": "https://codesystem.x12.org/005010/306",
+                                "code": "A1",
+                                "display": "Certified in total",
+                            }
+                        ]
+                    },
+                }
+            ],
+        }
+    ],
+    "category": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/adjudication", "code": "submitted"}]},
+}
+
+
 def appointment(
     id: str,
     cpt: str | None,

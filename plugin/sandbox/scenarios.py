@@ -17,6 +17,7 @@ from typing import Any
 
 from plugin.rules.calendar import add_months
 from plugin.rules.findings import RuleId
+from plugin.sandbox import resources
 from plugin.sandbox.chart import Chart, Documentation, Dx, Reason, Site
 
 PATIENT_PREFIX = "ecds-"
@@ -487,10 +488,11 @@ def nonspecific_diagnosis(today: date) -> Scenario:
     return patient.scenario(
         "nonspecific-diagnosis",
         "62323 for M54.50 low back pain while M51.16 disc disorder with radiculopathy is on record; the unmapped "
-        "plan gets the typical commercial rule, which asks for a recent MRI or CT and prior authorization",
+        "plan gets the typical commercial rule, which asks for a recent MRI or CT, but no prior authorization: the "
+        "rule's reviewer (eviCore) is not the plan's",
         {
             Hook.ORDER_SELECT: nonspecific,
-            Hook.ORDER_SIGN: nonspecific | _rules(RuleId.DIAGNOSTIC_IMAGING_MISSING, RuleId.PRIOR_AUTH_REQUIRED),
+            Hook.ORDER_SIGN: nonspecific | _rules(RuleId.DIAGNOSTIC_IMAGING_MISSING),
         },
         draft_orders=[patient.order(axial)],
     )
@@ -553,13 +555,13 @@ def unguided_code_with_images(today: date) -> Scenario:
 
 
 def prior_auth(today: date) -> Scenario:
-    patient = _Patient("prior-auth", today, given="Priya", plan=COMMERCIAL)
+    patient = _Patient("prior-auth", today, given="Priya", plan=CIGNA)
     reason = patient.diagnosis("dx-disc", M51_16)
     patient.past_sessions([4], reason)
     return patient.scenario(
         "prior-auth",
-        "Unmapped commercial plan (typical commercial rule, eviCore CMM-200): prior authorization, and a repeat "
-        "without documented sustained relief",
+        "Cigna member (eviCore CMM-200): eviCore's prior authorization, and a repeat without documented sustained "
+        "relief",
         {
             Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED, RuleId.REPEAT_CRITERIA_UNMET),
             Hook.PATIENT_VIEW: _rules(RuleId.FREQUENCY_BUDGET),
@@ -771,6 +773,48 @@ def medicare_advantage(today: date) -> Scenario:
     )
 
 
+def _authorized(patient: _Patient, order: dict[str, Any], start: date, end: date) -> dict[str, Any]:
+    """`order` carrying the plan's approval as EHRs send it: a contained ClaimResponse its supportingInfo names, and
+    the number in its note."""
+    approval = resources.prior_authorization(
+        "pa-1",
+        "228819341",
+        start.isoformat(),
+        end.isoformat(),
+        patient=patient.chart.patient_id,
+        insurer="Humana",
+        cpt=["62323"],
+    )
+    note = f"Humana authorization approved {start.isoformat()}, reference 228819341, 62323 x1."
+    return order | {"supportingInfo": [{"reference": "#pa-1"}], "contained": [approval], "note": [{"text": note}]}
+
+
+def medicare_advantage_authorized(today: date) -> Scenario:
+    patient = _Patient("medicare-advantage-authorized", today, given="Abigail", plan=MEDICARE_ADVANTAGE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    order = _authorized(patient, patient.order(reason), today - timedelta(days=3), today + timedelta(days=87))
+    return patient.scenario(
+        "medicare-advantage-authorized",
+        "Medicare Advantage member whose order carries the plan's approval (a contained ClaimResponse valid today, "
+        "and its reference in the note): no prior authorization card",
+        {Hook.ORDER_SIGN: NOTHING},
+        draft_orders=[order],
+    )
+
+
+def medicare_advantage_authorization_expired(today: date) -> Scenario:
+    patient = _Patient("medicare-advantage-authorization-expired", today, given="Agnes", plan=MEDICARE_ADVANTAGE)
+    reason = patient.diagnosis("dx-disc", M51_16)
+    order = _authorized(patient, patient.order(reason), today - timedelta(days=120), today - timedelta(days=30))
+    return patient.scenario(
+        "medicare-advantage-authorization-expired",
+        "Medicare Advantage member whose order carries an approval that ended 30 days ago: a warning naming it, "
+        "since the order looks authorized and is not",
+        {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED)},
+        draft_orders=[order],
+    )
+
+
 def carelon_no_recent_mri(today: date) -> Scenario:
     patient = _Patient("carelon-no-recent-mri", today, given="Carla", plan=ANTHEM)
     reason = patient.diagnosis("dx-disc", M51_16)
@@ -803,13 +847,13 @@ def florida_blue_too_soon(today: date) -> Scenario:
 
 
 def prior_auth_two_lines(today: date) -> Scenario:
-    patient = _Patient("prior-auth-two-lines", today, given="Petra", plan=COMMERCIAL)
+    patient = _Patient("prior-auth-two-lines", today, given="Petra", plan=CIGNA)
     reason = patient.diagnosis("dx-disc", M51_17)
     patient.past_sessions([4], reason, cpt="64483", text=TRANSFORAMINAL_L5_S1)
     return patient.scenario(
         "prior-auth-two-lines",
-        "Commercial plan: a two-level transforaminal session ordered as 64483 and 64484 needs prior authorization "
-        "once for the session, not once per order line (and, as a repeat, documented relief)",
+        "Cigna member (eviCore): a two-level transforaminal session ordered as 64483 and 64484 needs prior "
+        "authorization once for the session, not once per order line (and, as a repeat, documented relief)",
         {Hook.ORDER_SIGN: _rules(RuleId.PRIOR_AUTH_REQUIRED, RuleId.REPEAT_CRITERIA_UNMET)},
         draft_orders=[
             patient.order(
@@ -1010,6 +1054,8 @@ SCENARIOS: tuple[Callable[[date], Scenario], ...] = (
     bcbst_nsaid_before,
     molina_drugs_not_therapy,
     medicare_advantage,
+    medicare_advantage_authorized,
+    medicare_advantage_authorization_expired,
     carelon_no_recent_mri,
     florida_blue_too_soon,
     free_text_order,

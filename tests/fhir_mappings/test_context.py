@@ -231,3 +231,11 @@ def test_care_not_given_stays_negated_on_either_side_of_its_words() -> None:
     assert [(text, phrase) for text, phrase in not_given if _assertion(text, phrase) is not Assertion.NEGATED] == []
     # A contraindication reaches only the drug it follows: the therapy before it stands.
     assert _assertion("Failed 6 weeks of PT and NSAIDs are contraindicated.", "PT") is Assertion.AFFIRMED
+
+
+def test_prior_authorization_is_not_a_past_injection() -> None:
+    intent = read_intent("Prior authorization approved for left L5-S1 transforaminal ESI under fluoroscopy")
+
+    assert intent.approach is Approach.TRANSFORAMINAL
+    assert intent.levels == (SpinalLevel("L5", "S1"),)
+    assert read_intent("Prior ESI L4-L5 in 2025").levels == ()

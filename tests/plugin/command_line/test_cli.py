@@ -132,6 +132,7 @@ def test_policies_explain_says_which_policy_applies_and_how_to_map_an_unmapped_p
     assert "Policy: eviCore CMM-200 Epidural Steroid Injections" in result.stdout
     assert "no policy is configured for the primary coverage (Acme Health)" in result.stdout
     assert "payer_identifiers" in result.stdout
+    assert "it asks for no prior authorization" in result.stdout
 
 
 def test_policies_explain_names_the_rule_that_matched(tmp_path: Path) -> None:
