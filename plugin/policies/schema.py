@@ -149,6 +149,15 @@ CareKind = Literal["therapy", "medication"]
 _ALL_CARE: tuple[CareKind, ...] = ("therapy", "medication")
 
 
+class ShorterCare(Strict):
+    """Fewer weeks of care when the order's diagnoses show the case the policy names (Carelon: "2 if radiculopathy is
+    clear"): one of `diagnoses` (ICD-10-CM codes and prefixes) among the order's reasons or the Conditions it cites."""
+
+    weeks: int = Field(ge=0, le=52)
+    diagnoses: list[Code] = Field(min_length=1)
+    source: Quote
+
+
 class ConservativeCareRequirement(Strict):
     """At least `weeks` weeks of conservative care (physical therapy, medication, activity change) before a session.
     `kinds` are what counts: a policy asking for physical therapy in particular (Molina) lists only `therapy`."""
@@ -157,6 +166,13 @@ class ConservativeCareRequirement(Strict):
     kinds: list[CareKind] = Field(default_factory=lambda: list(_ALL_CARE), min_length=1)
     phase: Phase = "initial"
     source: Quote
+    shorter: ShorterCare | None = None
+
+    @model_validator(mode="after")
+    def _shorter_is_shorter(self) -> ConservativeCareRequirement:
+        if self.shorter is not None and self.shorter.weeks >= self.weeks:
+            raise ValueError(f"shorter.weeks ({self.shorter.weeks}) must be fewer than weeks ({self.weeks})")
+        return self
 
 
 class DiagnosticImagingRequirement(Strict):

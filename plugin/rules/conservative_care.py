@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from functools import cache
 
+from fhir_mappings.icd10cm import normalize
 from fhir_mappings.intent import done_reader
 from plugin.policies.schema import CareKind, ConservativeCare
 from plugin.rules.applied_policy import AppliedPolicy
@@ -109,43 +110,58 @@ def _check(sessions: Iterable[Placed], facts: HookFacts, policy: AppliedPolicy) 
     # each set of kinds of care asked.
     starts: dict[frozenset[CareKind], date | None] = {}
     for place, requirement in asked:
+        weeks, source = requirement.weeks, requirement.source
+        if requirement.shorter is not None and _diagnosed(facts, place, requirement.shorter.diagnoses):
+            weeks, source = requirement.shorter.weeks, requirement.shorter.source
+        if weeks == 0:
+            continue
         kinds = frozenset(requirement.kinds)
         if kinds not in starts:
             starts[kinds] = _started(facts, care, kinds)
         started = starts[kinds]
-        needed_by = place.session.on - timedelta(weeks=requirement.weeks)
+        needed_by = place.session.on - timedelta(weeks=weeks)
         if started is not None and started <= needed_by:
             continue
         texts = [
             *(order.text for order in facts.orders if order.source == place.session.source),
             *(note for injection in facts.record.performed for note in injection.notes),
         ]
-        if _weeks_stated(texts, _care_words(care, kinds)) >= requirement.weeks:
+        if _weeks_stated(texts, _care_words(care, kinds)) >= weeks:
             continue
         if not facts.care.care_events_known:
             continue  # the data-incomplete card says the visits or drugs could not be read
         what = "physical therapy" if kinds == _THERAPY else "conservative care"
         found = (
-            f"The earliest {what} on record began on {started.isoformat()}, less than "
-            f"{plural(requirement.weeks, 'week')} before."
+            f"The earliest {what} on record began on {started.isoformat()}, less than {plural(weeks, 'week')} before."
             if started is not None
             else f"The record shows no {_EVIDENCE[kinds]} and no note stating the weeks of care."
         )
         yield Finding(
             rule=RuleId.CONSERVATIVE_CARE_UNDOCUMENTED,
             severity=Severity.WARNING,
-            summary=(
-                f"No {plural(requirement.weeks, 'week')} of {what} documented before {place.session.on.isoformat()}"
-            ),
+            summary=(f"No {plural(weeks, 'week')} of {what} documented before {place.session.on.isoformat()}"),
             detail=(
-                f"{policy.named} asks for at least {plural(requirement.weeks, 'week')} of {_ASKED[kinds]} before the "
+                f"{policy.named} asks for at least {plural(weeks, 'week')} of {_ASKED[kinds]} before the "
                 f"injection, that is care begun by {needed_by.isoformat()}. {found} Document the care and its dates, "
-                "or why it is contraindicated." + policy.grounds(requirement.source)
+                "or why it is contraindicated." + policy.grounds(source)
             ),
             subject=place.session.source,
             citing=policy.citing,
             session=place.session.on,
         )
+
+
+def _diagnosed(facts: HookFacts, place: Placed, listed: Iterable[str]) -> bool:
+    """Whether the order names one of `listed` (codes and prefixes) as its reason, coded on it or in a Condition it
+    cites that is not ruled out or uncertain."""
+    prefixes = tuple(normalize(code) for code in listed)
+    for order in facts.orders:
+        if order.source != place.session.source:
+            continue
+        cited = {d.code for d in facts.record.diagnoses if d.source in order.reason_references and d.confirmed}
+        if any(code.startswith(prefixes) for code in (*order.reason_codes, *cited)):
+            return True
+    return False
 
 
 _BOTH: frozenset[CareKind] = frozenset({"therapy", "medication"})

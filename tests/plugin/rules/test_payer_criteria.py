@@ -4,10 +4,12 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from pydantic import ValidationError
 
 from fhir_mappings.care_history import CareEvent, CareHistory, DiagnosticStudy, PainScore
-from fhir_mappings.facts import ClinicalRecord, OtherProcedure, PerformedInjection
+from fhir_mappings.facts import ClinicalRecord, Diagnosis, OtherProcedure, PerformedInjection
 from fhir_mappings.spine import SpinalRegion
+from plugin.policies.schema import ConservativeCareRequirement
 from plugin.rules.conservative_care import order_conservative_care
 from plugin.rules.diagnostic_imaging import order_diagnostic_imaging
 from plugin.rules.findings import Finding, RuleId, Severity
@@ -314,6 +316,42 @@ def test_a_stated_duration_in_the_order_is_enough() -> None:
 def test_repeat_sessions_are_not_asked_again() -> None:
     record = facts(order("62323", FIRST_ON), history=(performed("62323", FIRST_ON - timedelta(days=60)),))
     assert order_conservative_care(record, EVICORE, TODAY) == []
+
+
+def test_carelon_asks_two_weeks_when_the_order_names_a_radicular_diagnosis() -> None:
+    # "≥4 weeks conservative care (2 if radiculopathy is clear)": three weeks of PT meet it for an order whose
+    # indication is a radiculopathy, not for one treating axial pain.
+    three_weeks = (therapy(FIRST_ON - timedelta(weeks=3)),)
+    radicular = order("62323", FIRST_ON, reason_codes=("M51.17",))
+    axial = order("62323", FIRST_ON, reason_codes=("M47.816",))
+    assert order_conservative_care(facts(radicular, other_procedures=three_weeks, care=CARE_READ), CARELON, TODAY) == []
+    [finding] = order_conservative_care(facts(axial, other_procedures=three_weeks, care=CARE_READ), CARELON, TODAY)
+    assert finding.summary == "No 4 weeks of conservative care documented before 2026-12-03"
+    # One week is not two, whatever the diagnosis.
+    one_week = (therapy(FIRST_ON - timedelta(weeks=1)),)
+    [short] = order_conservative_care(facts(radicular, other_procedures=one_week, care=CARE_READ), CARELON, TODAY)
+    assert short.summary == "No 2 weeks of conservative care documented before 2026-12-03"
+
+
+def test_a_radicular_diagnosis_cited_from_the_record_counts_unless_it_is_uncertain() -> None:
+    three_weeks = (therapy(FIRST_ON - timedelta(weeks=3)),)
+    cited = order("62323", FIRST_ON, reason_codes=(), reason_references=("Condition/c1",))
+
+    def judged_with(confirmed: bool) -> list[Finding]:
+        diagnosis = Diagnosis("Condition/c1", "M54.16", None, True, confirmed, FIRST_ON)
+        record = facts(cited, other_procedures=three_weeks, diagnoses=(diagnosis,), care=CARE_READ)
+        return order_conservative_care(record, CARELON, TODAY)
+
+    assert judged_with(confirmed=True) == []
+    assert len(judged_with(confirmed=False)) == 1
+
+
+def test_a_shorter_requirement_must_be_shorter() -> None:
+    quote = {"text": "2 if radiculopathy is clear", "url": "https://example.org/p", "verified": False}
+    with pytest.raises(ValidationError, match="fewer than weeks"):
+        ConservativeCareRequirement.model_validate(
+            {"weeks": 2, "source": quote, "shorter": {"weeks": 2, "diagnoses": ["M54.1"], "source": quote}}
+        )
 
 
 BOUNDARY = FIRST_ON - timedelta(weeks=4)  # eviCore and Molina ask for 4 weeks: care begun by this day is enough
